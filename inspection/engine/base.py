@@ -1,0 +1,69 @@
+"""The interface every anomaly-detection method of the engine implements.
+
+Methods follow scikit-learn's estimator contract: hyper-parameters are set in
+``__init__`` and stored unchanged; ``fit`` learns from normal images only and
+returns ``self``; learned attributes end in ``_``. Inputs are *registered*
+images: float32 arrays of shape (H, W, C) with values in [0, 1], all of one
+shape (the product's registered resolution).
+
+Persistence goes through :meth:`get_state` / :meth:`set_state`: a JSON-able
+config plus named numpy arrays and, for Keras networks, weight files. The
+bundle module writes those to disk; no pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .progress import ProgressCallback
+
+
+@dataclass
+class MethodState:
+    """Everything needed to rebuild a fitted method, without pickle."""
+
+    config: dict[str, Any]  # JSON-able hyper-parameters and learned scalars
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)  # written to .npz
+    keras_models: dict[str, Any] = field(default_factory=dict)  # name -> keras.Model, written as .weights.h5
+
+
+class AnomalyDetector(abc.ABC):
+    """Base class of all methods (cpcae-knn, ae-l2, deep-feature, variation, nn, ...)."""
+
+    #: registry name, used by ``evaluate --method NAME`` and in bundles
+    name: str = ""
+
+    @abc.abstractmethod
+    def fit(
+        self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None
+    ) -> "AnomalyDetector":
+        """Learn normality from normal registered images; return self."""
+
+    @abc.abstractmethod
+    def score(
+        self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None
+    ) -> np.ndarray:
+        """Anomaly score per image, shape (n,), higher = more anomalous."""
+
+    @abc.abstractmethod
+    def anomaly_maps(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Per-pixel anomaly map per image, shape (n, H, W), float32, at the input resolution."""
+
+    def nearest_training_index(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Index of the most similar training image per input (for "closest good part")."""
+        raise NotImplementedError(f"{self.name} does not explain by nearest normal image")
+
+    #: scores of the training images themselves, computed leave-one-out where
+    #: the method allows it; set by fit.
+    training_scores_: np.ndarray
+
+    @abc.abstractmethod
+    def get_state(self) -> MethodState: ...
+
+    @classmethod
+    @abc.abstractmethod
+    def from_state(cls, state: MethodState) -> "AnomalyDetector": ...
