@@ -23,6 +23,16 @@ from .progress import ProgressCallback
 
 
 @dataclass
+class Explanation:
+    """What an inspection shows a person, computed in one pass over the images."""
+
+    scores: np.ndarray  # (n,)
+    maps: np.ndarray  # (n, H, W) float32
+    reconstructions: Optional[np.ndarray] = None  # (n, H, W, C) for reconstruction-based methods
+    nearest_indices: Optional[np.ndarray] = None  # (n,) index into the training images
+
+
+@dataclass
 class MethodState:
     """Everything needed to rebuild a fitted method, without pickle."""
 
@@ -56,6 +66,17 @@ class AnomalyDetector(abc.ABC):
     def nearest_training_index(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Index of the most similar training image per input (for "closest good part")."""
         raise NotImplementedError(f"{self.name} does not explain by nearest normal image")
+
+    def explain(self, images: Sequence[np.ndarray]) -> Explanation:
+        """Score, map and nearest normal image together; methods override this
+        to share the expensive forward pass instead of running it three times."""
+        try:
+            nearest = self.nearest_training_index(images)
+        except NotImplementedError:
+            nearest = None
+        return Explanation(
+            scores=self.score(images), maps=self.anomaly_maps(images), nearest_indices=nearest
+        )
 
     #: scores of the training images themselves, computed leave-one-out where
     #: the method allows it; set by fit.
