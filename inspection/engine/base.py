@@ -38,7 +38,9 @@ class MethodState:
 
     config: dict[str, Any]  # JSON-able hyper-parameters and learned scalars
     arrays: dict[str, np.ndarray] = field(default_factory=dict)  # written to .npz
-    keras_models: dict[str, Any] = field(default_factory=dict)  # name -> keras.Model, written as .weights.h5
+    # name -> keras.Model when saving; name -> Path of its ``.weights.h5`` file
+    # when loading (from_state rebuilds the network from config, then loads).
+    keras_models: dict[str, Any] = field(default_factory=dict)
 
 
 class AnomalyDetector(abc.ABC):
