@@ -1,0 +1,185 @@
+"""k-nearest-neighbour one-class scoring of image embeddings (paper eq. 4).
+
+The score of an embedding ``f`` is the mean Euclidean distance to its ``k``
+nearest training embeddings, after the training set's per-feature mean
+removal and variance scaling. Scores of the training embeddings themselves
+are computed *leave-one-out* (each against its ``k`` nearest *other*
+training embeddings): scored against a set that contains it, a training
+embedding would always find itself at distance 0, which biases every
+threshold chosen from training scores towards too low a value.
+
+Rule for small training sets: at least 2 training embeddings are required
+(leave-one-out needs one other embedding). ``n_neighbors`` larger than what
+the training set allows is *clamped*, not refused, to ``n_train - 1`` so that
+scoring a new embedding and leave-one-out scoring of a training embedding
+use the same number of neighbours; ``n_neighbors_`` records the value used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import TrainingDataError
+
+# Neighbour search is done in blocks so that distance matrices stay small
+# even with thousands of training embeddings of 6144 features.
+_BLOCK_ROWS = 256
+
+
+class KNNScorer:
+    """Mean distance to the k nearest standardised training embeddings."""
+
+    def __init__(self, n_neighbors: int = 5, standardize: bool = True):
+        self.n_neighbors = n_neighbors
+        self.standardize = standardize
+
+    # -- scikit-learn style parameter access ---------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"n_neighbors": self.n_neighbors, "standardize": self.standardize}
+
+    def set_params(self, **params) -> "KNNScorer":
+        for key, value in params.items():
+            if key not in ("n_neighbors", "standardize"):
+                raise ValueError(f"unknown parameter {key!r}")
+            setattr(self, key, value)
+        return self
+
+    # -- learning -----------------------------------------------------------
+    def fit(self, embeddings: np.ndarray) -> "KNNScorer":
+        embeddings = _as_matrix(embeddings, "training embeddings")
+        n_train = embeddings.shape[0]
+        if n_train < 2:
+            raise TrainingDataError(
+                f"k-NN scoring needs at least 2 training embeddings, got {n_train}"
+            )
+        if int(self.n_neighbors) < 1:
+            raise ValueError(f"n_neighbors must be at least 1, got {self.n_neighbors}")
+        self.n_neighbors_ = min(int(self.n_neighbors), n_train - 1)
+        if self.standardize:
+            mean = embeddings.mean(axis=0, dtype=np.float64)
+            scale = embeddings.std(axis=0, dtype=np.float64)
+            # A feature that never varies on good parts carries no distance
+            # information among them; dividing by 1 keeps it finite (it still
+            # counts if a test embedding departs from the constant).
+            scale[scale < 1e-12] = 1.0
+        else:
+            mean = np.zeros(embeddings.shape[1])
+            scale = np.ones(embeddings.shape[1])
+        self.scaler_mean_ = mean.astype(np.float32)
+        self.scaler_scale_ = scale.astype(np.float32)
+        self.train_embeddings_ = self._standardize(embeddings)
+        self.n_features_in_ = embeddings.shape[1]
+        self.training_scores_ = self._leave_one_out_scores()
+        return self
+
+    # -- scoring ------------------------------------------------------------
+    def score(self, embeddings: np.ndarray) -> np.ndarray:
+        """Anomaly score per embedding, shape (n,): mean distance to the k nearest."""
+        distances, _ = self._neighbours(self._prepare(embeddings), self.n_neighbors_)
+        return distances.mean(axis=1).astype(np.float32)
+
+    def nearest_indices(self, embeddings: np.ndarray, k: int = 1) -> np.ndarray:
+        """Indices of the ``k`` nearest training embeddings, shape (n, k), nearest first."""
+        self._check_fitted()
+        k = int(k)
+        if not 1 <= k <= self.train_embeddings_.shape[0]:
+            raise ValueError(f"k must be between 1 and {self.train_embeddings_.shape[0]}, got {k}")
+        _, indices = self._neighbours(self._prepare(embeddings), k)
+        return indices
+
+    # -- persistence --------------------------------------------------------
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """JSON-able config and named arrays that rebuild this fitted scorer."""
+        self._check_fitted()
+        config = {
+            "n_neighbors": int(self.n_neighbors),
+            "standardize": bool(self.standardize),
+            "n_neighbors_": int(self.n_neighbors_),
+        }
+        arrays = {
+            "scaler_mean": self.scaler_mean_,
+            "scaler_scale": self.scaler_scale_,
+            "train_embeddings": self.train_embeddings_,
+            "training_scores": self.training_scores_,
+        }
+        return config, arrays
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> "KNNScorer":
+        scorer = cls(n_neighbors=int(config["n_neighbors"]), standardize=bool(config["standardize"]))
+        scorer.n_neighbors_ = int(config["n_neighbors_"])
+        scorer.scaler_mean_ = np.asarray(arrays["scaler_mean"], dtype=np.float32)
+        scorer.scaler_scale_ = np.asarray(arrays["scaler_scale"], dtype=np.float32)
+        scorer.train_embeddings_ = np.asarray(arrays["train_embeddings"], dtype=np.float32)
+        scorer.training_scores_ = np.asarray(arrays["training_scores"], dtype=np.float32)
+        scorer.n_features_in_ = scorer.train_embeddings_.shape[1]
+        if not 1 <= scorer.n_neighbors_ < scorer.train_embeddings_.shape[0]:
+            raise ValueError("stored k-NN state is inconsistent: n_neighbors_ out of range")
+        return scorer
+
+    # -- internals ----------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "train_embeddings_"):
+            raise RuntimeError("KNNScorer is not fitted; call fit() first")
+
+    def _standardize(self, embeddings: np.ndarray) -> np.ndarray:
+        return ((embeddings - self.scaler_mean_) / self.scaler_scale_).astype(np.float32)
+
+    def _prepare(self, embeddings: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        embeddings = _as_matrix(embeddings, "embeddings")
+        if embeddings.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"embeddings have {embeddings.shape[1]} features, the scorer was fitted on {self.n_features_in_}"
+            )
+        return self._standardize(embeddings)
+
+    def _squared_distances(self, queries: np.ndarray) -> np.ndarray:
+        train = self.train_embeddings_
+        # float64 for the expansion |a|^2 + |b|^2 - 2ab: in float32 the
+        # cancellation between large norms of 6144-d vectors loses the
+        # small distances that matter most here.
+        queries64 = queries.astype(np.float64)
+        train64 = train.astype(np.float64)
+        squared = (
+            np.einsum("ij,ij->i", queries64, queries64)[:, None]
+            + np.einsum("ij,ij->i", train64, train64)[None, :]
+            - 2.0 * queries64 @ train64.T
+        )
+        return np.maximum(squared, 0.0)
+
+    def _neighbours(self, queries: np.ndarray, k: int, exclude_self_offset: int | None = None):
+        distances_out = np.empty((queries.shape[0], k), dtype=np.float64)
+        indices_out = np.empty((queries.shape[0], k), dtype=np.int64)
+        for start in range(0, queries.shape[0], _BLOCK_ROWS):
+            block = queries[start : start + _BLOCK_ROWS]
+            squared = self._squared_distances(block)
+            if exclude_self_offset is not None:
+                rows = np.arange(block.shape[0])
+                squared[rows, exclude_self_offset + start + rows] = np.inf
+            if k < squared.shape[1]:
+                candidates = np.argpartition(squared, k - 1, axis=1)[:, :k]
+            else:
+                candidates = np.tile(np.arange(squared.shape[1]), (block.shape[0], 1))
+            candidate_distances = np.take_along_axis(squared, candidates, axis=1)
+            order = np.argsort(candidate_distances, axis=1, kind="stable")
+            indices_out[start : start + block.shape[0]] = np.take_along_axis(candidates, order, axis=1)
+            distances_out[start : start + block.shape[0]] = np.sqrt(
+                np.take_along_axis(candidate_distances, order, axis=1)
+            )
+        return distances_out, indices_out
+
+    def _leave_one_out_scores(self) -> np.ndarray:
+        distances, _ = self._neighbours(self.train_embeddings_, self.n_neighbors_, exclude_self_offset=0)
+        return distances.mean(axis=1).astype(np.float32)
+
+
+def _as_matrix(embeddings: np.ndarray, what: str) -> np.ndarray:
+    embeddings = np.asarray(embeddings, dtype=np.float32)
+    if embeddings.ndim != 2:
+        raise ValueError(f"{what} must be a 2-D array (n, features), got shape {embeddings.shape}")
+    if not np.all(np.isfinite(embeddings)):
+        raise ValueError(f"{what} contain NaN or infinite values")
+    return embeddings
