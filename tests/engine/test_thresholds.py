@@ -1,0 +1,167 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from inspection.engine import thresholds
+from inspection.engine.metrics import rates_at
+
+# Five normal images scored 1..5, four defects scored 4, 6, 7, 8 (a tie at 4).
+LABELS = [0, 0, 0, 0, 1, 0, 1, 1, 1]
+SCORES = [1, 2, 3, 4, 4, 5, 6, 7, 8]
+
+
+def test_max_f1_picks_the_score_with_the_best_f1():
+    point = thresholds.max_f1_threshold(LABELS, SCORES)
+    assert point.threshold == 6.0
+    assert point.recall == 0.75 and point.precision == 1.0 and point.false_call_rate == 0.0
+    assert point.f1 == pytest.approx(6 / 7)
+    assert point.method == "max-f1"
+
+
+def test_max_f1_prefers_the_higher_threshold_among_equal_f1():
+    labels = [1, 0, 0, 1]
+    scores = [1, 2, 3, 4]
+    # threshold 4: tp 1, fn 1 -> F1 2/3; threshold 1: tp 2, fp 2 -> F1 2/3 as well
+    point = thresholds.max_f1_threshold(labels, scores)
+    assert point.threshold == 4.0
+    assert point.f1 == pytest.approx(2 / 3)
+
+
+def test_escape_budget_gives_the_highest_threshold_that_reaches_the_recall_target():
+    assert thresholds.escape_budget_threshold(LABELS, SCORES, 0.75).threshold == 6.0
+    assert thresholds.escape_budget_threshold(LABELS, SCORES, 0.76).threshold == 4.0
+    full = thresholds.escape_budget_threshold(LABELS, SCORES, 1.0)
+    assert full.threshold == 4.0
+    assert full.recall == 1.0
+    # the tie at 4 is rejected as a whole: both the normal and the defect scored 4
+    assert full.counts == {"tp": 4, "fp": 2, "tn": 3, "fn": 0}
+    assert full.false_call_rate == pytest.approx(0.4)
+
+
+def test_escape_budget_recall_may_exceed_the_target_when_defects_tie():
+    point = thresholds.escape_budget_threshold([1, 1, 1, 0], [5, 5, 5, 1], 0.5)
+    assert point.threshold == 5.0
+    assert point.recall == 1.0
+
+
+def test_false_call_budget_gives_the_lowest_threshold_within_the_budget():
+    # 20 % of 5 normals = 1 false call: the normal at 5 may be rejected, the one at 4 may not,
+    # so the threshold is the lowest score above 4.
+    assert thresholds.false_call_budget_threshold(LABELS, SCORES, 0.2).threshold == 5.0
+    zero = thresholds.false_call_budget_threshold(LABELS, SCORES, 0.0)
+    assert zero.threshold == 6.0 and zero.false_call_rate == 0.0
+    everything = thresholds.false_call_budget_threshold(LABELS, SCORES, 1.0)
+    assert everything.threshold == 1.0
+
+
+def test_false_call_budget_respects_floating_point_fractions():
+    labels = [0] * 10 + [1]
+    scores = list(range(10)) + [20]
+    # 0.1 * 10 is 0.9999999999999998 in floating point; one false call must still be allowed.
+    assert thresholds.false_call_budget_threshold(labels, scores, 0.1).threshold == 9.0
+
+
+def test_false_call_budget_steps_above_all_scores_when_only_rejecting_nothing_fits():
+    point = thresholds.false_call_budget_threshold([1, 0], [1.0, 2.0], 0.0)
+    assert point.threshold == np.nextafter(2.0, np.inf)
+    assert point.counts["fp"] == 0 and point.counts["tp"] == 0
+    assert "just above the highest score" in point.note
+
+
+def test_thresholds_reproduce_their_rates_exactly():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 200)
+    scores = np.round(rng.normal(size=200) + labels, 1)  # many ties
+    for point in (
+        thresholds.max_f1_threshold(labels, scores),
+        thresholds.escape_budget_threshold(labels, scores, 0.9),
+        thresholds.false_call_budget_threshold(labels, scores, 0.05),
+    ):
+        assert point.threshold in set(scores.tolist())
+        rates = rates_at(labels, scores, point.threshold)
+        assert rates["recall"] == point.recall
+        assert rates["false_call_rate"] == point.false_call_rate
+    assert thresholds.escape_budget_threshold(labels, scores, 0.9).recall >= 0.9
+    assert thresholds.false_call_budget_threshold(labels, scores, 0.05).false_call_rate <= 0.05
+
+
+def test_all_normal_calibration_refuses_recall_rules_but_allows_false_call_rules():
+    labels = [0, 0, 0, 0]
+    scores = [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(ValueError, match="defective"):
+        thresholds.max_f1_threshold(labels, scores)
+    with pytest.raises(ValueError, match="defective"):
+        thresholds.escape_budget_threshold(labels, scores, 0.9)
+    point = thresholds.false_call_budget_threshold(labels, scores, 0.25)
+    assert point.threshold == 4.0
+    assert math.isnan(point.recall) and math.isnan(point.precision)
+
+
+def test_all_defect_calibration_refuses_false_call_rules_and_reports_unknown_false_calls():
+    labels = [1, 1, 1]
+    scores = [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="normal"):
+        thresholds.false_call_budget_threshold(labels, scores, 0.1)
+    point = thresholds.max_f1_threshold(labels, scores)
+    assert point.threshold == 1.0 and point.recall == 1.0
+    assert math.isnan(point.false_call_rate)
+    assert "false-call rate unknown" in point.note
+
+
+def test_a_single_defect_sets_the_recall_threshold_at_its_score_with_a_wide_interval():
+    point = thresholds.escape_budget_threshold([0, 0, 1, 0], [1.0, 2.0, 1.5, 3.0], 0.5)
+    assert point.threshold == 1.5
+    assert point.recall == 1.0
+    low, high = point.recall_interval
+    assert high == 1.0 and low == pytest.approx(0.2065, abs=1e-3)
+
+
+def test_uncertain_band_sends_the_scores_between_both_targets_to_review():
+    band = thresholds.uncertain_band(LABELS, SCORES, min_recall=1.0, max_false_call_rate=0.0)
+    assert (band.lower, band.upper) == (4.0, 6.0)
+    # scores 4, 4, 5 are in [4, 6): two normals and one defect
+    assert band.review_rate == pytest.approx(3 / 9)
+    assert band.review_rate_normal == pytest.approx(2 / 5)
+    assert band.review_rate_defective == pytest.approx(1 / 4)
+    assert band.recall == 1.0 and band.false_call_rate == 0.0
+
+
+def test_uncertain_band_collapses_when_one_threshold_meets_both_targets():
+    band = thresholds.uncertain_band(LABELS, SCORES, min_recall=0.5, max_false_call_rate=0.2)
+    assert band.lower == band.upper == 5.0
+    assert band.review_rate == 0.0
+    assert "no review band" in band.note
+
+
+def test_uncertain_band_needs_both_classes():
+    with pytest.raises(ValueError, match="both"):
+        thresholds.uncertain_band([0, 0], [1, 2], min_recall=0.9, max_false_call_rate=0.1)
+
+
+def test_normal_quantile_threshold_is_calibrated_from_normal_images_only():
+    scores = np.arange(1.0, 101.0)
+    point = thresholds.normal_quantile_threshold(scores, 0.99)
+    assert point.threshold == 100.0 and point.false_call_rate == pytest.approx(0.01)
+    assert point.calibrated_from == "normal-only"
+    assert math.isnan(point.recall)
+    strict = thresholds.normal_quantile_threshold(scores, 1.0)
+    assert strict.threshold > 100.0 and strict.false_call_rate == 0.0
+    assert thresholds.normal_quantile_threshold([3.0, 3.0, 3.0], 0.5).threshold > 3.0
+
+
+def test_targets_outside_zero_to_one_are_refused():
+    with pytest.raises(ValueError, match="min_recall"):
+        thresholds.escape_budget_threshold(LABELS, SCORES, 0.0)
+    with pytest.raises(ValueError, match="max_false_call_rate"):
+        thresholds.false_call_budget_threshold(LABELS, SCORES, 1.5)
+
+
+def test_operating_points_serialise_to_strict_json():
+    point = thresholds.normal_quantile_threshold([1.0, 2.0, 3.0], 0.9)
+    data = point.as_dict()
+    assert data["recall"] is None and data["recall_interval"] == [None, None]
+    json.dumps(data, allow_nan=False)
+    band = thresholds.uncertain_band(LABELS, SCORES, min_recall=1.0, max_false_call_rate=0.0)
+    json.dumps(band.as_dict(), allow_nan=False)
