@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+
+from inspection.engine.base import MethodState
+from inspection.engine.errors import ImageError, TrainingDataError
+from inspection.engine.methods import create_method
+from inspection.engine.methods.variation import VariationModelDetector
+
+
+def synthetic_parts(count, seed, size=64, channels=1):
+    """Grey parts: a bright disk and a bar, shifted by up to 1 pixel, with sensor noise."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:size, 0:size]
+    images = []
+    for _ in range(count):
+        dy, dx = rng.uniform(-1.0, 1.0, size=2)
+        image = np.full((size, size), 0.2, dtype=np.float32)
+        image[(rows - size / 2 - dy) ** 2 + (cols - size / 2 - dx) ** 2 < (size / 4) ** 2] = 0.7
+        image[int(size * 0.8 + dy) : int(size * 0.8 + dy) + 4, 8 : size - 8] = 0.5
+        image += rng.normal(0.0, 0.02, image.shape).astype(np.float32)
+        image = np.clip(image, 0.0, 1.0)
+        images.append(np.repeat(image[..., None], channels, axis=-1))
+    return images
+
+
+def with_planted_blob(image, centre=(28, 38), radius=3):
+    """A copy of ``image`` with a dark round defect; also returns the defect mask."""
+    rows, cols = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+    mask = (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius**2
+    defective = image.copy()
+    defective[mask] = 0.0
+    return defective, mask
+
+TRAIN = synthetic_parts(16, seed=0)
+NORMAL_TEST = synthetic_parts(8, seed=1)
+DEFECTIVE, DEFECT_MASK = with_planted_blob(synthetic_parts(1, seed=2)[0])
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return VariationModelDetector().fit(TRAIN)
+
+
+def test_the_registry_name_variation_builds_this_detector():
+    assert isinstance(create_method("variation"), VariationModelDetector)
+
+
+def test_a_planted_defect_scores_above_every_normal_image(fitted):
+    scores = fitted.score(NORMAL_TEST + [DEFECTIVE])
+    assert scores.shape == (9,)
+    assert scores[-1] > scores[:-1].max()
+    assert scores[-1] > fitted.training_scores_.max()
+
+
+def test_the_anomaly_map_peaks_inside_the_defect(fitted):
+    anomaly_map = fitted.anomaly_maps([DEFECTIVE])[0]
+    assert anomaly_map.shape == (64, 64) and anomaly_map.dtype == np.float32
+    assert DEFECT_MASK[np.unravel_index(np.argmax(anomaly_map), anomaly_map.shape)]
+
+
+def test_the_score_is_the_mean_square_of_the_map(fitted):
+    explanation = fitted.explain(NORMAL_TEST[:2])
+    np.testing.assert_allclose(explanation.scores, np.mean(explanation.maps.astype(np.float64) ** 2, axis=(1, 2)), rtol=1e-6)
+    assert explanation.nearest_indices is None
+
+
+def test_leave_one_out_training_scores_equal_refitting_without_each_image(fitted):
+    for held_out in (0, 7, 15):
+        others = [image for index, image in enumerate(TRAIN) if index != held_out]
+        refitted = VariationModelDetector().fit(others)
+        # same floor as the full model so that only the leave-one-out statistics differ
+        refitted.std_floor_ = fitted.std_floor_
+        expected = refitted.score([TRAIN[held_out]])[0]
+        assert fitted.training_scores_[held_out] == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_standard_deviation_floor_keeps_constant_pixels_finite():
+    flat = [np.full((8, 8, 1), 0.5, dtype=np.float32) for _ in range(4)]
+    detector = VariationModelDetector(min_std=0.01).fit(flat)
+    assert detector.std_floor_ == 0.01
+    bumped = flat[0].copy()
+    bumped[3, 3] = 0.6
+    anomaly_map = detector.anomaly_maps([bumped])[0]
+    assert anomaly_map[3, 3] == pytest.approx(10.0, rel=1e-4)
+    assert np.all(np.isfinite(detector.training_scores_)) and np.all(detector.training_scores_ == 0)
+
+
+def test_colour_images_are_compared_on_grey_values():
+    colour_train = [np.repeat(image, 3, axis=-1) for image in TRAIN]
+    colour = VariationModelDetector().fit(colour_train)
+    grey = VariationModelDetector().fit(TRAIN)
+    np.testing.assert_allclose(colour.mean_, grey.mean_, atol=1e-5)
+
+
+def test_state_round_trip_gives_identical_scores(fitted):
+    state = fitted.get_state()
+    assert all(isinstance(array, np.ndarray) for array in state.arrays.values())
+    restored = VariationModelDetector.from_state(MethodState(config=state.config, arrays=dict(state.arrays)))
+    np.testing.assert_array_equal(restored.score(NORMAL_TEST + [DEFECTIVE]), fitted.score(NORMAL_TEST + [DEFECTIVE]))
+    np.testing.assert_array_equal(restored.training_scores_, fitted.training_scores_)
+
+
+def test_training_needs_two_images_of_one_shape():
+    with pytest.raises(TrainingDataError):
+        VariationModelDetector().fit(TRAIN[:1])
+    with pytest.raises(TrainingDataError, match="shape"):
+        VariationModelDetector().fit([TRAIN[0], np.zeros((32, 32, 1), dtype=np.float32)])
+
+
+def test_scoring_an_image_of_another_size_is_refused(fitted):
+    with pytest.raises(ImageError, match="trained shape"):
+        fitted.score([np.zeros((32, 32, 1), dtype=np.float32)])
+
+
+def test_fit_returns_self_and_keeps_hyper_parameters_unchanged():
+    detector = VariationModelDetector(min_std=0.02, std_floor_quantile=0.1)
+    assert detector.fit(TRAIN) is detector
+    assert detector.get_params() == {"min_std": 0.02, "std_floor_quantile": 0.1}
