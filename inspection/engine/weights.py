@@ -97,13 +97,16 @@ def load_weight_arrays(name: str, *, weights_dir: Optional[os.PathLike | str] = 
     spec = _spec(name)
     tried: list[str] = []
 
+    cache_path = cache_directory() / spec.cache_file
     explicit = weights_dir if weights_dir is not None else os.environ.get("INSPECTION_WEIGHTS_DIR")
     if explicit:
-        arrays = _from_explicit_directory(name, spec, Path(explicit), tried)
-        if arrays is not None:
+        found = _from_explicit_directory(name, spec, Path(explicit), tried)
+        if found is not None:
+            arrays, converted = found
+            if converted:
+                _write_cache(cache_path, arrays)  # converting an upstream file is not free
             return arrays
 
-    cache_path = cache_directory() / spec.cache_file
     if cache_path.is_file():
         try:
             return read_verified_npz(cache_path, spec.sha256)
@@ -171,18 +174,21 @@ def offline_package_file(name: str) -> Optional[Path]:
 
 
 # -- sources ------------------------------------------------------------------------
-def _from_explicit_directory(name: str, spec: _Spec, directory: Path, tried: list[str]) -> Optional[WeightArrays]:
+def _from_explicit_directory(
+    name: str, spec: _Spec, directory: Path, tried: list[str]
+) -> Optional[tuple[WeightArrays, bool]]:
+    """(arrays, converted from an upstream file) or None when the directory has neither file."""
     own = directory / spec.cache_file
     if own.is_file():
         try:
-            return read_verified_npz(own, spec.sha256)
+            return read_verified_npz(own, spec.sha256), False
         except EngineError as error:
             raise WeightsUnavailable(f"{error}. Replace it, or remove it to use other sources.") from error
     upstream = directory / spec.upstream_file
     if upstream.is_file():
         arrays = _convert_upstream_file(name, upstream)
         _require_checksum(arrays, spec, upstream)
-        return arrays
+        return arrays, True
     tried.append(f"{directory} (neither {spec.cache_file} nor {spec.upstream_file})")
     return None
 
