@@ -1,0 +1,143 @@
+"""Creating, changing and deleting products, and choosing their reference image."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from inspection.engine.errors import EngineError, ImageError
+from inspection.models import Image, Job, Product
+from inspection.services.errors import Conflict, InvalidInput
+from inspection.services.registration import registration_fit, registration_settings_check, registration_start
+from inspection.services.uploads import image_bytes_check
+
+_EDITABLE_FIELDS = ("name", "description", "registration_settings", "thresholds")
+
+
+def product_create(
+    *,
+    name: str,
+    created_by=None,
+    description: str = "",
+    registration_settings: dict | None = None,
+    thresholds: dict | None = None,
+    reference_image=None,
+) -> Product:
+    """Create a product; with `reference_image` (an uploaded file) it is set as well."""
+    product = Product(
+        name=_clean_name(name),
+        description=description,
+        registration_settings=registration_settings_check(registration_settings=registration_settings or {}),
+        thresholds=_checked_thresholds(thresholds or {}),
+        created_by=created_by,
+    )
+    with transaction.atomic():
+        _save_unique(product)
+        if reference_image is not None:
+            product_set_reference_image(product=product, file=reference_image, set_by=created_by)
+    return product
+
+
+def product_update(*, product: Product, data: dict, updated_by=None) -> Product:
+    """Change the fields in `data`; new registration settings re-align every image."""
+    unknown = set(data) - set(_EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    realign = False
+    if "name" in data:
+        product.name = _clean_name(data["name"])
+    if "description" in data:
+        product.description = data["description"] or ""
+    if "thresholds" in data:
+        product.thresholds = _checked_thresholds(data["thresholds"])
+    if "registration_settings" in data:
+        config = registration_settings_check(registration_settings=data["registration_settings"])
+        realign = config != product.registration_settings
+        product.registration_settings = config
+        if realign and product.reference_image:
+            # A region of interest that does not fit the reference is refused now,
+            # not discovered later by the job.
+            _fit_or_refuse(product, None)
+    with transaction.atomic():
+        _save_unique(product)
+        if realign:
+            registration_start(product=product, started_by=updated_by, reset="all")
+    product.refresh_from_db()
+    return product
+
+
+def product_delete(*, product: Product) -> None:
+    """Delete the product with its images, jobs and stored files."""
+    names = [product.reference_image.name] if product.reference_image else []
+    for image in product.images.all().only("file", "aligned_file", "mask_file"):
+        names += [stored.name for stored in (image.file, image.aligned_file, image.mask_file) if stored]
+    storage = Product._meta.get_field("reference_image").storage
+    with transaction.atomic():
+        # A running job notices at its next progress report that its row is gone.
+        Job.objects.filter(product=product, status__in=Job.ACTIVE_STATUSES).update(cancel_requested=True)
+        product.delete()
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
+
+
+def product_set_reference_image(*, product: Product, file=None, image: Image | None = None, set_by=None) -> Job | None:
+    """Make an uploaded file, or one of the product's images, the reference; re-align every image.
+
+    Returns the registration job that was queued.
+    """
+    if (file is None) == (image is None):
+        raise InvalidInput("Give either a reference image file or the id of one of the product's images.")
+    if image is not None:
+        if image.product_id != product.pk:
+            raise InvalidInput(f"Image {image.pk} does not belong to product {product.pk}.")
+        name = image.original_name
+        with image.file.open("rb") as handle:
+            data = handle.read()
+    else:
+        name = getattr(file, "name", "") or "reference image"
+        data = file.read()
+    try:
+        checked = image_bytes_check(data=data, name=name)
+    except ImageError as error:
+        raise InvalidInput(f"{name}: {error.reason}.") from None
+    _fit_or_refuse(product, data)
+    checksum = hashlib.sha256(data).hexdigest()
+    previous = product.reference_image.name if product.reference_image else ""
+    storage = Product._meta.get_field("reference_image").storage
+    with transaction.atomic():
+        if checksum != product.reference_checksum or not previous:
+            product.reference_image.save(f"{checksum}{checked.extension}", ContentFile(data), save=False)
+            product.reference_checksum = checksum
+            product.save(update_fields=["reference_image", "reference_checksum", "updated_at"])
+            if previous and previous != product.reference_image.name:
+                transaction.on_commit(lambda: storage.delete(previous))
+        return registration_start(product=product, started_by=set_by, reset="all")
+
+
+def _fit_or_refuse(product: Product, reference_bytes: bytes | None) -> None:
+    try:
+        registration_fit(product=product, reference_bytes=reference_bytes)
+    except (EngineError, ValueError) as error:
+        raise InvalidInput(f"The reference image cannot be used with these registration settings: {error}") from None
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("A product needs a name.")
+    return name
+
+
+def _checked_thresholds(thresholds) -> dict:
+    if not isinstance(thresholds, dict):
+        raise InvalidInput("thresholds must be an object such as {\"image\": 0.5}.")
+    return thresholds
+
+
+def _save_unique(product: Product) -> None:
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError:
+        raise Conflict(f"A product named {product.name!r} already exists.") from None

@@ -1,0 +1,232 @@
+"""Aligning a product's images to its reference image, as a background job.
+
+The job works through the product's pending images one at a time, so it can
+stop cleanly between two images (cancel), resume after its worker died (the
+redelivered job simply continues with what is still pending) and pick up
+images uploaded while it runs. An image that cannot be aligned is kept and
+marked failed with the engine's reason.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from inspection.engine.errors import EngineError, ImageError
+from inspection.engine.imageio import decode_image_bytes, to_uint8
+from inspection.engine.registration import METHODS, MOTIONS, Registrar
+from inspection.models import Image, Job, Product
+from inspection.services.errors import InvalidInput
+from inspection.services.jobs import (
+    job_claim,
+    job_create,
+    job_fail,
+    job_mark_cancelled,
+    job_report_progress,
+    job_succeed,
+)
+
+logger = logging.getLogger(__name__)
+
+STAGE = "aligning images"
+
+
+def registration_settings_check(*, registration_settings: dict) -> dict:
+    """The full Registrar configuration for `registration_settings`, or InvalidInput saying what is wrong."""
+    if not isinstance(registration_settings, dict):
+        raise InvalidInput("registration_settings must be an object such as {\"method\": \"ecc\"}.")
+    try:
+        registrar = Registrar(**registration_settings)
+        config = registrar.get_config()
+    except TypeError as error:
+        raise InvalidInput(f"Unknown registration setting: {error}.") from None
+    except ValueError as error:
+        raise InvalidInput(f"Invalid registration setting: {error}.") from None
+    if registrar.method not in METHODS:
+        raise InvalidInput(f"Registration method must be one of {', '.join(METHODS)}, not {registrar.method!r}.")
+    if registrar.motion not in MOTIONS:
+        raise InvalidInput(f"Registration motion must be one of {', '.join(MOTIONS)}, not {registrar.motion!r}.")
+    return config
+
+
+def registration_fit(*, product: Product, reference_bytes: bytes | None = None) -> Registrar:
+    """A Registrar fitted to the product's reference image (or to `reference_bytes`)."""
+    if reference_bytes is None:
+        with product.reference_image.open("rb") as handle:
+            reference_bytes = handle.read()
+    reference = decode_image_bytes(reference_bytes, product.reference_image.name or "reference image")
+    return Registrar(**product.registration_settings).fit(reference)
+
+
+def registration_start(*, product: Product, started_by=None, reset: str = "none") -> Job | None:
+    """Queue a registration job over the product's pending images.
+
+    `reset`: "all" re-registers every image (the reference or the settings
+    changed), "failed" retries the images that failed, "none" only handles new
+    ones. Without a reference image nothing can be aligned and None is returned.
+    """
+    if not product.reference_image:
+        return None
+    with transaction.atomic():
+        if reset == "all":
+            _cancel_active_registrations(product)
+            _reset_images(Image.objects.filter(product=product))
+            Product.objects.filter(pk=product.pk).update(registration_revision=F("registration_revision") + 1)
+        elif reset == "failed":
+            _reset_images(Image.objects.filter(product=product, registration_status=Image.RegistrationStatus.FAILED))
+        # A job that has not started yet will see every pending image anyway.
+        waiting = Job.objects.filter(
+            product=product, kind=Job.Kind.REGISTRATION, status=Job.Status.QUEUED, cancel_requested=False
+        ).first()
+        if waiting is not None:
+            return waiting
+        return job_create(kind=Job.Kind.REGISTRATION, product=product, created_by=started_by)
+
+
+def _cancel_active_registrations(product: Product) -> None:
+    active = Job.objects.filter(product=product, kind=Job.Kind.REGISTRATION, status__in=Job.ACTIVE_STATUSES)
+    active.filter(status=Job.Status.QUEUED).update(
+        status=Job.Status.CANCELLED, finished_at=timezone.now(), message="Superseded by a newer job."
+    )
+    active.update(cancel_requested=True)
+
+
+def _reset_images(images) -> None:
+    stale_files = [name for name in images.exclude(aligned_file="").values_list("aligned_file", flat=True)]
+    images.update(
+        registration_status=Image.RegistrationStatus.PENDING,
+        registration_quality=None,
+        registration_failure_reason="",
+        aligned_file="",
+    )
+    storage = Image._meta.get_field("aligned_file").storage
+    transaction.on_commit(lambda: [storage.delete(name) for name in stale_files])
+
+
+def registration_job_run(*, job_id: int, worker: str) -> None:
+    """Body of the registration task: align every pending image of the job's product."""
+    job = job_claim(job_id=job_id, worker=worker)
+    if job is None:
+        return
+    try:
+        _run(job)
+    except Exception as error:
+        logger.exception("registration job %s crashed", job.pk)
+        job_fail(job=job, error=f"Unexpected error: {error!r}")
+        raise
+
+
+def _run(job: Job) -> None:
+    product = job.product
+    if product is None or not product.reference_image:
+        job_fail(job=job, error="The product has no reference image to align to.")
+        return
+    revision = product.registration_revision
+    try:
+        registrar = registration_fit(product=product)
+    except (EngineError, ValueError, OSError) as error:
+        job_fail(job=job, error=f"The reference image cannot be used: {error}")
+        return
+    if job_report_progress(job=job, progress=job.progress, stage=STAGE, message="Starting."):
+        job_mark_cancelled(job=job, message="Cancelled before any image was aligned.")
+        return
+
+    pending = Image.objects.filter(product=product, registration_status=Image.RegistrationStatus.PENDING)
+    done, last_id = 0, 0
+    while (image := pending.filter(pk__gt=last_id).order_by("pk").first()) is not None:
+        last_id = image.pk
+        _register_one(image, registrar, revision)
+        done += 1
+        remaining = pending.filter(pk__gt=last_id).count()
+        progress = max(job.progress, math.floor(100 * done / (done + remaining)))
+        job.progress = min(progress, 99)
+        stop = job_report_progress(
+            job=job, progress=job.progress, stage=STAGE, message=f"Aligned {done} of {done + remaining} images."
+        )
+        if not Product.objects.filter(pk=product.pk, registration_revision=revision).exists():
+            job_mark_cancelled(
+                job=job, message="The reference image or registration settings changed; a newer job aligns the images."
+            )
+            return
+        if stop:
+            job_mark_cancelled(job=job, message=f"Cancelled after aligning {done} images.")
+            return
+    job_succeed(job=job, message=_summary(product))
+
+
+def _summary(product: Product) -> str:
+    counts = dict(
+        Image.objects.filter(product=product)
+        .values_list("registration_status")
+        .annotate(total=Count("id"))
+        .values_list("registration_status", "total")
+    )
+    registered = counts.get(Image.RegistrationStatus.REGISTERED, 0)
+    failed = counts.get(Image.RegistrationStatus.FAILED, 0)
+    return f"{registered} images aligned, {failed} could not be aligned."
+
+
+def _register_one(image: Image, registrar: Registrar, revision: int) -> None:
+    # The update only lands if the image is still pending and the reference and
+    # settings are the ones this job aligned with: a result computed against an
+    # old reference must not overwrite the reset a new reference caused.
+    still_current = Image.objects.filter(
+        pk=image.pk,
+        registration_status=Image.RegistrationStatus.PENDING,
+        product__registration_revision=revision,
+    )
+    try:
+        with image.file.open("rb") as handle:
+            data = handle.read()
+        result = registrar.register(decode_image_bytes(data, image.original_name))
+    except ImageError as error:
+        still_current.update(registration_status=Image.RegistrationStatus.FAILED, registration_failure_reason=error.reason)
+        return
+    except (EngineError, ValueError) as error:
+        still_current.update(registration_status=Image.RegistrationStatus.FAILED, registration_failure_reason=str(error))
+        return
+    except OSError as error:
+        still_current.update(
+            registration_status=Image.RegistrationStatus.FAILED,
+            registration_failure_reason=f"the stored file cannot be read ({error})",
+        )
+        return
+    quality = None if math.isnan(result.quality) else round(float(result.quality), 4)
+    if not result.accepted:
+        still_current.update(
+            registration_status=Image.RegistrationStatus.FAILED,
+            registration_quality=quality,
+            registration_failure_reason=result.reason,
+        )
+        return
+    field = Image._meta.get_field("aligned_file")
+    path = field.generate_filename(image, f"{image.pk}.png")
+    if field.storage.exists(path):
+        field.storage.delete(path)
+    stored = field.storage.save(path, ContentFile(_png_bytes(result.image)))
+    updated = still_current.update(
+        registration_status=Image.RegistrationStatus.REGISTERED,
+        registration_quality=quality,
+        registration_failure_reason="",
+        aligned_file=stored,
+    )
+    if not updated:
+        field.storage.delete(stored)
+
+
+def _png_bytes(pixels: np.ndarray) -> bytes:
+    from PIL import Image as PillowImage
+
+    array = to_uint8(pixels)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    buffer = io.BytesIO()
+    PillowImage.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()

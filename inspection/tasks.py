@@ -1,0 +1,44 @@
+"""Celery tasks: thin entry points that take ids and call a service.
+
+All tasks acknowledge their message only when done and are safe to run again
+(see services.registration), so a message redelivered after a worker died
+does the remaining work instead of repeating or losing it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from inspection.services.jobs import job_reap_stale
+from inspection.services.registration import registration_job_run
+
+logger = logging.getLogger(__name__)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@shared_task(name="inspection.register_images", acks_late=True, reject_on_worker_lost=True)
+def register_images(job_id: int) -> None:
+    registration_job_run(job_id=job_id, worker=_worker_name())
+
+
+@shared_task(name="inspection.reap_stale_jobs")
+def reap_stale_jobs() -> int:
+    return job_reap_stale()
+
+
+@worker_ready.connect
+def reap_when_a_worker_starts(**_) -> None:
+    # A worker that starts after a crash finds its old jobs "running" with an
+    # old heartbeat; without a scheduler running, this is when they get reaped.
+    try:
+        job_reap_stale()
+    except Exception:  # e.g. migrations not applied yet: the worker must still start
+        logger.exception("could not check for stale jobs at worker start")
