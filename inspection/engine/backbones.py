@@ -200,12 +200,12 @@ def _inverted_residual_block(x, name, input_channels, output_channels, kernel_si
 
 
 def assign_weights(model, arrays: dict[str, np.ndarray]) -> None:
-    """Set every variable of ``model`` from ``arrays`` (keyed by variable path), strictly.
+    """Set every variable of ``model`` from ``arrays`` (keyed as weights.canonical_variable_keys), strictly.
 
     Missing, extra or mis-shaped arrays are errors: a partial assignment would
     leave random layers inside a "pretrained" network without anybody noticing.
     """
-    variables = {variable.path: variable for variable in model.weights}
+    variables = weight_store.canonical_variable_keys(model)
     missing = sorted(set(variables) - set(arrays))
     extra = sorted(set(arrays) - set(variables))
     if missing or extra:

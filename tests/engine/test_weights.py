@@ -252,3 +252,18 @@ def test_the_efficientnet_package_file_is_read_without_pytorch():
     assert tensors["_fc.weight"].shape == (1000, 1280)
     parameters = sum(value.size for key, value in tensors.items() if not key.endswith("num_batches_tracked"))
     assert parameters == 4_694_024  # the published 4.7M, classifier and batch-norm statistics included
+
+
+@requires_xception_package
+def test_the_extracted_xception_computes_exactly_what_the_packaged_network_computes(real_xception_arrays):
+    import keras
+
+    from inspection.engine.backbones import assign_weights, build_network
+
+    keras.layers.BatchNormalization()  # shift Keras's name counters, as any earlier model would
+    arrays, _ = real_xception_arrays
+    network = build_network("xception")
+    assign_weights(network, arrays)
+    packaged = keras.saving.load_model(weights.offline_package_file("xception"), compile=False).get_layer("xception")
+    images = np.random.default_rng(0).uniform(-1, 1, (1, 150, 150, 3)).astype(np.float32)
+    np.testing.assert_allclose(network(images).numpy(), packaged(images).numpy(), rtol=1e-4, atol=1e-4)
