@@ -23,7 +23,7 @@ _FILTER_PARAMETERS = [
 class ImageListUploadApi(APIView):
     parser_classes = (MultiPartParser,)
 
-    class UploadSerializer(serializers.Serializer):
+    class ImageUploadInputSerializer(serializers.Serializer):
         files = serializers.ListField(
             child=serializers.FileField(allow_empty_file=True),
             help_text="Image files and/or zip archives (MVTec layout is recognised).",
@@ -42,7 +42,7 @@ class ImageListUploadApi(APIView):
         return paginator.get_paginated_response(ImageOutputSerializer(page, many=True, context={"request": request}).data)
 
     @extend_schema(
-        request={"multipart/form-data": UploadSerializer},
+        request={"multipart/form-data": ImageUploadInputSerializer},
         responses={201: UploadReportSerializer, 400: UploadReportSerializer, 409: UploadReportSerializer},
         description=(
             "Store every valid image and report the others by name: 201 when at least one image was "
@@ -51,7 +51,7 @@ class ImageListUploadApi(APIView):
     )
     def post(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        serializer = self.UploadSerializer(data=request.data)
+        serializer = self.ImageUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         report = image_upload(product=product, uploaded_by=request.user, **serializer.validated_data)
         code, detail = _outcome(report)
@@ -85,7 +85,7 @@ def _outcome(report: UploadReport) -> tuple[int, str]:
 
 
 class ImageDetailApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ImageUpdateInputSerializer(serializers.Serializer):
         label = serializers.ChoiceField(choices=Image.Label.choices, required=False)
         split = serializers.ChoiceField(choices=Image.Split.choices, required=False)
         defect_type = serializers.CharField(required=False, allow_blank=True, max_length=100)
@@ -95,10 +95,10 @@ class ImageDetailApi(APIView):
         image = image_get(product=product_get(product_id=product_id), image_id=image_id)
         return Response(ImageOutputSerializer(image, context={"request": request}).data)
 
-    @extend_schema(request=InputSerializer, responses=ImageOutputSerializer)
+    @extend_schema(request=ImageUpdateInputSerializer, responses=ImageOutputSerializer)
     def patch(self, request, product_id: int, image_id: int):
         image = image_get(product=product_get(product_id=product_id), image_id=image_id)
-        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer = self.ImageUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         image = image_update(image=image, data=serializer.validated_data)
         return Response(ImageOutputSerializer(image, context={"request": request}).data)
@@ -112,19 +112,19 @@ class ImageDetailApi(APIView):
 class ImageBulkUpdateApi(APIView):
     """Set label, split and/or defect type of many images at once; all or nothing."""
 
-    class InputSerializer(serializers.Serializer):
+    class ImageBulkUpdateInputSerializer(serializers.Serializer):
         ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False, max_length=10_000)
         label = serializers.ChoiceField(choices=Image.Label.choices, required=False)
         split = serializers.ChoiceField(choices=Image.Split.choices, required=False)
         defect_type = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
-    class OutputSerializer(serializers.Serializer):
+    class ImageBulkUpdateOutputSerializer(serializers.Serializer):
         updated = serializers.IntegerField()
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer)
+    @extend_schema(request=ImageBulkUpdateInputSerializer, responses=ImageBulkUpdateOutputSerializer)
     def patch(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ImageBulkUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         image_ids = changes.pop("ids")

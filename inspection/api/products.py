@@ -20,7 +20,7 @@ from inspection.services.registration import registration_start
 class ProductListCreateApi(APIView):
     parser_classes = (JSONParser, MultiPartParser, FormParser)
 
-    class InputSerializer(serializers.Serializer):
+    class ProductCreateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         registration_settings = serializers.JSONField(required=False, default=dict)
@@ -33,9 +33,9 @@ class ProductListCreateApi(APIView):
         page = paginator.paginate_queryset(product_list(), request, view=self)
         return paginator.get_paginated_response(ProductOutputSerializer(page, many=True, context={"request": request}).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ProductOutputSerializer})
+    @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductOutputSerializer})
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ProductCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         product = product_create(created_by=request.user, **serializer.validated_data)
         output = ProductOutputSerializer(product_get(product_id=product.pk), context={"request": request})
@@ -43,7 +43,7 @@ class ProductListCreateApi(APIView):
 
 
 class ProductDetailApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ProductUpdateInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         registration_settings = serializers.JSONField(required=False)
@@ -54,10 +54,10 @@ class ProductDetailApi(APIView):
         product = product_get(product_id=product_id)
         return Response(ProductOutputSerializer(product, context={"request": request}).data)
 
-    @extend_schema(request=InputSerializer, responses=ProductOutputSerializer)
+    @extend_schema(request=ProductUpdateInputSerializer, responses=ProductOutputSerializer)
     def patch(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer = self.ProductUpdateInputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         product_update(product=product, data=serializer.validated_data, updated_by=request.user)
         output = ProductOutputSerializer(product_get(product_id=product.pk), context={"request": request})
@@ -77,7 +77,7 @@ class ProductReferenceImageApi(APIView):
 
     parser_classes = (JSONParser, MultiPartParser, FormParser)
 
-    class InputSerializer(serializers.Serializer):
+    class ReferenceImageInputSerializer(serializers.Serializer):
         file = serializers.FileField(required=False)
         image_id = serializers.IntegerField(required=False)
 
@@ -86,10 +86,10 @@ class ProductReferenceImageApi(APIView):
                 raise serializers.ValidationError("Give either 'file' (an upload) or 'image_id', not both.")
             return attrs
 
-    @extend_schema(request=InputSerializer, responses={202: ProductWithJobSerializer})
+    @extend_schema(request=ReferenceImageInputSerializer, responses={202: ProductWithJobSerializer})
     def post(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ReferenceImageInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = None
         if "image_id" in serializer.validated_data:
@@ -106,13 +106,13 @@ class ProductReferenceImageApi(APIView):
 class ProductRegistrationApi(APIView):
     """Start aligning the product's images again: pending ones, failed ones too, or all."""
 
-    class InputSerializer(serializers.Serializer):
+    class RegistrationInputSerializer(serializers.Serializer):
         images = serializers.ChoiceField(choices=("pending", "failed", "all"), default="pending")
 
-    @extend_schema(request=InputSerializer, responses={202: ProductWithJobSerializer})
+    @extend_schema(request=RegistrationInputSerializer, responses={202: ProductWithJobSerializer})
     def post(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.RegistrationInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reset = {"pending": "none", "failed": "failed", "all": "all"}[serializer.validated_data["images"]]
         if not product.reference_image:

@@ -135,7 +135,7 @@ def broker_from_env(var_dir: Path, *, environ=None) -> tuple[str, dict]:
         )
     if scheme == "filesystem":
         folder = Path(parts.path).resolve() if parts.path not in ("", "/") else var_dir / "broker"
-        return "filesystem://", filesystem_broker_options(folder)
+        return "filesystem://localhost/", filesystem_broker_options(folder)
     if scheme in {"redis", "rediss"}:
         try:
             parts.port  # noqa: B018 - raises ValueError on a non-numeric port

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config.env import (
     broker_from_env,
@@ -103,6 +103,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
 STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Serve straight from the source folders when collectstatic has not run (local use).
 WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "media/"
@@ -163,9 +164,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_EXCHANGE = "default"
+CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 # "default" carries light jobs, "engine" the heavy machine-learning ones, so a
 # deployment can give the engine queue its own, bigger workers (-Q engine).
-CELERY_TASK_QUEUES = (Queue("default"), Queue("engine"))
+CELERY_TASK_QUEUES = (
+    Queue("default", Exchange("default"), routing_key="default"),
+    Queue("engine", Exchange("engine"), routing_key="engine"),
+)
 CELERY_TASK_ROUTES = {"inspection.register_images": {"queue": "default"}}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
