@@ -76,12 +76,15 @@ def parallel_cascade_pooling(feature_maps):
 def compiled_forward(backbone: str, weights: str, kind: str, weights_dir: Optional[str] = None):
     """A traced function from images in [0, 1] (n, H, W, 3) float32 to outputs of ``kind``.
 
-    ``kind``: "paper-pooling" -> (n, 3C) embeddings; "features" -> the last
-    feature map; "max-pooling-and-features" -> ((n, C) global max, feature map).
+    ``kind``: "paper-pooling" -> (n, 3C) embeddings; "max-pooling" -> (n, C);
+    "features" -> the last feature map; "max-pooling-and-features" ->
+    ((n, C) global max, feature map).
     Shared per process; traced once (H and W are free in the signature).
     """
     import tensorflow as tf
 
+    if kind not in ("paper-pooling", "max-pooling", "features", "max-pooling-and-features"):
+        raise ValueError(f"unknown forward kind {kind!r}")
     key = (backbone, weights, kind, None if weights_dir is None else str(weights_dir))
     with _compiled_lock:
         if key in _compiled:
@@ -97,10 +100,10 @@ def compiled_forward(backbone: str, weights: str, kind: str, weights_dir: Option
                 return parallel_cascade_pooling(feature_maps)
             if kind == "features":
                 return feature_maps
+            if kind == "max-pooling":
+                return tf.reduce_max(feature_maps, axis=[1, 2])
             return tf.reduce_max(feature_maps, axis=[1, 2]), feature_maps
 
-        if kind not in ("paper-pooling", "features", "max-pooling-and-features"):
-            raise ValueError(f"unknown forward kind {kind!r}")
         _compiled[key] = forward
         return forward
 
