@@ -1,0 +1,240 @@
+"""The seed paper's pipeline (Saeedi & Giusti, VISAPP 2022) and its AE baseline.
+
+``cpcae-knn``: a conditional patch-based convolutional autoencoder (CPCAE)
+reconstructs the registered image; the anomaly map |x - x_hat| is embedded at
+full resolution by an ImageNet CNN with the paper's 3x pooling; the image score
+is the mean Euclidean distance to the k nearest standardised training
+embeddings (eq. 4), computed leave-one-out for the training images.
+
+``ae-l2``: the same CPCAE, scored by its L2 reconstruction error (section 4.4).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..base import AnomalyDetector, Explanation, MethodState
+from ..progress import ProgressCallback, ProgressEvent, report
+
+CPCAE_PARAMETERS = (
+    "downsize_factor",
+    "patch_size",
+    "stride",
+    "latent_dim",
+    "filters",
+    "dense_units",
+    "l1_lambda",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "seed",
+)
+
+
+def _as_batch(images: Sequence[np.ndarray]) -> np.ndarray:
+    batch = np.asarray(images, dtype=np.float32)
+    if batch.ndim == 3:  # a list of grey (H, W) images
+        batch = batch[..., None]
+    return batch
+
+
+class _CPCAEBackedDetector(AnomalyDetector):
+    """Shared CPCAE handling of the two reconstruction-based methods."""
+
+    # None means "the CPCAE's own default" (see inspection.engine.cpcae.CPCAE),
+    # so the defaults live in one place.
+    def __init__(
+        self,
+        *,
+        downsize_factor: Optional[int] = None,
+        patch_size: Optional[int] = None,
+        stride: Optional[int] = None,
+        latent_dim: Optional[int] = None,
+        filters: Optional[Sequence[int]] = None,
+        dense_units: Optional[int] = None,
+        l1_lambda: Optional[float] = None,
+        epochs: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        learning_rate: Optional[float] = None,
+        seed: int = 0,
+    ):
+        self.downsize_factor = downsize_factor
+        self.patch_size = patch_size
+        self.stride = stride
+        self.latent_dim = latent_dim
+        self.filters = filters
+        self.dense_units = dense_units
+        self.l1_lambda = l1_lambda
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.seed = seed
+
+    def _cpcae_parameters(self) -> dict:
+        return {name: getattr(self, name) for name in CPCAE_PARAMETERS if getattr(self, name) is not None}
+
+    def _fit_autoencoder(self, batch: np.ndarray, progress: Optional[ProgressCallback]) -> None:
+        from ..cpcae import CPCAE
+
+        self.autoencoder_ = CPCAE(**self._cpcae_parameters()).fit(batch, progress=progress)
+
+    def reconstruct(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        return self.autoencoder_.reconstruct(_as_batch(images))
+
+    def _residuals(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        reconstructions = self.autoencoder_.reconstruct(batch)
+        return np.abs(batch - reconstructions), reconstructions
+
+    def anomaly_maps(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        residuals, _ = self._residuals(_as_batch(images))
+        return residuals.mean(axis=-1)
+
+    def _autoencoder_state(self) -> tuple[dict, dict]:
+        return self.autoencoder_.get_config(), {"cpcae": self.autoencoder_.network_}
+
+    @staticmethod
+    def _autoencoder_from_state(state: MethodState):
+        from ..cpcae import CPCAE
+
+        autoencoder = CPCAE.from_config(state.config["cpcae"])
+        autoencoder.load_network_weights(state.keras_models["cpcae"])
+        return autoencoder
+
+
+class AutoencoderL2Detector(_CPCAEBackedDetector):
+    """Score = root mean squared reconstruction error of the CPCAE (the paper's "AE (L2)")."""
+
+    name = "ae-l2"
+
+    def fit(self, images, *, progress=None):
+        batch = _as_batch(images)
+        self._fit_autoencoder(batch, progress)
+        # Training images were seen by the autoencoder, so these scores are
+        # optimistic; they are reported, not used to calibrate thresholds.
+        self.training_scores_ = self.score(batch)
+        return self
+
+    def score(self, images, *, progress=None):
+        residuals, _ = self._residuals(_as_batch(images))
+        return np.sqrt((residuals**2).reshape(len(residuals), -1).mean(axis=1))
+
+    def explain(self, images) -> Explanation:
+        batch = _as_batch(images)
+        residuals, reconstructions = self._residuals(batch)
+        scores = np.sqrt((residuals**2).reshape(len(residuals), -1).mean(axis=1))
+        return Explanation(scores=scores, maps=residuals.mean(axis=-1), reconstructions=reconstructions)
+
+    def get_state(self) -> MethodState:
+        cpcae_config, models = self._autoencoder_state()
+        return MethodState(
+            config={"params": self._cpcae_parameters(), "cpcae": cpcae_config},
+            arrays={"training_scores": self.training_scores_},
+            keras_models=models,
+        )
+
+    @classmethod
+    def from_state(cls, state: MethodState) -> "AutoencoderL2Detector":
+        detector = cls(**state.config["params"])
+        detector.autoencoder_ = cls._autoencoder_from_state(state)
+        detector.training_scores_ = np.asarray(state.arrays["training_scores"])
+        return detector
+
+
+class CPCAEKNNDetector(_CPCAEBackedDetector):
+    """The paper's method: CPCAE anomaly maps -> ImageNet CNN embedding -> k-NN."""
+
+    name = "cpcae-knn"
+
+    def __init__(
+        self,
+        *,
+        backbone: str = "xception",
+        weights: str = "imagenet",
+        n_neighbors: int = 5,
+        embedding_batch_size: int = 4,
+        **cpcae_parameters,
+    ):
+        super().__init__(**cpcae_parameters)
+        self.backbone = backbone
+        self.weights = weights
+        self.n_neighbors = n_neighbors
+        self.embedding_batch_size = embedding_batch_size
+
+    def get_params(self) -> dict:
+        return {
+            **self._cpcae_parameters(),
+            "backbone": self.backbone,
+            "weights": self.weights,
+            "n_neighbors": self.n_neighbors,
+            "embedding_batch_size": self.embedding_batch_size,
+        }
+
+    def _embedder(self):
+        # One embedder per detector: it holds the compiled forward pass, which
+        # must not be rebuilt (retraced) for every call on the inspection path.
+        embedder = self.__dict__.get("_embedder_instance")
+        if embedder is None:
+            from ..embedding import AnomalyMapEmbedder
+
+            embedder = AnomalyMapEmbedder(
+                backbone=self.backbone, weights=self.weights, batch_size=self.embedding_batch_size
+            )
+            self.__dict__["_embedder_instance"] = embedder
+        return embedder
+
+    def fit(self, images, *, progress=None):
+        from ..knn import KNNScorer
+
+        batch = _as_batch(images)
+        self._fit_autoencoder(batch, progress)
+        report(progress, ProgressEvent(stage="embed", fraction=0.0, message="embedding training anomaly maps"))
+        residuals, _ = self._residuals(batch)
+        embeddings = self._embedder().embed(residuals, progress=progress)
+        report(progress, ProgressEvent(stage="fit-knn", fraction=0.0))
+        self.knn_ = KNNScorer(n_neighbors=self.n_neighbors).fit(embeddings)
+        self.training_scores_ = self.knn_.training_scores_
+        report(progress, ProgressEvent(stage="fit-knn", fraction=1.0))
+        return self
+
+    def _embed(self, batch: np.ndarray, progress=None):
+        residuals, reconstructions = self._residuals(batch)
+        return self._embedder().embed(residuals, progress=progress), residuals, reconstructions
+
+    def score(self, images, *, progress=None):
+        embeddings, _, _ = self._embed(_as_batch(images), progress)
+        return self.knn_.score(embeddings)
+
+    def nearest_training_index(self, images):
+        embeddings, _, _ = self._embed(_as_batch(images))
+        return self.knn_.nearest_indices(embeddings, k=1)[:, 0]
+
+    def explain(self, images) -> Explanation:
+        embeddings, residuals, reconstructions = self._embed(_as_batch(images))
+        return Explanation(
+            scores=self.knn_.score(embeddings),
+            maps=residuals.mean(axis=-1),
+            reconstructions=reconstructions,
+            nearest_indices=self.knn_.nearest_indices(embeddings, k=1)[:, 0],
+        )
+
+    def get_state(self) -> MethodState:
+        cpcae_config, models = self._autoencoder_state()
+        knn_config, knn_arrays = self.knn_.get_state()
+        return MethodState(
+            config={"params": self.get_params(), "cpcae": cpcae_config, "knn": knn_config},
+            arrays={f"knn.{key}": value for key, value in knn_arrays.items()},
+            keras_models=models,
+        )
+
+    @classmethod
+    def from_state(cls, state: MethodState) -> "CPCAEKNNDetector":
+        from ..knn import KNNScorer
+
+        detector = cls(**state.config["params"])
+        detector.autoencoder_ = cls._autoencoder_from_state(state)
+        knn_arrays = {key.split(".", 1)[1]: value for key, value in state.arrays.items() if key.startswith("knn.")}
+        detector.knn_ = KNNScorer.from_state(state.config["knn"], knn_arrays)
+        detector.training_scores_ = detector.knn_.training_scores_
+        return detector
