@@ -8,7 +8,7 @@ import types
 import numpy as np
 import pytest
 
-from inspection.engine import weights
+from inspection.engine import torch_checkpoint, weights
 from inspection.engine.errors import EngineError, WeightsUnavailable
 
 XCEPTION_PARAMETERS = 20_861_480
@@ -207,7 +207,7 @@ def write_legacy_torch_checkpoint(path, tensors, monkeypatch, extra_object=None)
         storages.append(storage)
         state[name] = Tensor(storage, offset, size, stride)
     with open(path, "wb") as handle:
-        for header in (weights._TORCH_LEGACY_MAGIC, 1001, {"little_endian": True}):
+        for header in (torch_checkpoint.TORCH_LEGACY_MAGIC, 1001, {"little_endian": True}):
             pickle.dump(header, handle, protocol=2)
         Pickler(handle, protocol=2).dump(extra_object if extra_object is not None else state)
         pickle.dump([storage.key for storage in storages], handle, protocol=2)
@@ -224,7 +224,7 @@ def test_legacy_torch_checkpoints_are_read_with_their_strides(tmp_path, monkeypa
         {"contiguous": (data, 0, (2, 3, 4), (12, 4, 1)), "transposed": (data, 0, (4, 6), (1, 4)), "offset": (data, 20, (4,), (1,))},
         monkeypatch,
     )
-    tensors = weights.read_torch_legacy_checkpoint(path)
+    tensors = torch_checkpoint.read_torch_legacy_checkpoint(path)
     np.testing.assert_array_equal(tensors["contiguous"], data.reshape(2, 3, 4))
     np.testing.assert_array_equal(tensors["transposed"], data.reshape(6, 4).T)
     np.testing.assert_array_equal(tensors["offset"], data[20:])
@@ -234,14 +234,14 @@ def test_a_tensor_reaching_outside_its_storage_is_refused(tmp_path, monkeypatch)
     path = tmp_path / "model.pth"
     write_legacy_torch_checkpoint(path, {"too-big": (np.zeros(4), 0, (100,), (1,))}, monkeypatch)
     with pytest.raises(EngineError, match="outside its storage"):
-        weights.read_torch_legacy_checkpoint(path)
+        torch_checkpoint.read_torch_legacy_checkpoint(path)
 
 
 def test_a_checkpoint_naming_any_other_global_is_refused_without_running_it(tmp_path, monkeypatch):
     path = tmp_path / "model.pth"
     write_legacy_torch_checkpoint(path, {}, monkeypatch, extra_object={"payload": os.getcwd})
     with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
-        weights.read_torch_legacy_checkpoint(path)
+        torch_checkpoint.read_torch_legacy_checkpoint(path)
 
 
 @requires_efficientnet_package
