@@ -163,6 +163,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# How long a worker waits for a killed child process's last words before
+# declaring the job lost and requeueing it. Job state is in the database, not
+# in those words, so there is no reason to wait Celery's default 10 seconds.
+CELERY_WORKER_LOST_WAIT = 2.0
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_DEFAULT_EXCHANGE = "default"
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ class Runtime:
 
 
 @pytest.fixture(scope="session")
-def platform_runtime(tmp_path_factory) -> Runtime:
+def platform_runtime(tmp_path_factory):
     root = tmp_path_factory.mktemp("runtime")
     media = root / "media"
     media.mkdir()
@@ -47,7 +48,14 @@ def platform_runtime(tmp_path_factory) -> Runtime:
         environment = {"CELERY_BROKER_URL": f"filesystem://{root / 'broker'}"}
     url, options = broker_from_env(root, environ=environment)
     _use_broker(url, options)
-    return Runtime(root=root, media=media, broker_environment=environment)
+    yield Runtime(root=root, media=media, broker_environment=environment)
+    if "BROKER_KEY_PREFIX" in environment:
+        import redis
+
+        server = redis.Redis.from_url(url)
+        leftovers = list(server.scan_iter(f"{environment['BROKER_KEY_PREFIX']}*"))
+        if leftovers:
+            server.delete(*leftovers)
 
 
 def _use_broker(url: str, options: dict) -> None:
@@ -141,20 +149,24 @@ def celery_worker(django_db_setup, django_db_blocker, platform_runtime):
         "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
     ]  # fmt: skip
     with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=REPOSITORY, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     worker = WorkerProcess(process=process, log=log)
     deadline = time.monotonic() + 90
     while " ready." not in log.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             pytest.fail(f"the Celery worker did not start:\n{worker.log_tail()}")
         time.sleep(0.2)
     yield worker
     process.terminate()
     try:
-        process.wait(timeout=30)
+        process.wait(timeout=3)
     except subprocess.TimeoutExpired:
-        process.kill()
+        # Every test is done; a warm shutdown would only wait for the broker's
+        # polling loop. The worker runs in its own process group, children too.
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
