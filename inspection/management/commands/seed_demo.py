@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--name", default=DEMO_NAME)
-        parser.add_argument("--set", type=int, default=1, dest="set_id", help="synthetic data set variant")
+        parser.add_argument(
+            "--set", type=int, default=1, choices=range(1, 7), dest="set_id", help="which of the six cursor types"
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--train", type=int, default=40, help="good training images")
         parser.add_argument("--test-good", type=int, default=10)
@@ -49,7 +51,7 @@ class Command(BaseCommand):
                     n_train=train,
                     n_test_good=test_good,
                     n_test_defective=test_defective,
-                    size=size,
+                    size=(size, size),
                 )
                 report = image_import_directory(product=product, directory=Path(folder))
             reference = (
