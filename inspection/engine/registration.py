@@ -21,31 +21,28 @@ full-resolution colour image. Methods:
     For data sets photographed already aligned: only resize to the reference
     size and crop.
 
-Default chosen by measurement on the circuitboard data set (one board photographed
-at varying position and angle, 1000x667 RGB): the 99 other photos aligned to
-train-normal_1 with ROI (266, 207, 467, 248) around the board, euclidean motion,
-working_side=256, 2 CPU cores. Quality as defined in RegistrationResult; the
-last column is the same correlation at full resolution, a stricter check of
-sub-pixel accuracy::
+Default chosen by measurement on the circuitboard data set (one board at
+varying position and angle, 1000x667 RGB): the 99 other photos aligned to
+train-normal_1, ROI (266, 207, 467, 248) around the board, euclidean motion,
+working_side=256, 2 CPU cores; the last column is the quality measured at full
+resolution, a stricter check of sub-pixel accuracy::
 
     method    accepted  mean quality  min quality  ms/image  full-res NCC
     ecc        99/99       0.844         0.739          9       0.772
     orb        99/99       0.840         0.700         12       0.764
     orb+ecc    99/99       0.846         0.739         14       0.778
-    none          -        0.482         0.206          2       0.384
+    none     (no check)    0.482         0.206          2       0.384
 
-(``none`` does not reject; only 17 of the unaligned photos would reach 0.6.
-Times on an idle machine; with other jobs on both cores they were 14/14/19/4.)
-The photos move at most ~28 px and 2.6 degrees, which all three handle. On the
-reference warped by known larger motions, ECC alone already fails at
-10 degrees + (80, -40) px and beyond (pose error ~57 px, rejected), while
-orb+ecc recovers 90 degrees + (80, -40) px to within 2.5 px. Hence the default
-``"orb+ecc"``: the best accuracy and the widest capture range for ~5 ms more
-per image than ECC. Raising ``working_side`` to 512 improves full-resolution
-NCC to 0.803 at about twice the time; 256 matches the resolution the
-autoencoder works at (downsize factor 4). ECC with ``motion="similarity"``
-(affine fit projected to a similarity) is less reliable (93/99 accepted);
-prefer ``"orb+ecc"`` when scale really varies.
+(times on an idle machine; 14/14/19/4 ms with other jobs on both cores.) The
+photos move at most ~28 px and 2.6 degrees, which all three handle. On the
+reference warped by known larger motions ECC alone fails from 10 degrees +
+(80, -40) px on (rejected), while orb+ecc recovers even 90 degrees + (80, -40)
+px to within 2.5 px: hence ``"orb+ecc"``, the most accurate and widest-reaching
+for ~5 ms more than ECC. working_side=512 lifts full-resolution NCC to 0.803 at
+twice the time; 256 matches the autoencoder's resolution (downsize factor 4).
+ECC has no similarity model: with ``motion="similarity"`` it fits an affine
+transform projected to a similarity, which is less reliable (93/99 accepted),
+so prefer ``"orb+ecc"`` when scale really varies.
 """
 
 from __future__ import annotations
@@ -60,6 +57,10 @@ from .imageio import to_gray
 from .progress import ProgressCallback, ProgressEvent, report
 
 METHODS = ("ecc", "orb", "orb+ecc", "none")
+_PARAMETERS = (
+    "method", "motion", "working_side", "roi", "min_quality", "max_iterations", "epsilon",
+    "max_features", "min_coverage",
+)
 MOTIONS = ("translation", "euclidean", "similarity")
 
 # ECC pyramid: the coarsest level keeps at least this many pixels on its
@@ -194,9 +195,7 @@ class Registrar:
 
         self._check_fitted()
         image = self._conform(_as_image(image, "image"))
-        moving_small = cv2.resize(
-            to_gray(image), self.reference_small_.shape[::-1], interpolation=cv2.INTER_AREA
-        )
+        moving_small = cv2.resize(to_gray(image), self.reference_small_.shape[::-1], interpolation=cv2.INTER_AREA)
 
         small_matrix, failure = self._estimate(moving_small)
         full_matrix = _to_full_resolution(small_matrix, *self.working_scale_)
@@ -207,17 +206,13 @@ class Registrar:
         # Low similarity is checked first: an alignment that ran off also tends
         # to leave the frame, and "too different" is then the true reason.
         if self.method != "none" and not quality >= self.min_quality:
-            return RegistrationResult(
-                None, quality, full_matrix, False,
-                f"too different from the reference after alignment: similarity {quality:.2f} "
-                f"is below the minimum {self.min_quality:.2f}",
-            )
-        if coverage < self.min_coverage:
-            return RegistrationResult(
-                None, quality, full_matrix, False,
-                f"only {coverage:.0%} of the region of interest lies inside the image "
-                f"(at least {self.min_coverage:.0%} needed)",
-            )
+            failure = (f"too different from the reference after alignment: similarity {quality:.2f} "
+                       f"is below the minimum {self.min_quality:.2f}")
+        elif coverage < self.min_coverage:
+            failure = (f"only {coverage:.0%} of the region of interest lies inside the image "
+                       f"(at least {self.min_coverage:.0%} needed)")
+        if failure:
+            return RegistrationResult(None, quality, full_matrix, False, failure)
         return RegistrationResult(self._warp(image, full_matrix), quality, full_matrix, True, "")
 
     def register_many(
@@ -228,11 +223,8 @@ class Registrar:
         results = []
         for index, image in enumerate(images):
             results.append(self.register(image))
-            report(progress, ProgressEvent(
-                stage="register",
-                fraction=(index + 1) / len(images),
-                message=f"aligned {index + 1} of {len(images)} images",
-            ))
+            message = f"aligned {index + 1} of {len(images)} images"
+            report(progress, ProgressEvent(stage="register", fraction=(index + 1) / len(images), message=message))
         return results
 
     def _check_fitted(self) -> None:
@@ -315,9 +307,7 @@ class Registrar:
         for level in reversed(range(levels)):
             mask = masks[level] if masks[level].any() else None
             try:
-                _, warp = cv2.findTransformECC(
-                    templates[level], movings[level], warp, motion_type, criteria, mask, 5
-                )
+                _, warp = cv2.findTransformECC(templates[level], movings[level], warp, motion_type, criteria, mask, 5)
             except cv2.error:
                 # No convergence at this level: keep the coarser estimate; the
                 # quality check decides whether it is good enough.
@@ -394,17 +384,8 @@ class Registrar:
     # -------------------------------------------------------- persistence
     def get_config(self) -> dict[str, Any]:
         """Hyper-parameters (JSON-able); the reference image is stored separately."""
-        config = {
-            "method": self.method,
-            "motion": self.motion,
-            "working_side": int(self.working_side),
-            "roi": None if self.roi is None else [int(value) for value in self.roi],
-            "min_quality": float(self.min_quality),
-            "max_iterations": int(self.max_iterations),
-            "epsilon": float(self.epsilon),
-            "max_features": int(self.max_features),
-            "min_coverage": float(self.min_coverage),
-        }
+        config = {name: _plain(getattr(self, name)) for name in _PARAMETERS}
+        config["roi"] = None if self.roi is None else [int(value) for value in self.roi]
         if hasattr(self, "reference_"):
             config["reference_shape"] = [int(size) for size in self.reference_.shape]
         return config
@@ -421,6 +402,11 @@ class Registrar:
         return cls(**parameters).fit(reference)
 
 
+def _plain(value):
+    """NumPy scalars to Python ones, so the config is JSON-able."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _as_image(image: np.ndarray, what: str) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim == 2:
@@ -434,9 +420,7 @@ def _orb_features(grey: np.ndarray, mask: Optional[np.ndarray], max_features: in
     import cv2
 
     detector = cv2.ORB_create(nfeatures=int(max_features), scaleFactor=1.2, nlevels=6, edgeThreshold=15, patchSize=15)
-    keypoints, descriptors = detector.detectAndCompute(
-        np.round(np.clip(grey, 0, 1) * 255).astype(np.uint8), mask
-    )
+    keypoints, descriptors = detector.detectAndCompute(np.round(np.clip(grey, 0, 1) * 255).astype(np.uint8), mask)
     points = np.array([keypoint.pt for keypoint in keypoints], dtype=np.float32).reshape(-1, 2)
     return points, descriptors
 
