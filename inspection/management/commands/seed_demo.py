@@ -41,7 +41,7 @@ class Command(BaseCommand):
             if product is None:
                 product = product_create(
                     name=name,
-                    description="Synthetic zipper cursors: learn the good ones, flag scratches, dents and missing parts.",
+                    description="Synthetic zipper cursors: learn the good ones, flag bubbles, residue, scratches and halos.",
                 )
             with tempfile.TemporaryDirectory() as folder:
                 render_set(
