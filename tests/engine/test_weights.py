@@ -267,3 +267,30 @@ def test_the_extracted_xception_computes_exactly_what_the_packaged_network_compu
     packaged = keras.saving.load_model(weights.offline_package_file("xception"), compile=False).get_layer("xception")
     images = np.random.default_rng(0).uniform(-1, 1, (1, 150, 150, 3)).astype(np.float32)
     np.testing.assert_allclose(network(images).numpy(), packaged(images).numpy(), rtol=1e-4, atol=1e-4)
+
+
+def write_keras_legacy_xception_file(path, arrays):
+    """A file in the layout of Keras's published notop Xception weights (HDF5, by layer order)."""
+    h5py = pytest.importorskip("h5py")
+    legacy = pytest.importorskip("keras.src.legacy.saving.legacy_h5_format")
+    from inspection.engine.backbones import assign_weights, build_network
+
+    network = build_network("xception")
+    assign_weights(network, arrays)
+    with h5py.File(path, "w") as handle:
+        legacy.save_weights_to_hdf5_group(handle, network)
+
+
+@requires_xception_package
+@pytest.mark.parametrize("location", ["explicit directory", "keras download cache"])
+def test_keras_own_xception_file_is_used_where_keras_or_a_user_put_it(real_xception_arrays, location, tmp_path, monkeypatch):
+    arrays, _ = real_xception_arrays
+    folder = tmp_path / "explicit" if location == "explicit directory" else tmp_path / "keras-home" / "models"
+    folder.mkdir(parents=True)
+    write_keras_legacy_xception_file(folder / "xception_weights_tf_dim_ordering_tf_kernels_notop.h5", arrays)
+    monkeypatch.setattr(weights, "offline_package_file", lambda name: None)
+    if location == "explicit directory":
+        monkeypatch.setenv("INSPECTION_WEIGHTS_DIR", str(folder))
+    loaded = weights.load_weight_arrays("xception")
+    assert weights.weights_checksum(loaded) == weights._SPECS["xception"].sha256
+    assert (tmp_path / "cache" / "xception-imagenet.npz").is_file()
