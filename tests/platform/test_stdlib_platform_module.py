@@ -35,3 +35,24 @@ def test_the_settings_package_is_importable_as_config():
     import config.settings
 
     assert Path(config.settings.__file__).parent == REPOSITORY / "platform" / "config"
+
+
+def test_the_web_process_and_the_worker_do_not_load_tensorflow(tmp_path):
+    # Registration uses OpenCV only; TensorFlow would add seconds and hundreds
+    # of megabytes to every web process.
+    code = (
+        "import sys, django; django.setup();"
+        "import config.urls, inspection.tasks, inspection.api.urls;"
+        "print('tensorflow' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPOSITORY,
+        env={**os.environ, "VAR_DIR": str(tmp_path), "PYTHONPATH": f"{REPOSITORY}{os.pathsep}{REPOSITORY / 'platform'}",
+             "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
