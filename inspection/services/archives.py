@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO
@@ -64,10 +65,13 @@ class CheckedArchive:
     def read(self, member: ArchiveMember) -> bytes:
         # The declared size was checked against the limits; reading stops there
         # even if the compressed stream would produce more.
-        with self._archive.open(member.info) as handle:
-            data = handle.read(member.info.file_size + 1)
+        try:
+            with self._archive.open(member.info) as handle:
+                data = handle.read(member.info.file_size + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
+            raise InvalidInput(f"damaged inside the archive ({error})") from None
         if len(data) != member.info.file_size:
-            raise InvalidInput(f"{self.name}: member {member.path} is damaged (its size does not match the index).")
+            raise InvalidInput("damaged inside the archive (its size does not match the archive's index)")
         return data
 
     def close(self) -> None:

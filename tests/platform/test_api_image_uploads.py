@@ -4,6 +4,7 @@ Policy under test: valid images are stored and invalid ones reported by name;
 a problem with an archive as a whole refuses the entire request.
 """
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -257,6 +258,19 @@ def test_a_zip_with_more_members_than_allowed_is_refused_with_413(api_client, pr
     response = upload(api_client, product, SimpleUploadedFile("many.zip", archive))
     assert response.status_code == 413
     assert "holds 4 entries; at most 3" in response.data["detail"]
+
+
+def test_a_damaged_member_of_a_zip_is_reported_and_the_others_stored(api_client, product):
+    pictures = distinct_part_pngs(2)
+    archive = bytearray(zip_bytes({"good.png": pictures[0], "bad.png": pictures[1]}, compression=zipfile.ZIP_STORED))
+    member = zipfile.ZipFile(io.BytesIO(bytes(archive))).getinfo("bad.png")
+    data_start = member.header_offset + 30 + len(member.filename) + len(member.extra)
+    archive[data_start + member.file_size // 2] ^= 0xFF  # the stored CRC no longer matches
+    response = upload(api_client, product, SimpleUploadedFile("batch.zip", bytes(archive)))
+    assert response.status_code == 201
+    assert [image.original_name for image in Image.objects.all()] == ["batch.zip/good.png"]
+    assert response.data["invalid"][0]["name"] == "batch.zip/bad.png"
+    assert response.data["invalid"][0]["reason"].startswith("damaged inside the archive (Bad CRC-32")
 
 
 def test_a_damaged_zip_is_refused(api_client, product, nothing_changes):
