@@ -187,3 +187,11 @@ def test_registration_without_a_reference_image_is_refused_with_409(api_client):
     response = api_client.post(f"/api/products/{product.pk}/registration/", {}, format="json")
     assert response.status_code == 409
     assert not Job.objects.exists()
+
+
+def test_form_data_larger_than_data_upload_max_memory_size_is_refused_with_413(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = api_client.post("/api/products/", {"name": "Bracket", "description": "x" * 5000}, format="json")
+    assert response.status_code == 413
+    assert "DATA_UPLOAD_MAX_MEMORY_SIZE" in response.data["detail"]
+    assert not Product.objects.exists()
