@@ -110,7 +110,7 @@ def load_weight_arrays(name: str, *, weights_dir: Optional[os.PathLike | str] = 
             return read_verified_npz(cache_path, spec.sha256)
         except EngineError as error:
             log.warning("%s; rebuilding it from the original weights", error)
-            tried.append(f"cache {cache_path} (damaged, rebuilt)")
+            tried.append(f"cache {cache_path} (damaged: {error})")
     else:
         tried.append(f"cache {cache_path} (missing)")
 
