@@ -11,6 +11,15 @@ paper then embeds with an ImageNet CNN.
 Patches are not materialised for training: a tf.data pipeline gathers each
 shuffled batch straight from the stack of downsized images, so memory is one
 copy of the downsized training set whatever the overlap.
+
+Defaults sized by measurement on 2 CPU cores shared with other jobs (load
+average 5-7): 200 synthetic 1024x1024 RGB cursor images (49 patches each,
+9800 per epoch, 154 batches of 64) train at 25-43 s per epoch, 293 s for 8
+epochs including downsizing; the loss per epoch was 0.030, 0.0013, 0.00086,
+0.00067, 0.00056, 0.00052, 0.00043, 0.00039. Six epochs (about 3.5 minutes
+there, less on an idle machine) keep the whole training pipeline well inside
+10 minutes while most of the gain is already made. Reconstruction costs about
+45-75 ms per 1024x1024 image once the network is traced.
 """
 
 from __future__ import annotations
@@ -65,7 +74,7 @@ class CPCAE:
         filters: Sequence[int] = (32, 64, 128),
         dense_units: int = 256,
         l1_lambda: float = 1e-5,
-        epochs: int = 8,
+        epochs: int = 6,
         batch_size: int = 64,
         learning_rate: float = 1e-3,
         min_steps_per_epoch: int = 100,
@@ -154,7 +163,7 @@ class CPCAE:
         return small[:, :, None] if small.ndim == 2 else small
 
     # ------------------------------------------------------------ inference
-    def reconstruct(self, images: Sequence[np.ndarray], *, batch_size: int = 512) -> np.ndarray:
+    def reconstruct(self, images: Sequence[np.ndarray], *, batch_size: int = 256) -> np.ndarray:
         """Reconstructions at the registered resolution, (n, H, W, C) float32.
 
         ``batch_size`` bounds the patches sent to the network per call; whole
@@ -167,22 +176,26 @@ class CPCAE:
         height, width, channels = self.image_shape_
         count = len(self.positions_)
         conditions = (np.arange(count, dtype=np.float32) / count)[:, None]
-        images_per_call = max(1, int(batch_size) // count)
+        images_per_call = min(len(stack), max(1, int(batch_size) // count))
         output = np.empty((len(stack), height, width, channels), np.float32)
         for start in range(0, len(stack), images_per_call):
             chunk = stack[start : start + images_per_call]
             small = np.stack([self._downsize(image, self.downsized_shape_) for image in chunk])
             patches = extract_patches(small, self.positions_, int(self.patch_size))
             flat = patches.reshape((-1,) + patches.shape[2:])
-            predicted = self.network_.predict_on_batch([flat, np.tile(conditions, (len(chunk), 1))])
-            predicted = np.asarray(predicted, dtype=np.float32).reshape(patches.shape)
+            # Always send the same batch shape (zero-padded) so the compiled
+            # predict function is traced once, not once per remainder size.
+            padded = np.zeros((images_per_call * count,) + flat.shape[1:], np.float32)
+            padded[: len(flat)] = flat
+            predicted = self.network_.predict_on_batch([padded, np.tile(conditions, (images_per_call, 1))])
+            predicted = np.asarray(predicted, dtype=np.float32)[: len(flat)].reshape(patches.shape)
             rebuilt = reassemble(predicted, self.positions_, small.shape)
             for offset, reconstruction in enumerate(rebuilt):
                 large = cv2.resize(reconstruction, (width, height), interpolation=cv2.INTER_LINEAR)
                 output[start + offset] = large.reshape(height, width, channels)
         return output
 
-    def residuals(self, images: Sequence[np.ndarray], *, batch_size: int = 512) -> np.ndarray:
+    def residuals(self, images: Sequence[np.ndarray], *, batch_size: int = 256) -> np.ndarray:
         """|x - x_hat| per pixel and channel at the registered resolution: the anomaly map."""
         self._check_fitted()
         stack = self._check_inference_images(images)
