@@ -210,6 +210,8 @@ class ModelVersion(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     error = models.TextField(blank=True)
+    # Live training progress: stage, percent, epoch, epochs, loss, losses (one per epoch).
+    progress = models.JSONField(default=dict, blank=True)
     # What the images were aligned with when the snapshot was taken.
     registration_revision = models.PositiveIntegerField(default=0)
     reference_checksum = models.CharField(max_length=64, blank=True)
