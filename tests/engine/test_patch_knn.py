@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+
+from inspection.engine.base import MethodState
+from inspection.engine.errors import EngineError, ImageError, TrainingDataError
+from inspection.engine.methods import create_method
+from inspection.engine.methods.patch_knn import PatchKNNDetector, greedy_coreset
+
+
+def synthetic_parts(count, seed, size=64, channels=1):
+    """Grey parts: a bright disk and a bar, shifted by up to 1 pixel, with sensor noise."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:size, 0:size]
+    images = []
+    for _ in range(count):
+        dy, dx = rng.uniform(-1.0, 1.0, size=2)
+        image = np.full((size, size), 0.2, dtype=np.float32)
+        image[(rows - size / 2 - dy) ** 2 + (cols - size / 2 - dx) ** 2 < (size / 4) ** 2] = 0.7
+        image[int(size * 0.8 + dy) : int(size * 0.8 + dy) + 4, 8 : size - 8] = 0.5
+        image += rng.normal(0.0, 0.02, image.shape).astype(np.float32)
+        image = np.clip(image, 0.0, 1.0)
+        images.append(np.repeat(image[..., None], channels, axis=-1))
+    return images
+
+
+def with_planted_blob(image, centre=(28, 38), radius=3):
+    """A copy of ``image`` with a dark round defect; also returns the defect mask."""
+    rows, cols = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+    mask = (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius**2
+    defective = image.copy()
+    defective[mask] = 0.0
+    return defective, mask
+
+TRAIN = synthetic_parts(12, seed=0)
+NORMAL_TEST = synthetic_parts(6, seed=1)
+DEFECTIVE, DEFECT_MASK = with_planted_blob(synthetic_parts(1, seed=2)[0])
+# Untrained weights, asked for explicitly: tests must not depend on downloaded
+# ImageNet files. A random Xception still yields features in which a blob
+# stands out (a random EfficientNet-Lite0's activations nearly vanish).
+SMALL = dict(backbone="xception", weights="random", input_side=96, batch_size=16, min_bank=256)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return PatchKNNDetector(**SMALL).fit(TRAIN)
+
+
+def test_the_registry_name_patch_knn_builds_this_detector():
+    assert isinstance(create_method("patch-knn", weights="random"), PatchKNNDetector)
+
+
+def test_a_planted_defect_scores_above_every_normal_image(fitted):
+    scores = fitted.score(NORMAL_TEST + [DEFECTIVE])
+    assert scores.shape == (7,)
+    assert scores[-1] > scores[:-1].max()
+
+
+def test_the_anomaly_map_peaks_inside_the_defect(fitted):
+    anomaly_map = fitted.anomaly_maps([DEFECTIVE])[0]
+    assert anomaly_map.shape == (64, 64) and anomaly_map.dtype == np.float32
+    peak = np.unravel_index(np.argmax(anomaly_map), anomaly_map.shape)
+    # the map lives on a stride-8 grid of the 96-pixel input: allow one patch of slack
+    rows, cols = np.nonzero(DEFECT_MASK)
+    assert rows.min() - 6 <= peak[0] <= rows.max() + 6 and cols.min() - 6 <= peak[1] <= cols.max() + 6
+
+
+def test_explain_agrees_with_score_maps_and_nearest_image(fitted):
+    images = [DEFECTIVE, NORMAL_TEST[0]]
+    explanation = fitted.explain(images)
+    np.testing.assert_allclose(explanation.scores, fitted.score(images), rtol=1e-5)
+    np.testing.assert_allclose(explanation.maps, fitted.anomaly_maps(images), rtol=1e-5, atol=1e-6)
+    nearest = fitted.nearest_training_index(images)
+    assert nearest.shape == (2,) and np.all((0 <= nearest) & (nearest < len(TRAIN)))
+
+
+def test_a_training_image_names_itself_as_the_nearest_normal_image(fitted):
+    assert fitted.nearest_training_index([TRAIN[3]])[0] == 3
+
+
+def test_training_scores_leave_out_each_images_own_bank_entries(fitted):
+    assert fitted.training_scores_.shape == (len(TRAIN),)
+    assert np.all(fitted.training_scores_ > 0)  # not the trivial zero of a patch to itself
+    scored_with_own_entries = fitted.score(TRAIN[:3])
+    assert np.all(fitted.training_scores_[:3] >= scored_with_own_entries - 1e-6)
+
+
+def test_the_memory_bank_respects_its_size_limits(fitted):
+    assert fitted.memory_bank_.shape[0] == 256  # 1 % of the candidates is below min_bank
+    assert fitted.bank_sources_.shape == (256,)
+    capped = PatchKNNDetector(**{**SMALL, "min_bank": 1, "max_bank": 50, "coreset_ratio": 0.5}).fit(TRAIN[:4])
+    assert capped.memory_bank_.shape[0] == 50
+
+
+def test_state_round_trip_gives_identical_scores(fitted):
+    state = fitted.get_state()
+    assert all(isinstance(array, np.ndarray) for array in state.arrays.values())
+    assert state.keras_models == {}
+    restored = PatchKNNDetector.from_state(MethodState(config=dict(state.config), arrays=dict(state.arrays)))
+    images = NORMAL_TEST[:2] + [DEFECTIVE]
+    np.testing.assert_array_equal(restored.score(images), fitted.score(images))
+    np.testing.assert_array_equal(restored.training_scores_, fitted.training_scores_)
+
+
+def test_a_model_refuses_a_backbone_whose_weights_changed(fitted):
+    state = fitted.get_state()
+    config = dict(state.config, backbone_checksum_=state.config["backbone_checksum_"] * 1.5)
+    restored = PatchKNNDetector.from_state(MethodState(config=config, arrays=dict(state.arrays)))
+    with pytest.raises(EngineError, match="differ"):
+        restored.score([DEFECTIVE])
+
+
+def test_the_maximum_rule_scores_with_the_highest_map_value():
+    detector = PatchKNNDetector(**{**SMALL, "score_top_fraction": 0.0}).fit(TRAIN[:4])
+    explanation = detector.explain([DEFECTIVE])
+    assert explanation.scores[0] == pytest.approx(float(explanation.maps[0].max()), rel=1e-6)
+
+
+def test_greedy_coreset_covers_separated_clusters_that_random_sampling_could_miss():
+    rng = np.random.default_rng(0)
+    common = rng.normal(0.0, 0.1, size=(2000, 8))
+    rare = rng.normal(5.0, 0.1, size=(5, 8))
+    chosen = greedy_coreset(np.vstack([common, rare]).astype(np.float32), 10, 0, np.random.default_rng(1))
+    assert len(set(chosen.tolist())) == 10
+    assert np.any(chosen >= 2000)
+
+
+def test_training_needs_two_images_and_scoring_needs_the_trained_shape(fitted):
+    with pytest.raises(TrainingDataError):
+        PatchKNNDetector(**SMALL).fit(TRAIN[:1])
+    with pytest.raises(ImageError, match="trained shape"):
+        fitted.score([np.zeros((48, 48, 1), dtype=np.float32)])
