@@ -365,7 +365,26 @@ class Registrar:
         coverage = float(np.mean(inside[region] > 0.5))
         return _normalised_cross_correlation(aligned[region], self.reference_small_[region]), coverage
 
-    def _warp(self, image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    def warp_mask(self, mask: np.ndarray, result: RegistrationResult) -> np.ndarray:
+        """Bring a mask drawn on the original photo into the registered frame of ``result``.
+
+        Ground-truth defect masks are drawn on the unregistered photo; pixel
+        metrics compare them with anomaly maps in the registered frame, so the
+        mask must undergo the same resize, warp and crop (nearest neighbour,
+        and zero outside the photo, so it stays binary and adds nothing).
+        """
+        import cv2
+
+        self._check_fitted()
+        height, width = self.reference_.shape[:2]
+        mask = np.asarray(mask).astype(np.uint8)
+        if mask.ndim == 3:
+            mask = mask[..., 0]
+        if mask.shape != (height, width):
+            mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+        return self._warp(mask, result.matrix, nearest=True)[..., 0]
+
+    def _warp(self, image: np.ndarray, matrix: np.ndarray, *, nearest: bool = False) -> np.ndarray:
         import cv2
 
         x, y, roi_width, roi_height = self.roi_
@@ -373,12 +392,16 @@ class Registrar:
         # (u + x, v + y), so the translation absorbs the ROI offset.
         cropped = matrix.astype(np.float64).copy()
         cropped[:, 2] += cropped[:, :2] @ np.array([x, y], dtype=np.float64)
+        interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+        border = cv2.BORDER_CONSTANT if nearest else cv2.BORDER_REPLICATE
         aligned = cv2.warpAffine(
             image, cropped, (roi_width, roi_height),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
+            flags=interpolation | cv2.WARP_INVERSE_MAP, borderMode=border, borderValue=0,
         )
         if aligned.ndim == 2:
             aligned = aligned[:, :, None]
+        if nearest:
+            return aligned
         return np.clip(aligned, 0.0, 1.0).astype(np.float32, copy=False)
 
     # -------------------------------------------------------- persistence

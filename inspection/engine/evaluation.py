@@ -1,0 +1,221 @@
+"""Train a method on ``train/good`` of an MVTec-layout folder and measure it on ``test/``.
+
+This is what ``python -m inspection.engine evaluate`` runs, and what the
+benchmark script calls. Every figure in the returned record is measured here:
+nothing is estimated or copied.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from . import ENGINE_VERSION
+from .errors import EngineError, TrainingDataError
+from .progress import ProgressCallback, ProgressEvent, report
+
+#: How many test images are inspected one at a time to measure latency.
+LATENCY_SAMPLE = 12
+SCORING_BATCH = 8
+
+
+@dataclass
+class RegisteredSet:
+    images: list[np.ndarray]
+    paths: list[Path]
+    rejected: list[tuple[Path, str]]
+    results: list[Any]
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is kilobytes on Linux, bytes on macOS.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def build_registrar(
+    reference_path: Path, *, registration: str, image_size: Optional[tuple[int, int]], mode, roi=None
+):
+    """Load the reference (optionally resized to ``image_size`` = (width, height)) and fit a Registrar."""
+    import cv2
+
+    from .imageio import load_image
+    from .registration import Registrar
+
+    reference = load_image(reference_path, mode=mode)
+    if image_size is not None:
+        reference = cv2.resize(reference, image_size, interpolation=cv2.INTER_AREA)
+        if reference.ndim == 2:
+            reference = reference[..., None]
+    return Registrar(method=registration, roi=roi).fit(reference)
+
+
+def register_paths(registrar, paths: Sequence[Path], *, mode, progress: Optional[ProgressCallback], stage: str):
+    from .imageio import load_image
+
+    kept = RegisteredSet(images=[], paths=[], rejected=[], results=[])
+    for index, path in enumerate(paths):
+        result = registrar.register(load_image(path, mode=mode))
+        kept.results.append(result)
+        if result.accepted:
+            kept.images.append(result.image)
+            kept.paths.append(Path(path))
+        else:
+            kept.rejected.append((Path(path), result.reason))
+        report(progress, ProgressEvent(stage=stage, fraction=(index + 1) / len(paths)))
+    return kept
+
+
+def registered_mask(registrar, mask_path: Optional[Path], result, shape: tuple[int, int]) -> np.ndarray:
+    """The ground-truth mask in registered coordinates (all zero for a normal image)."""
+    if mask_path is None:
+        return np.zeros(shape, dtype=bool)
+    from .dataset import load_mask
+
+    reference_shape = registrar.reference_.shape[:2]
+    return registrar.warp_mask(load_mask(mask_path, reference_shape), result) > 0
+
+
+def _scores_in_batches(detector, images: Sequence[np.ndarray], progress, *, with_maps: bool):
+    scores, maps = [], []
+    for start in range(0, len(images), SCORING_BATCH):
+        batch = images[start : start + SCORING_BATCH]
+        if with_maps:
+            explanation = detector.explain(batch)
+            scores.append(explanation.scores)
+            maps.extend(explanation.maps)
+        else:
+            scores.append(detector.score(batch))
+        report(progress, ProgressEvent(stage="score", fraction=min(1.0, (start + len(batch)) / len(images))))
+    return np.concatenate(scores) if scores else np.zeros(0), maps
+
+
+def measure_latency(detector, registrar, paths: Sequence[Path], *, mode) -> float:
+    """Median milliseconds for one image, from file to score, after one warm-up."""
+    from .imageio import load_image
+
+    sample = list(paths[: LATENCY_SAMPLE + 1])
+    timings = []
+    for index, path in enumerate(sample):
+        started = time.perf_counter()
+        result = registrar.register(load_image(path, mode=mode))
+        if result.accepted:
+            detector.score([result.image])
+        if index > 0:  # the first call pays for graph tracing and caches
+            timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings) if timings else float("nan")
+
+
+def evaluate(
+    data_dir: str | Path,
+    *,
+    method: str = "cpcae-knn",
+    params: Optional[dict[str, Any]] = None,
+    registration: str = "orb+ecc",
+    roi: Optional[tuple[int, int, int, int]] = None,
+    image_size: Optional[tuple[int, int]] = None,
+    mode: Optional[str] = None,
+    reference: Optional[str | Path] = None,
+    progress: Optional[ProgressCallback] = None,
+    keep_detector: bool = False,
+) -> dict[str, Any]:
+    """Fit ``method`` on the folder's normal training images and score its test images."""
+    from .dataset import load_mvtec_layout
+    from .methods import create_method
+    from .metrics import average_precision, image_auroc, pixel_auroc
+
+    dataset = load_mvtec_layout(data_dir)
+    params = dict(params or {})
+    reference_path = Path(reference) if reference else Path(dataset.train_paths[0])
+    registrar = build_registrar(
+        reference_path, registration=registration, image_size=image_size, mode=mode, roi=roi
+    )
+
+    started = time.perf_counter()
+    train = register_paths(registrar, dataset.train_paths, mode=mode, progress=progress, stage="register-train")
+    if len(train.images) < 2:
+        raise TrainingDataError(
+            f"only {len(train.images)} of {len(dataset.train_paths)} training images registered; need at least 2"
+        )
+    detector = create_method(method, **params).fit(train.images, progress=progress)
+    train_seconds = time.perf_counter() - started
+
+    test_items = dataset.test_items
+    test = register_paths(registrar, [item.path for item in test_items], mode=mode, progress=progress, stage="register-test")
+    accepted = [result.accepted for result in test.results]
+    has_masks = any(item.mask_path is not None for item in test_items)
+    scores, maps = _scores_in_batches(detector, test.images, progress, with_maps=has_masks)
+
+    labels = np.array([item.label for item in test_items], dtype=int)
+    all_scores = np.empty(len(test_items), dtype=np.float64)
+    all_scores[np.array(accepted, dtype=bool)] = scores
+    # A part that cannot be registered is never passed by the product (it goes
+    # to review), so for the metrics it counts as flagged: above every score.
+    ceiling = (scores.max() + 1.0) if len(scores) else 1.0
+    all_scores[~np.array(accepted, dtype=bool)] = ceiling
+
+    record: dict[str, Any] = {
+        "method": method,
+        "backbone": getattr(detector, "backbone", None),
+        "engine_version": ENGINE_VERSION,
+        "data_dir": str(data_dir),
+        "params": params,
+        "registration": registration,
+        "roi": list(roi) if roi else None,
+        "image_shape": list(train.images[0].shape),
+        "n_train": len(train.images),
+        "n_train_rejected": len(train.rejected),
+        "n_test": len(test_items),
+        "n_test_defective": int(labels.sum()),
+        "n_test_rejected": len(test.rejected),
+        "rejected": [f"{path.name}: {reason}" for path, reason in train.rejected + test.rejected],
+        "image_auroc": image_auroc(labels, all_scores),
+        "image_ap": average_precision(labels, all_scores),
+        "pixel_auroc": None,
+        "train_seconds": round(train_seconds, 2),
+    }
+    if has_masks and maps:
+        accepted_items = [item for item, ok in zip(test_items, accepted) if ok]
+        accepted_results = [result for result in test.results if result.accepted]
+        masks = [
+            registered_mask(registrar, item.mask_path, result, anomaly_map.shape)
+            for item, result, anomaly_map in zip(accepted_items, accepted_results, maps)
+        ]
+        record["pixel_auroc"] = pixel_auroc(np.stack(masks), np.stack(maps))
+    report(progress, ProgressEvent(stage="latency", fraction=0.0, message="measuring per-image latency"))
+    record["infer_ms_per_image"] = round(measure_latency(detector, registrar, [i.path for i in test_items], mode=mode), 1)
+    record["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    record["scores"] = [float(value) for value in all_scores]
+    record["labels"] = [int(value) for value in labels]
+    record["test_files"] = [str(item.path) for item in test_items]
+    if keep_detector:
+        record["_detector"] = detector
+        record["_registrar"] = registrar
+    return record
+
+
+def evaluate_all(data_dir, *, methods: Sequence[str], on_record: Optional[Callable[[dict], None]] = None, **options):
+    """Every method on one data set in one process; a failing method is recorded, not fatal."""
+    from .methods import accepted_parameters
+
+    shared_params = dict(options.pop("params", None) or {})
+    records = []
+    for method in methods:
+        try:
+            # Shared options like seed or backbone go to the methods that take them.
+            accepted = accepted_parameters(method)
+            params = {key: value for key, value in shared_params.items() if key in accepted}
+            record = evaluate(data_dir, method=method, params=params, **options)
+        except EngineError as error:
+            record = {"method": method, "error": str(error)}
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
+    return records
