@@ -31,13 +31,13 @@ def with_planted_blob(image, centre=(28, 38), radius=3):
     defective[mask] = 0.0
     return defective, mask
 
-TRAIN = synthetic_parts(12, seed=0)
-NORMAL_TEST = synthetic_parts(6, seed=1)
-DEFECTIVE, DEFECT_MASK = with_planted_blob(synthetic_parts(1, seed=2)[0])
+TRAIN = synthetic_parts(12, seed=0, size=96)
+NORMAL_TEST = synthetic_parts(6, seed=1, size=96)
+DEFECTIVE, DEFECT_MASK = with_planted_blob(synthetic_parts(1, seed=2, size=96)[0], centre=(42, 57), radius=4)
 # Untrained weights, asked for explicitly: tests must not depend on downloaded
 # ImageNet files. A random Xception still yields features in which a blob
 # stands out (a random EfficientNet-Lite0's activations nearly vanish).
-SMALL = dict(backbone="xception", weights="random", input_side=96, batch_size=16, min_bank=256)
+SMALL = dict(backbone="xception", weights="random", input_side=None, batch_size=16, min_bank=256)
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +57,9 @@ def test_a_planted_defect_scores_above_every_normal_image(fitted):
 
 def test_the_anomaly_map_peaks_inside_the_defect(fitted):
     anomaly_map = fitted.anomaly_maps([DEFECTIVE])[0]
-    assert anomaly_map.shape == (64, 64) and anomaly_map.dtype == np.float32
+    assert anomaly_map.shape == (96, 96) and anomaly_map.dtype == np.float32
     peak = np.unravel_index(np.argmax(anomaly_map), anomaly_map.shape)
-    # the map lives on a stride-8 grid of the 96-pixel input: allow one patch of slack
+    # the map lives on a stride-8 grid: allow most of one patch of slack
     rows, cols = np.nonzero(DEFECT_MASK)
     assert rows.min() - 6 <= peak[0] <= rows.max() + 6 and cols.min() - 6 <= peak[1] <= cols.max() + 6
 
@@ -113,6 +113,13 @@ def test_the_maximum_rule_scores_with_the_highest_map_value():
     detector = PatchKNNDetector(**{**SMALL, "score_top_fraction": 0.0}).fit(TRAIN[:4])
     explanation = detector.explain([DEFECTIVE])
     assert explanation.scores[0] == pytest.approx(float(explanation.maps[0].max()), rel=1e-6)
+
+
+def test_features_come_from_the_registered_size_shrunk_only_above_input_side():
+    assert PatchKNNDetector(**SMALL).fit(TRAIN[:2]).input_shape_ == (96, 96)
+    assert PatchKNNDetector(**{**SMALL, "input_side": 80}).fit(TRAIN[:2]).input_shape_ == (80, 80)
+    small = [image[:64, :64] for image in TRAIN[:2]]  # below Xception's 71-pixel minimum: enlarged
+    assert PatchKNNDetector(**SMALL).fit(small).input_shape_ == (71, 71)
 
 
 def test_greedy_coreset_covers_separated_clusters_that_random_sampling_could_miss():

@@ -1,8 +1,9 @@
 """``patch-knn``: a memory bank of normal patch features (PatchCore-style; Roth et al., 2022).
 
-1. The registered image is resized so that its longer side is ``input_side``
-   pixels (``None``: the registered resolution; slower, finer); grey images
-   are repeated to three channels.
+1. Features come from the registered image, shrunk (aspect kept) when its
+   longer side exceeds ``input_side`` pixels (``None``: never; slower, finer)
+   and enlarged only when its shorter side is below the backbone's minimum
+   input size; grey images are repeated to three channels.
 2. Two mid-level activations of an ImageNet backbone (a stride-8 and a
    stride-16 one, ``backbones.DEFAULT_MID_LEVEL_LAYERS``) are each averaged
    over a 3 x 3 neighbourhood (a patch feature describes its surroundings),
@@ -141,7 +142,7 @@ class PatchKNNDetector(AnomalyDetector):
                     "register all images to one size"
                 )
         self.image_shape_ = shape
-        self.input_shape_ = _input_shape(shape, self.input_side)
+        self.input_shape_ = _input_shape(shape, self.input_side, self.backbone)
         self.__dict__.pop("_extractor_instance", None)  # parameters may have changed since the last fit
         self.__dict__.pop("_verify_backbone", None)
         self.backbone_checksum_ = _weights_checksum(self._extractor().model)
@@ -339,7 +340,6 @@ class _PatchFeatureExtractor:
 
         self.backbone = backbone
         self.model = backbones.backbone_layer_model(backbone, tuple(layers) if layers else None, weights)
-        self.minimum_side = backbones.MINIMUM_INPUT_SIZE[backbone]
         scale, offset = backbones.preprocess_scale(backbone), backbones.preprocess_offset(backbone)
         model = self.model
 
@@ -357,10 +357,6 @@ class _PatchFeatureExtractor:
         self._extract = extract
 
     def __call__(self, images_0_1: np.ndarray) -> np.ndarray:
-        if min(images_0_1.shape[1:3]) < self.minimum_side:
-            raise ImageError(
-                "input", f"{self.backbone} needs images of at least {self.minimum_side} pixels; raise input_side"
-            )
         return self._extract(images_0_1.astype(np.float32)).numpy()
 
 
@@ -411,10 +407,15 @@ def _image_shape(image: np.ndarray) -> tuple[int, int, int]:
     raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {shape}")
 
 
-def _input_shape(shape: tuple[int, int, int], input_side: Optional[int]) -> tuple[int, int]:
-    """(height, width) fed to the backbone: longer side = ``input_side``, aspect kept."""
+def _input_shape(shape: tuple[int, int, int], input_side: Optional[int], backbone: str) -> tuple[int, int]:
+    """(height, width) fed to the backbone: longer side at most ``input_side``, shorter at least the minimum."""
+    from ..backbones import MINIMUM_INPUT_SIZE
+
     height, width = shape[:2]
-    if input_side is None:
-        return (height, width)
-    scale = int(input_side) / max(height, width)
-    return (max(1, round(height * scale)), max(1, round(width * scale)))
+    scale = 1.0
+    if input_side is not None and max(height, width) > int(input_side):
+        scale = int(input_side) / max(height, width)
+    minimum_side = MINIMUM_INPUT_SIZE.get(backbone, 1)
+    if min(height, width) * scale < minimum_side:
+        scale = minimum_side / min(height, width)
+    return (max(1, math.ceil(height * scale - 1e-9)), max(1, math.ceil(width * scale - 1e-9)))
