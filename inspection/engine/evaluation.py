@@ -131,8 +131,10 @@ def evaluate(
     from .methods import create_method
     from .metrics import average_precision, image_auroc, pixel_auroc
 
-    dataset = load_mvtec_layout(data_dir)
     params = dict(params or {})
+    # Built first so that a wrong method name or hyper-parameter fails at once.
+    detector = create_method(method, **params)
+    dataset = load_mvtec_layout(data_dir)
     reference_path = Path(reference) if reference else Path(dataset.train_paths[0])
     registrar = build_registrar(
         reference_path, registration=registration, image_size=image_size, mode=mode, roi=roi
@@ -144,7 +146,7 @@ def evaluate(
         raise TrainingDataError(
             f"only {len(train.images)} of {len(dataset.train_paths)} training images registered; need at least 2"
         )
-    detector = create_method(method, **params).fit(train.images, progress=progress)
+    detector.fit(train.images, progress=progress)
     train_seconds = time.perf_counter() - started
 
     test_items = dataset.test_items

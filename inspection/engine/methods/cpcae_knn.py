@@ -29,6 +29,7 @@ CPCAE_PARAMETERS = (
     "epochs",
     "batch_size",
     "learning_rate",
+    "min_steps_per_epoch",
     "seed",
 )
 
@@ -58,6 +59,7 @@ class _CPCAEBackedDetector(AnomalyDetector):
         epochs: Optional[int] = None,
         batch_size: Optional[int] = None,
         learning_rate: Optional[float] = None,
+        min_steps_per_epoch: Optional[int] = None,
         seed: int = 0,
     ):
         self.downsize_factor = downsize_factor
@@ -70,6 +72,7 @@ class _CPCAEBackedDetector(AnomalyDetector):
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.min_steps_per_epoch = min_steps_per_epoch
         self.seed = seed
 
     def _cpcae_parameters(self) -> dict:
