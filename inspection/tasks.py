@@ -14,8 +14,10 @@ import socket
 from celery import shared_task
 from celery.signals import worker_ready
 
+from inspection.services.inspections import inspection_job_run
 from inspection.services.jobs import job_reap_stale
 from inspection.services.registration import registration_job_run
+from inspection.services.training import model_version_settle_orphans, training_job_run
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +31,24 @@ def register_images(job_id: int) -> None:
     registration_job_run(job_id=job_id, worker=_worker_name())
 
 
+# Heavy jobs (routed to the "engine" queue in settings): TensorFlow is
+# imported in the worker process that runs them, never at import time here.
+@shared_task(name="inspection.train_model_version", acks_late=True, reject_on_worker_lost=True)
+def train_model_version(job_id: int) -> None:
+    training_job_run(job_id=job_id, worker=_worker_name())
+
+
+@shared_task(name="inspection.inspect_batch", acks_late=True, reject_on_worker_lost=True)
+def inspect_batch(job_id: int) -> None:
+    inspection_job_run(job_id=job_id, worker=_worker_name())
+
+
 @shared_task(name="inspection.reap_stale_jobs")
 def reap_stale_jobs() -> int:
-    return job_reap_stale()
+    reaped = job_reap_stale()
+    # A training whose job was just failed must not stay "training".
+    model_version_settle_orphans()
+    return reaped
 
 
 @worker_ready.connect
@@ -40,5 +57,6 @@ def reap_when_a_worker_starts(**_) -> None:
     # old heartbeat; without a scheduler running, this is when they get reaped.
     try:
         job_reap_stale()
+        model_version_settle_orphans()
     except Exception:  # e.g. migrations not applied yet: the worker must still start
         logger.exception("could not check for stale jobs at worker start")

@@ -23,7 +23,11 @@ from inspection.services.errors import Conflict
 logger = logging.getLogger(__name__)
 
 # Services name tasks instead of importing them, so tasks.py may import services.
-TASK_NAMES = {Job.Kind.REGISTRATION: "inspection.register_images"}
+TASK_NAMES = {
+    Job.Kind.REGISTRATION: "inspection.register_images",
+    Job.Kind.TRAINING: "inspection.train_model_version",
+    Job.Kind.INSPECTION: "inspection.inspect_batch",
+}
 
 
 def job_create(*, kind: str, product: Product | None, created_by=None, message: str = "") -> Job:

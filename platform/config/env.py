@@ -8,6 +8,7 @@ optional values.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -81,6 +82,20 @@ def env_list(name: str, default: list[str], *, environ=None) -> list[str]:
 def env_path(name: str, default: Path, *, environ=None) -> Path:
     value = _raw(name, environ)
     return default if value is None else Path(value).expanduser().resolve()
+
+
+def env_json_object(name: str, default: dict, *, environ=None) -> dict:
+    """A JSON object, e.g. MEDIA_STORAGE_OPTIONS='{"bucket_name": "parts"}'."""
+    value = _raw(name, environ)
+    if value is None:
+        return dict(default)
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {error}.") from None
+    if not isinstance(parsed, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object such as {{\"key\": \"value\"}}.")
+    return parsed
 
 
 def database_from_env(default_sqlite_path: Path, *, environ=None) -> dict:

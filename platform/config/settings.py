@@ -19,6 +19,7 @@ from config.env import (
     env_bool,
     env_int,
     env_choice,
+    env_json_object,
     env_list,
     env_path,
     env_str,
@@ -108,8 +109,16 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
+# Images, inspection results and model bundles go through this storage. The
+# default is a folder (MEDIA_ROOT) that web and workers share; set
+# MEDIA_STORAGE_BACKEND=storages.backends.s3.S3Storage (django-storages) and
+# MEDIA_STORAGE_OPTIONS='{"bucket_name": ..., "endpoint_url": ...}' for an
+# S3-compatible store (README: "Shared storage").
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env_str("MEDIA_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env_json_object("MEDIA_STORAGE_OPTIONS", {}),
+    },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
@@ -176,7 +185,15 @@ CELERY_TASK_QUEUES = (
     Queue("default", Exchange("default"), routing_key="default"),
     Queue("engine", Exchange("engine"), routing_key="engine"),
 )
-CELERY_TASK_ROUTES = {"inspection.register_images": {"queue": "default"}}
+CELERY_TASK_ROUTES = {
+    "inspection.register_images": {"queue": "default"},
+    "inspection.train_model_version": {"queue": "engine"},
+    "inspection.inspect_batch": {"queue": "engine"},
+}
+# A worker process is replaced after this many jobs, which gives back the
+# memory TensorFlow keeps after a training (engine workers run one job at a
+# time: --concurrency=1 with the prefetch multiplier of 1 above).
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("WORKER_MAX_TASKS_PER_CHILD", 10, minimum=1)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -191,6 +208,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": JOB_REAPER_INTERVAL_SECONDS,
     },
 }
+
+# --- Models and inspection ------------------------------------------------
+# Model bundles are stored as zips through STORAGES["default"]; each process
+# unpacks a bundle once into this local folder (keyed by version and checksum).
+MODEL_CACHE_DIR = env_path("MODEL_CACHE_DIR", VAR_DIR / "model-cache")
+# Loaded models kept in memory per process (web: the synchronous inspection path).
+MODEL_MEMORY_CACHE_SIZE = env_int("MODEL_MEMORY_CACHE_SIZE", 2, minimum=1)
+# Images a batch inspection job scores together.
+INSPECTION_BATCH_CHUNK = env_int("INSPECTION_BATCH_CHUNK", 8, minimum=1)
+# How long a reviewer's claim on a review item lasts.
+REVIEW_CLAIM_TIMEOUT = timedelta(seconds=env_int("REVIEW_CLAIM_SECONDS", 900, minimum=10))
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 LOGGING = {

@@ -1,0 +1,79 @@
+"""Reads about model versions, their evaluation, operating points and activations."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
+from inspection.services import evaluation
+from inspection.services.errors import InvalidInput
+
+
+def model_version_list(*, product: Product, status: str | None = None) -> QuerySet[ModelVersion]:
+    """The product's versions, newest first."""
+    versions = ModelVersion.objects.filter(product=product).select_related("job", "created_by").order_by("-number")
+    if status:
+        if status not in ModelVersion.Status.values:
+            raise InvalidInput(f"status must be one of {', '.join(ModelVersion.Status.values)}, not {status!r}.")
+        versions = versions.filter(status=status)
+    return versions
+
+
+def model_version_get(*, product: Product, version_id: int) -> ModelVersion:
+    return get_object_or_404(ModelVersion.objects.select_related("job", "product", "created_by"),
+                             product=product, pk=version_id)
+
+
+def evaluation_score_list(*, version: ModelVersion) -> QuerySet[EvaluationScore]:
+    """Per-image evaluation scores, highest first."""
+    return EvaluationScore.objects.filter(version=version).select_related("image").order_by("-score", "id")
+
+
+def model_version_operating_point(
+    *, version: ModelVersion, threshold: float | None = None, band_lower: float | None = None,
+    band_upper: float | None = None,
+) -> dict:
+    """Curves of the version plus, for a proposed threshold or band, what it does on the evaluation images.
+
+    Computed from the stored evaluation scores: precision, recall, F1,
+    false-call rate, confusion matrix, and per-class pass/review/reject counts.
+    """
+    result = {"version": version.pk, "evaluated": version.evaluated, "curves": version.curves,
+              "metrics": version.metrics, "proposed": None}
+    if threshold is None and band_lower is None and band_upper is None:
+        return result
+    if threshold is not None and (band_lower is not None or band_upper is not None):
+        raise InvalidInput("Give either threshold, or band_lower and band_upper, not both.")
+    if threshold is None and (band_lower is None or band_upper is None or not band_lower < band_upper):
+        raise InvalidInput("A band needs band_lower below band_upper.")
+    rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
+    result["proposed"] = evaluation.operating_point(
+        [label for label, _ in rows], [score for _, score in rows],
+        threshold=threshold, band_lower=band_lower, band_upper=band_upper,
+    )
+    return result
+
+
+def threshold_setting_list(*, product: Product, version: ModelVersion | None = None) -> QuerySet[ThresholdSetting]:
+    """The history of operating points, newest first."""
+    settings = ThresholdSetting.objects.filter(product=product).select_related("version", "set_by")
+    if version is not None:
+        settings = settings.filter(version=version)
+    return settings.order_by("-set_at", "-id")
+
+
+def threshold_setting_get(*, product: Product, setting_id: int) -> ThresholdSetting:
+    return get_object_or_404(ThresholdSetting, product=product, pk=setting_id)
+
+
+def threshold_current(*, product: Product, version: ModelVersion | None = None) -> ThresholdSetting | None:
+    """The operating point in force for `version` (default: the product's active version), or None."""
+    version = version if version is not None else product.active_version
+    if version is None:
+        return None
+    return threshold_setting_list(product=product, version=version).first()
+
+
+def activation_list(*, product: Product) -> QuerySet[Activation]:
+    return Activation.objects.filter(product=product).select_related("version", "previous_version", "activated_by")

@@ -1,0 +1,143 @@
+"""What a version's scores say: metrics, curves, suggested operating points and decisions.
+
+Pure functions of scores and labels (no database), shared by the training
+service, the operating-point selector and the promotion gate. Labels are
+"normal" / "defective" strings here; the engine's metrics take 0/1.
+
+Decision rule (the engine's, extended by the review band): with a single
+threshold T, score >= T is "reject", anything lower "pass"; with a band
+T1 < T2, score < T1 is "pass", T1 <= score < T2 is "review" and score >= T2 is
+"reject". A part that could not be scored (registration failed) is "review".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from inspection.engine import metrics as engine_metrics
+from inspection.engine import thresholds as engine_thresholds
+
+# Operating points suggested for a new version, stored with its metrics.
+SUGGESTED_MIN_RECALL = 1.0
+SUGGESTED_MAX_FALSE_CALL_RATE = 0.05
+SUGGESTED_NORMAL_QUANTILE = 0.99
+
+PASS, REVIEW, REJECT = "pass", "review", "reject"
+
+
+def decide(score: float, *, threshold: float | None = None, band_lower: float | None = None,
+           band_upper: float | None = None) -> str:
+    """pass / review / reject for `score` under a single threshold or a band."""
+    if threshold is not None:
+        return REJECT if score >= threshold else PASS
+    if score >= band_upper:
+        return REJECT
+    return REVIEW if score >= band_lower else PASS
+
+
+def doubt(score: float | None, *, threshold: float | None = None, band_lower: float | None = None,
+          band_upper: float | None = None) -> float:
+    """Distance of `score` from the middle of the decision boundary; smaller is more doubtful."""
+    if score is None or not math.isfinite(score):
+        return 0.0
+    middle = threshold if threshold is not None else (band_lower + band_upper) / 2.0
+    return abs(float(score) - middle)
+
+
+def _binary(labels: list[str]) -> np.ndarray:
+    return np.array([label == "defective" for label in labels], dtype=bool)
+
+
+def summarise(labels: list[str], scores: list[float], training_scores) -> tuple[dict, dict, bool]:
+    """(metrics, curves, evaluated) for a version's evaluation images and its training scores.
+
+    `evaluated` is True when there were normal and defective evaluation images,
+    so that AUROC, AP and the curves exist.
+    """
+    defective = _binary(labels)
+    score_array = np.asarray(scores, dtype=np.float64)
+    training = np.asarray(training_scores, dtype=np.float64).ravel()
+    metrics: dict = {
+        "eval_normal_count": int((~defective).sum()),
+        "eval_defective_count": int(defective.sum()),
+        "image_auroc": None,
+        "average_precision": None,
+        "training_scores": _spread(training),
+        "operating_points": {},
+    }
+    curves: dict = {}
+    points = metrics["operating_points"]
+    if training.size and np.isfinite(training).all():
+        points["normal_quantile"] = engine_thresholds.normal_quantile_threshold(
+            training, SUGGESTED_NORMAL_QUANTILE
+        ).as_dict()
+    evaluated = bool(defective.any() and (~defective).any())
+    if score_array.size:
+        curves["histogram"] = engine_metrics.score_histogram(defective, score_array, bins=20)
+    if evaluated:
+        metrics["image_auroc"] = engine_metrics.image_auroc(defective, score_array)
+        metrics["average_precision"] = engine_metrics.average_precision(defective, score_array)
+        curves["roc"] = engine_metrics.roc_curve_points(defective, score_array)
+        curves["pr"] = engine_metrics.pr_curve_points(defective, score_array)
+        points["max_f1"] = engine_thresholds.max_f1_threshold(defective, score_array).as_dict()
+        points["band"] = engine_thresholds.uncertain_band(
+            defective, score_array, min_recall=SUGGESTED_MIN_RECALL, max_false_call_rate=SUGGESTED_MAX_FALSE_CALL_RATE
+        ).as_dict()
+    elif score_array.size and not defective.any():
+        points["false_call_budget"] = engine_thresholds.false_call_budget_threshold(
+            defective, score_array, SUGGESTED_MAX_FALSE_CALL_RATE
+        ).as_dict()
+    metrics["suggested"] = _suggestion(points)
+    return metrics, curves, evaluated
+
+
+def _suggestion(points: dict) -> dict | None:
+    for key, rule in (("max_f1", "max-f1 on the evaluation images"),
+                      ("false_call_budget", "false-call budget on normal evaluation images"),
+                      ("normal_quantile", "99th percentile of the training images' scores")):
+        point = points.get(key)
+        if point and point.get("threshold") is not None:
+            return {"threshold": point["threshold"], "rule": rule}
+    return None
+
+
+def _spread(values: np.ndarray) -> dict:
+    if not values.size or not np.isfinite(values).all():
+        return {}
+    return {"min": float(values.min()), "median": float(np.median(values)), "max": float(values.max())}
+
+
+def operating_point(labels: list[str], scores: list[float], *, threshold: float | None = None,
+                    band_lower: float | None = None, band_upper: float | None = None) -> dict:
+    """What an operating point does on labelled scores: confusion matrix and rates.
+
+    For a band, "rejected" means score >= upper, precision / recall / F1 /
+    false-call rate are those of automatic rejection, and `review` counts the
+    images in the band per class; `recall_with_review` is the share of
+    defective images not passed automatically.
+    """
+    defective = _binary(labels)
+    score_array = np.asarray(scores, dtype=np.float64)
+    reject_from = threshold if threshold is not None else band_upper
+    result: dict = {"threshold": threshold, "band_lower": band_lower, "band_upper": band_upper,
+                    "normal_count": int((~defective).sum()), "defective_count": int(defective.sum())}
+    if not score_array.size:
+        return {**result, "confusion": None, "note": "no evaluation images were scored"}
+    rates = engine_metrics.rates_at(defective, score_array, reject_from)
+    result["confusion"] = {key: rates[key] for key in ("tp", "fp", "tn", "fn")}
+    for key in ("precision", "recall", "f1", "false_call_rate", "accuracy"):
+        result[key] = engine_metrics.json_number(rates[key])
+    decisions = [decide(score, threshold=threshold, band_lower=band_lower, band_upper=band_upper)
+                 for score in score_array]
+    counts = {label: {PASS: 0, REVIEW: 0, REJECT: 0} for label in ("normal", "defective")}
+    for is_defective, decision in zip(defective, decisions):
+        counts["defective" if is_defective else "normal"][decision] += 1
+    result["decisions"] = counts
+    result["review_rate"] = sum(count[REVIEW] for count in counts.values()) / len(decisions)
+    if defective.any():
+        result["recall_with_review"] = 1.0 - counts["defective"][PASS] / int(defective.sum())
+    else:
+        result["recall_with_review"] = None
+    return result

@@ -1,0 +1,361 @@
+"""Inspecting parts from the line with the product's active model version.
+
+One image: `inspection_run` scores it in the calling (web) process, with the
+model loaded once per process (services.bundles); TensorFlow is imported
+there on first use only. Several images: `inspection_batch_start` stores them
+as pending inspections and queues a job on the engine queue, whose worker
+scores them in chunks (`inspection_job_run`); a redelivered job continues
+with the images still pending.
+
+Each inspection registers the image against the reference frozen in the
+version's bundle (an image of another size or channel count is converted and
+resized to the reference first, see the engine's Registrar), scores it, and
+stores the decision with the anomaly map (16-bit PNG), the reconstruction,
+the registered image and the nearest normal training image. An image that
+cannot be aligned is never passed: it gets "review" with the reason. Parts
+decided "review" or "reject" enter the product's review queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from inspection.engine.errors import EngineError, ImageError
+from inspection.engine.imageio import decode_image_bytes, to_uint8
+from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, Product, ReviewItem, ThresholdSetting
+from inspection.selectors.model_versions import threshold_current
+from inspection.services import evaluation
+from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
+from inspection.services.errors import Conflict, InvalidInput
+from inspection.services.jobs import (
+    job_claim,
+    job_create,
+    job_fail,
+    job_mark_cancelled,
+    job_report_progress,
+    job_succeed,
+)
+
+logger = logging.getLogger(__name__)
+
+STAGE = "inspecting images"
+_PNG_FAST = None  # OpenCV PNG options, filled on first use
+
+
+@dataclass
+class _Outcome:
+    registered: np.ndarray | None = None
+    quality: float | None = None
+    failure: str = ""
+    score: float | None = None
+    anomaly_map: np.ndarray | None = None
+    reconstruction: np.ndarray | None = None
+    nearest_index: int | None = None
+    engine_seconds: float = 0.0
+
+
+def inspection_model(*, product: Product) -> tuple[ModelVersion, ThresholdSetting]:
+    """The product's active version and its operating point, or Conflict saying what is missing."""
+    version = product.active_version
+    if version is None:
+        raise Conflict("The product has no active model version; train one and activate it first.")
+    if version.flagged_damaged:
+        raise ModelUnavailable(
+            f"The active model version {version.number} is flagged as damaged ({version.damage_reason}); "
+            "activate another version or train a new one."
+        )
+    setting = threshold_current(product=product, version=version)
+    if setting is None:
+        raise Conflict(f"No operating point is set for the active version {version.number}; set a threshold first.")
+    return version, setting
+
+
+def inspection_run(*, product: Product, file, created_by=None) -> Inspection:
+    """Inspect one uploaded image now and return the stored inspection."""
+    version, setting = inspection_model(product=product)
+    loaded = bundle_load(version=version)
+    name = Path(getattr(file, "name", "") or "image").name
+    data = file.read()
+    pixels = _decode_or_refuse(data, name)
+    outcome = _score(loaded, [pixels])[0]
+    inspection = Inspection(product=product, version=version, created_by=created_by, original_name=name,
+                            checksum=hashlib.sha256(data).hexdigest())
+    token = uuid.uuid4().hex
+    inspection.source_file.save(f"{token}-source{_extension(name)}", ContentFile(data), save=False)
+    with transaction.atomic():
+        _record(inspection, outcome, setting, token)
+    return inspection
+
+
+def inspection_batch_start(*, product: Product, files, created_by=None) -> tuple[Job, list[Inspection]]:
+    """Store the images as pending inspections and queue a job that scores them on a worker."""
+    files = list(files)
+    if not files:
+        raise InvalidInput("No images were uploaded; send them in the 'files' field.")
+    version, _ = inspection_model(product=product)
+    pending = []
+    for upload in files:
+        name = Path(getattr(upload, "name", "") or "image").name
+        data = upload.read()
+        _check_header(data, name)
+        inspection = Inspection(product=product, version=version, created_by=created_by, original_name=name,
+                                checksum=hashlib.sha256(data).hexdigest())
+        inspection.source_file.save(f"{uuid.uuid4().hex}-source{_extension(name)}", ContentFile(data), save=False)
+        pending.append(inspection)
+    with transaction.atomic():
+        job = job_create(kind=Job.Kind.INSPECTION, product=product, created_by=created_by,
+                         message=f"{len(pending)} images wait for a worker.")
+        for inspection in pending:
+            inspection.job = job
+        Inspection.objects.bulk_create(pending)
+    return job, pending
+
+
+def inspection_job_run(*, job_id: int, worker: str) -> None:
+    """Body of the batch inspection task: score the job's pending inspections in chunks."""
+    job = job_claim(job_id=job_id, worker=worker)
+    if job is None:
+        _fail_pending(job_id, "The inspection job was cancelled before this image was inspected.")
+        return
+    try:
+        _run_batch(job)
+    except Exception as error:
+        logger.exception("inspection job %s crashed", job.pk)
+        _fail_pending(job.pk, f"Unexpected error: {error!r}")
+        job_fail(job=job, error=f"Unexpected error: {error!r}")
+        raise
+
+
+def _run_batch(job: Job) -> None:
+    pending = Inspection.objects.filter(job=job, status=Inspection.Status.PENDING).order_by("id")
+    first = pending.select_related("version", "product").first()
+    if first is None:
+        job_succeed(job=job, message=_batch_summary(job))
+        return
+    version = first.version
+    setting = threshold_current(product=first.product, version=version) if version else None
+    if version is None or setting is None:
+        _fail_pending(job.pk, "The model version or its operating point was removed before inspection.")
+        job_fail(job=job, error="The model version or its operating point was removed before inspection.")
+        return
+    try:
+        loaded = bundle_load(version=version)
+    except ModelUnavailable as error:
+        _fail_pending(job.pk, error.message)
+        job_fail(job=job, error=error.message)
+        return
+    total = Inspection.objects.filter(job=job).count()
+    chunk_size = settings.INSPECTION_BATCH_CHUNK
+    while True:
+        chunk = list(pending[:chunk_size])
+        if not chunk:
+            break
+        pixels, scored = [], []
+        for inspection in chunk:
+            try:
+                with inspection.source_file.open("rb") as handle:
+                    data = handle.read()
+                pixels.append(decode_image_bytes(data, inspection.original_name))
+                scored.append(inspection)
+            except (ImageError, OSError) as error:
+                _mark_failed(inspection, f"The image cannot be read: {getattr(error, 'reason', error)}")
+        if scored:
+            for inspection, outcome in zip(scored, _score(loaded, pixels)):
+                with transaction.atomic():
+                    _record(inspection, outcome, setting, uuid.uuid4().hex)
+        done = total - pending.count()
+        if job_report_progress(job=job, progress=min(99, math.floor(100 * done / total)), stage=STAGE,
+                               message=f"Inspected {done} of {total} images."):
+            _fail_pending(job.pk, "The inspection job was cancelled before this image was inspected.")
+            job_mark_cancelled(job=job, message=f"Cancelled after inspecting {done} of {total} images.")
+            return
+    job_succeed(job=job, message=_batch_summary(job))
+
+
+def _batch_summary(job: Job) -> str:
+    inspections = Inspection.objects.filter(job=job)
+    counts = {decision: inspections.filter(decision=decision).count() for decision in Inspection.Decision.values}
+    failed = inspections.filter(status=Inspection.Status.FAILED).count()
+    return (f"{counts['pass']} passed, {counts['review']} to review, {counts['reject']} rejected"
+            + (f", {failed} could not be inspected." if failed else "."))
+
+
+def _fail_pending(job_id: int, reason: str) -> None:
+    Inspection.objects.filter(job_id=job_id, status=Inspection.Status.PENDING).update(
+        status=Inspection.Status.FAILED, reason=reason, inspected_at=timezone.now()
+    )
+
+
+def _mark_failed(inspection: Inspection, reason: str) -> None:
+    Inspection.objects.filter(pk=inspection.pk).update(
+        status=Inspection.Status.FAILED, reason=reason, inspected_at=timezone.now()
+    )
+
+
+# ----------------------------------------------------------------- scoring
+
+
+def _score(loaded: LoadedModel, images: list[np.ndarray]) -> list[_Outcome]:
+    """Register and score images with one loaded model (one thread at a time per model)."""
+    outcomes = [_Outcome() for _ in images]
+    with loaded.lock:
+        started = time.perf_counter()
+        accepted = []
+        for index, (image, outcome) in enumerate(zip(images, outcomes)):
+            try:
+                result = loaded.registrar.register(image)
+            except (EngineError, ValueError) as error:
+                outcome.failure = str(error)
+                continue
+            outcome.quality = None if math.isnan(result.quality) else round(float(result.quality), 4)
+            if not result.accepted:
+                outcome.failure = result.reason
+                continue
+            outcome.registered = result.image
+            accepted.append(index)
+        if accepted:
+            explanation = loaded.bundle.detector.explain([outcomes[index].registered for index in accepted])
+            for position, index in enumerate(accepted):
+                outcome = outcomes[index]
+                outcome.score = float(explanation.scores[position])
+                outcome.anomaly_map = explanation.maps[position]
+                if explanation.reconstructions is not None:
+                    outcome.reconstruction = explanation.reconstructions[position]
+                if explanation.nearest_indices is not None:
+                    outcome.nearest_index = int(explanation.nearest_indices[position])
+        per_image = (time.perf_counter() - started) / max(1, len(images))
+    for outcome in outcomes:
+        outcome.engine_seconds = per_image
+    return outcomes
+
+
+def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting, token: str) -> None:
+    """Store files, decision and (if doubtful or rejected) the review item. Runs inside a transaction."""
+    inspection.status = Inspection.Status.DONE
+    inspection.threshold_setting = setting
+    inspection.registration_quality = outcome.quality
+    inspection.engine_seconds = round(outcome.engine_seconds, 4)
+    inspection.inspected_at = timezone.now()
+    if outcome.failure:
+        inspection.decision = Inspection.Decision.REVIEW
+        inspection.reason = f"The part could not be aligned to the reference image: {outcome.failure}"
+    else:
+        inspection.score = outcome.score
+        inspection.decision, inspection.reason = _decision(outcome.score, setting)
+        inspection.registered_file.save(f"{token}-registered.png", ContentFile(_png(outcome.registered)), save=False)
+        scale = float(np.max(outcome.anomaly_map)) if outcome.anomaly_map.size else 0.0
+        inspection.anomaly_map_scale = scale
+        inspection.anomaly_map.save(f"{token}-map.png", ContentFile(_map_png(outcome.anomaly_map, scale)), save=False)
+        if outcome.reconstruction is not None:
+            inspection.reconstruction_file.save(
+                f"{token}-reconstruction.png", ContentFile(_png(outcome.reconstruction)), save=False
+            )
+        if outcome.nearest_index is not None and inspection.version_id:
+            inspection.nearest_image_id = (
+                ModelVersionImage.objects.filter(
+                    version_id=inspection.version_id, role=ModelVersionImage.Role.TRAIN, position=outcome.nearest_index
+                ).values_list("image_id", flat=True).first()
+            )
+    inspection.save()
+    if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT):
+        ReviewItem.objects.get_or_create(
+            inspection=inspection,
+            defaults={"product_id": inspection.product_id, "doubt": evaluation.doubt(
+                inspection.score, threshold=setting.threshold, band_lower=setting.band_lower,
+                band_upper=setting.band_upper)},
+        )
+
+
+def _decision(score: float, setting: ThresholdSetting) -> tuple[str, str]:
+    decision = evaluation.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
+                                 band_upper=setting.band_upper)
+    if setting.threshold is not None:
+        relation = "at or above" if decision == evaluation.REJECT else "below"
+        return decision, f"Score {score:.4g} is {relation} the threshold {setting.threshold:.4g}."
+    if decision == evaluation.REJECT:
+        return decision, f"Score {score:.4g} is at or above the upper threshold {setting.band_upper:.4g}."
+    if decision == evaluation.REVIEW:
+        return decision, (f"Score {score:.4g} lies in the review band "
+                          f"[{setting.band_lower:.4g}, {setting.band_upper:.4g}).")
+    return decision, f"Score {score:.4g} is below the lower threshold {setting.band_lower:.4g}."
+
+
+# ------------------------------------------------------------------- files
+
+
+def _decode_or_refuse(data: bytes, name: str) -> np.ndarray:
+    _check_header(data, name)
+    try:
+        return decode_image_bytes(data, name)
+    except ImageError as error:
+        raise InvalidInput(f"{name}: {error.reason}.") from None
+
+
+def _check_header(data: bytes, name: str) -> None:
+    """Refuse empty files, non-images and images over IMAGE_MAX_PIXELS without decoding the pixels."""
+    from PIL import Image as PillowImage
+
+    if not data:
+        raise InvalidInput(f"{name}: file is empty (0 bytes).")
+    try:
+        with PillowImage.open(io.BytesIO(data)) as header:
+            width, height = header.size
+    except (OSError, ValueError, SyntaxError, PillowImage.DecompressionBombError):
+        raise InvalidInput(f"{name}: not an image file (format not recognised).") from None
+    if width * height > settings.IMAGE_MAX_PIXELS:
+        raise InvalidInput(f"{name}: image is {width}x{height} pixels, more than the {settings.IMAGE_MAX_PIXELS} allowed.")
+
+
+def _extension(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    return suffix if suffix and len(suffix) <= 6 and suffix[1:].isalnum() else ".img"
+
+
+def _png_options():
+    global _PNG_FAST
+    if _PNG_FAST is None:
+        import cv2
+
+        # Fast compression: these files are written on the synchronous path.
+        _PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    return _PNG_FAST
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    import cv2
+
+    array = to_uint8(pixels)
+    if array.ndim == 3 and array.shape[2] == 3:
+        array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
+    elif array.ndim == 3:
+        array = array[:, :, 0]
+    ok, encoded = cv2.imencode(".png", array, _png_options())
+    if not ok:
+        raise EngineError("could not encode a PNG")
+    return encoded.tobytes()
+
+
+def _map_png(anomaly_map: np.ndarray, scale: float) -> bytes:
+    import cv2
+
+    if scale > 0 and math.isfinite(scale):
+        levels = np.round(np.clip(anomaly_map / scale, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    else:
+        levels = np.zeros(anomaly_map.shape, dtype=np.uint16)
+    ok, encoded = cv2.imencode(".png", levels, _png_options())
+    if not ok:
+        raise EngineError("could not encode the anomaly map")
+    return encoded.tobytes()

@@ -1,0 +1,416 @@
+"""Training a product's model versions, as background jobs on the engine queue.
+
+Requesting a training freezes the data set (ModelVersionImage rows: the
+registered normal training images and the labelled evaluation images, with
+their checksums) and queues a job. The worker trains the chosen engine method
+on exactly those images, scores the evaluation images, and stores the bundle
+(services.bundles), metrics, curves and per-image EvaluationScores. The
+version becomes "trained" in one final update, after the bundle is stored; a
+cancelled, failed or interrupted training never leaves a usable version.
+
+Concurrency rule: a product has at most one version queued or training (a
+partial unique constraint guarantees it even under races). A second request
+while one is in progress is refused with 409 naming the running version, so
+two trainings never race; training never changes the active version (only
+an activation does).
+
+A worker killed mid-training: the job's message is redelivered (late
+acknowledgement) and the training starts again from the snapshot; after
+JOB_MAX_ATTEMPTS, or when the reaper fails the job, the version is marked
+failed (see model_version_settle_orphans).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from inspection.engine import ENGINE_VERSION
+from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
+from inspection.engine.imageio import decode_image_bytes
+from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method
+from inspection.engine.progress import ProgressEvent
+from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
+from inspection.services import evaluation
+from inspection.services.bundles import bundle_store
+from inspection.services.errors import Conflict, InvalidInput
+from inspection.services.jobs import (
+    job_cancel,
+    job_claim,
+    job_create,
+    job_fail,
+    job_mark_cancelled,
+    job_report_progress,
+    job_succeed,
+)
+from inspection.services.registration import registration_fit
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_METHOD = "cpcae-knn"
+MIN_TRAINING_IMAGES = 2
+EVALUATION_SPLITS = (Image.Split.VALIDATION, Image.Split.TEST)
+
+# Percent of the job each stage covers: (start, end).
+_STAGES = {
+    "loading": (0, 5, "loading images"),
+    "train-cpcae": (5, 70, "training the autoencoder"),
+    "embed": (70, 85, "embedding anomaly maps"),
+    "fit-knn": (85, 88, "fitting k-NN"),
+    "evaluate": (88, 96, "scoring evaluation images"),
+    "save": (96, 99, "saving the model"),
+}
+_OTHER_ENGINE_STAGE = (5, 88)
+
+
+def model_version_params_check(*, method: str, params: dict) -> dict:
+    """`params` if the engine's `method` accepts them, else InvalidInput saying why."""
+    if method not in METHOD_NAMES:
+        raise InvalidInput(f"method must be one of {', '.join(METHOD_NAMES)}, not {method!r}.")
+    if not isinstance(params, dict):
+        raise InvalidInput('params must be an object such as {"epochs": 6}.')
+    unknown = set(params) - accepted_parameters(method)
+    if unknown:
+        raise InvalidInput(
+            f"Method {method} takes no parameter(s) {', '.join(sorted(unknown))}; "
+            f"it accepts {', '.join(sorted(accepted_parameters(method)))}."
+        )
+    try:
+        json.dumps(params)
+        create_method(method, **params)  # constructors only store values: cheap, no TensorFlow
+    except (TypeError, ValueError) as error:
+        raise InvalidInput(f"Invalid parameters for {method}: {error}.") from None
+    return params
+
+
+def model_version_create(
+    *, product: Product, method: str = DEFAULT_METHOD, params: dict | None = None, created_by=None
+) -> ModelVersion:
+    """Freeze the product's data set as it stands and queue training a new version (409 if one is running)."""
+    params = model_version_params_check(method=method, params=params or {})
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=product.pk)
+        model_version_settle_orphans(product=product)
+        running = ModelVersion.objects.filter(product=product, status__in=ModelVersion.ACTIVE_STATUSES).first()
+        if running is not None:
+            raise _already_training(running)
+        if not product.reference_image:
+            raise Conflict("The product has no reference image; set one and let its images be aligned first.")
+        train = list(_training_images(product))
+        evaluation_images = list(_evaluation_images(product))
+        if len(train) < MIN_TRAINING_IMAGES:
+            pending = Image.objects.filter(product=product, registration_status=Image.RegistrationStatus.PENDING).count()
+            raise Conflict(
+                f"Training needs at least {MIN_TRAINING_IMAGES} aligned normal images in the train split; "
+                f"the product has {len(train)}" + (f" ({pending} images are still waiting to be aligned)." if pending else ".")
+            )
+        number = (ModelVersion.objects.filter(product=product).aggregate(top=Max("number"))["top"] or 0) + 1
+        job = job_create(kind=Job.Kind.TRAINING, product=product, created_by=created_by,
+                         message=f"Version {number} waits for a worker.")
+        version = ModelVersion(
+            product=product, number=number, method=method, params=params, job=job, created_by=created_by,
+            registration_revision=product.registration_revision, reference_checksum=product.reference_checksum,
+            train_count=len(train), eval_count=len(evaluation_images),
+        )
+        try:
+            with transaction.atomic():
+                version.save()
+        except IntegrityError:
+            running = ModelVersion.objects.filter(product=product, status__in=ModelVersion.ACTIVE_STATUSES).first()
+            if running is not None:
+                raise _already_training(running) from None
+            raise Conflict("Another training of this product was requested at the same moment; try again.") from None
+        ModelVersionImage.objects.bulk_create(
+            [_snapshot_row(version, image, ModelVersionImage.Role.TRAIN, index) for index, image in enumerate(train)]
+            + [_snapshot_row(version, image, ModelVersionImage.Role.EVAL, index)
+               for index, image in enumerate(evaluation_images)]
+        )
+    return version
+
+
+def model_version_retrain(*, product: Product, created_by=None) -> ModelVersion:
+    """Train a new version with the method and parameters of the active (or latest) version."""
+    template = product.active_version or (
+        ModelVersion.objects.filter(product=product, status=ModelVersion.Status.TRAINED).order_by("-number").first()
+    ) or ModelVersion.objects.filter(product=product).order_by("-number").first()
+    if template is None:
+        return model_version_create(product=product, created_by=created_by)
+    return model_version_create(product=product, method=template.method, params=template.params, created_by=created_by)
+
+
+def model_version_cancel(*, version: ModelVersion) -> ModelVersion:
+    """Stop a queued or running training; the version ends "cancelled" and is never usable."""
+    if version.status not in ModelVersion.ACTIVE_STATUSES or version.job is None:
+        raise Conflict(f"Version {version.number} is {version.status}; there is no training to cancel.")
+    try:
+        job = job_cancel(job=version.job)
+    except Conflict:
+        # The job ended already; the version only has to catch up with it.
+        model_version_settle_orphans(product=version.product)
+    else:
+        if job.status == Job.Status.CANCELLED:  # it had not started: no worker will report back
+            _finish(version, ModelVersion.Status.CANCELLED)
+    version.refresh_from_db()
+    return version
+
+
+def model_version_settle_orphans(*, product: Product | None = None) -> int:
+    """Mark queued/training versions whose job already ended (cancelled, failed, reaped) accordingly."""
+    versions = ModelVersion.objects.filter(status__in=ModelVersion.ACTIVE_STATUSES, job__status__in=Job.FINISHED_STATUSES)
+    if product is not None:
+        versions = versions.filter(product=product)
+    settled = 0
+    for version in versions.select_related("job"):
+        status = ModelVersion.Status.CANCELLED if version.job.status == Job.Status.CANCELLED else ModelVersion.Status.FAILED
+        error = "" if status == ModelVersion.Status.CANCELLED else (version.job.error or "The training job ended.")
+        settled += _finish(version, status, error=error)
+    return settled
+
+
+def _already_training(running: ModelVersion) -> Conflict:
+    return Conflict(
+        f"Version {running.number} of this product is still {running.status} (job {running.job_id}); "
+        "wait for it to finish or cancel it before requesting another training.",
+        details={"running_version": running.pk, "job": running.job_id},
+    )
+
+
+def _training_images(product: Product):
+    return Image.objects.filter(
+        product=product, label=Image.Label.NORMAL, split=Image.Split.TRAIN,
+        registration_status=Image.RegistrationStatus.REGISTERED,
+    ).order_by("id")
+
+
+def _evaluation_images(product: Product):
+    return Image.objects.filter(
+        product=product, split__in=EVALUATION_SPLITS, label__in=(Image.Label.NORMAL, Image.Label.DEFECTIVE),
+        registration_status=Image.RegistrationStatus.REGISTERED,
+    ).order_by("id")
+
+
+def _snapshot_row(version: ModelVersion, image: Image, role: str, position: int) -> ModelVersionImage:
+    return ModelVersionImage(version=version, image=image, checksum=image.checksum, role=role,
+                             label=image.label, defect_type=image.defect_type, position=position)
+
+
+def _finish(version: ModelVersion, status: str, *, error: str = "", **fields) -> int:
+    """Move a version out of queued/training; a version already finished keeps its state."""
+    updated = ModelVersion.objects.filter(pk=version.pk, status__in=ModelVersion.ACTIVE_STATUSES).update(
+        status=status, error=error, finished_at=timezone.now(), **fields
+    )
+    return updated
+
+
+# --------------------------------------------------------------------- worker
+
+
+class _Stop(Exception):
+    """Training ends early: cancelled, or the job was taken away (reaped, product deleted)."""
+
+
+class _DataProblem(Exception):
+    pass
+
+
+class _Progress:
+    """Relays engine progress to the job and the version; its answer cancels training."""
+
+    def __init__(self, job: Job, version: ModelVersion):
+        self.job, self.version = job, version
+        self.state = {"stage": "", "percent": 0, "epoch": None, "epochs": None, "loss": None, "losses": []}
+
+    def stage(self, key: str, fraction: float = 0.0, message: str = "", event: ProgressEvent | None = None) -> bool:
+        start, end, label = _STAGES.get(key, (*_OTHER_ENGINE_STAGE, key.replace("-", " ")))
+        percent = int(start + (end - start) * max(0.0, min(1.0, fraction)))
+        percent = max(percent, self.state["percent"])
+        self.state.update(stage=label, percent=percent)
+        if event is not None and event.epoch is not None:
+            self.state.update(epoch=event.epoch, epochs=event.epochs)
+            if event.loss is not None:
+                self.state["loss"] = event.loss
+                losses = self.state["losses"]
+                if len(losses) < event.epoch:
+                    losses.append(event.loss)
+        ModelVersion.objects.filter(pk=self.version.pk).update(progress=_json_safe(self.state))
+        return job_report_progress(job=self.job, progress=percent, stage=label, message=message)
+
+    def engine_callback(self, event: ProgressEvent) -> bool:
+        return self.stage(event.stage, event.fraction, event.message, event)
+
+    def check(self, key: str, fraction: float = 0.0, message: str = "") -> None:
+        if self.stage(key, fraction, message):
+            raise _Stop()
+
+
+def training_job_run(*, job_id: int, worker: str) -> None:
+    """Body of the training task: train, evaluate and store the job's model version."""
+    job = job_claim(job_id=job_id, worker=worker)
+    version = ModelVersion.objects.select_related("product").filter(job_id=job_id).first()
+    if job is None:
+        if version is not None:
+            model_version_settle_orphans(product=version.product)
+        return
+    if version is None:
+        job_fail(job=job, error="The model version of this job no longer exists.")
+        return
+    if version.status not in ModelVersion.ACTIVE_STATUSES:
+        # The same message again after the work was finished (worker died before acknowledging).
+        job_succeed(job=job, message=f"Version {version.number} is already {version.status}.")
+        return
+    try:
+        _train(job, version)
+    except _Stop:
+        _stopped(job, version)
+    except Exception as error:
+        logger.exception("training job %s crashed", job.pk)
+        _finish(version, ModelVersion.Status.FAILED, error=f"Unexpected error: {error!r}")
+        job_fail(job=job, error=f"Unexpected error: {error!r}")
+        raise
+
+
+def _stopped(job: Job, version: ModelVersion) -> None:
+    try:
+        job.refresh_from_db()
+    except Job.DoesNotExist:  # the product was deleted, and with it the version
+        return
+    if job.cancel_requested or job.status == Job.Status.CANCELLED:
+        _finish(version, ModelVersion.Status.CANCELLED)
+        job_mark_cancelled(job=job, message=f"Training of version {version.number} was cancelled; no model was kept.")
+    else:
+        _finish(version, ModelVersion.Status.FAILED, error=job.error or "The training job was stopped.")
+
+
+def _failed(job: Job, version: ModelVersion, error: str) -> None:
+    _finish(version, ModelVersion.Status.FAILED, error=error)
+    job_fail(job=job, error=error)
+
+
+def _train(job: Job, version: ModelVersion) -> None:
+    ModelVersion.objects.filter(pk=version.pk).update(
+        status=ModelVersion.Status.TRAINING, started_at=timezone.now(), error="", progress={}
+    )
+    EvaluationScore.objects.filter(version=version).delete()  # left by an interrupted earlier attempt
+    progress = _Progress(job, version)
+    progress.check("loading", 0.0, "Loading the aligned training images.")
+    product = version.product
+    if product.registration_revision != version.registration_revision:
+        _failed(job, version, "The product's reference image or registration settings changed after this training "
+                "was requested, so its images are being aligned again; request a new training once they are.")
+        return
+    try:
+        registrar = registration_fit(product=product)
+        train_rows = list(version.dataset.filter(role=ModelVersionImage.Role.TRAIN).select_related("image"))
+        eval_rows = list(version.dataset.filter(role=ModelVersionImage.Role.EVAL).select_related("image"))
+        train_images = [_registered_pixels(row) for row in train_rows]
+        progress.check("loading", 0.7, f"Loaded {len(train_images)} training images.")
+        eval_images = [_registered_pixels(row) for row in eval_rows]
+        shapes = {image.shape for image in train_images + eval_images}
+        if len(shapes) != 1:
+            raise _DataProblem(f"The aligned images have different shapes ({', '.join(map(str, sorted(shapes)))}).")
+    except (_DataProblem, EngineError, ValueError, OSError) as error:
+        _failed(job, version, f"The data set cannot be used: {error}")
+        return
+
+    detector = create_method(version.method, **version.params)
+    started = time.perf_counter()
+    try:
+        detector.fit(train_images, progress=progress.engine_callback)
+    except TrainingCancelled:
+        raise _Stop() from None
+    except EngineError as error:
+        _failed(job, version, f"Training failed: {error}")
+        return
+    train_seconds = time.perf_counter() - started
+
+    scores: list[float] = []
+    chunk = settings.INSPECTION_BATCH_CHUNK
+    for start in range(0, len(eval_images), chunk):
+        progress.check("evaluate", start / len(eval_images), f"Scored {start} of {len(eval_images)} evaluation images.")
+        scores += [float(value) for value in detector.score(eval_images[start:start + chunk])]
+    labels = [row.label for row in eval_rows]
+    metrics, curves, evaluated = evaluation.summarise(labels, scores, detector.training_scores_)
+    metrics["train_count"] = len(train_images)
+    metrics["loss_history"] = progress.state["losses"]
+
+    progress.check("save", 0.0, "Saving the model.")
+    image_shape = list(train_images[0].shape)
+    scratch_root = Path(settings.MODEL_CACHE_DIR)
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="training-", dir=scratch_root) as scratch:
+        from inspection.engine.bundle import save_bundle
+
+        directory = save_bundle(
+            Path(scratch) / "bundle", detector=detector, image_shape=tuple(image_shape),
+            registration=registrar.get_config(), reference=registrar.reference_,
+            thresholds=metrics.get("suggested") or {}, metrics=_json_safe(metrics),
+        )
+        progress.check("save", 0.5, "Storing the model.")
+        bundle_store(version=version, directory=directory)
+    with transaction.atomic():
+        EvaluationScore.objects.bulk_create([
+            EvaluationScore(version=version, image=row.image, checksum=row.checksum, score=score,
+                            label=row.label, defect_type=row.defect_type)
+            for row, score in zip(eval_rows, scores)
+        ])
+        done = _finish(
+            version, ModelVersion.Status.TRAINED, bundle=version.bundle.name, bundle_checksum=version.bundle_checksum,
+            bundle_size=version.bundle_size, image_shape=image_shape, metrics=_json_safe(metrics),
+            curves=_json_safe(curves), evaluated=evaluated, train_seconds=round(train_seconds, 3),
+            engine_version=ENGINE_VERSION, progress=_json_safe({**progress.state, "stage": "done", "percent": 100}),
+        )
+        if not done:
+            # Cancelled or failed meanwhile: the stored bundle must not be used.
+            transaction.set_rollback(True)
+    if not done:
+        version.bundle.storage.delete(version.bundle.name)
+        _stopped(job, version)
+        return
+    auroc = metrics.get("image_auroc")
+    summary = f"Version {version.number} trained on {len(train_images)} images in {train_seconds:.0f} s"
+    summary += f"; image AUROC {auroc:.3f} on {len(scores)} evaluation images." if auroc is not None else (
+        f"; {len(scores)} evaluation images scored (not evaluated: it needs normal and defective ones).")
+    job_succeed(job=job, message=summary)
+
+
+def _registered_pixels(row: ModelVersionImage):
+    image = row.image
+    if image is None:
+        raise _DataProblem(f"an image of the snapshot (SHA-256 {row.checksum[:12]}...) was deleted")
+    if image.checksum != row.checksum or image.registration_status != Image.RegistrationStatus.REGISTERED:
+        raise _DataProblem(f"{image.original_name} changed since the training was requested")
+    try:
+        with image.aligned_file.open("rb") as handle:
+            data = handle.read()
+    except (OSError, ValueError) as error:
+        raise _DataProblem(f"the aligned copy of {image.original_name} cannot be read ({error})") from None
+    try:
+        return decode_image_bytes(data, image.original_name)
+    except ImageError as error:
+        raise _DataProblem(str(error)) from None
+
+
+def _json_safe(value):
+    """NaN and infinity to None, numpy numbers to Python ones (strict JSON for every database)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
