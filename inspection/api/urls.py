@@ -2,13 +2,38 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
 from inspection.api.images import ImageBulkUpdateApi, ImageDetailApi, ImageListUploadApi
+from inspection.api.inspections import InspectionDetailApi, InspectionListCreateApi
 from inspection.api.jobs import JobCancelApi, JobDetailApi, JobListApi
+from inspection.api.model_versions import (
+    ActivationListApi,
+    ModelVersionActivateApi,
+    ModelVersionCancelApi,
+    ModelVersionDetailApi,
+    ModelVersionEvaluationApi,
+    ModelVersionListCreateApi,
+    ModelVersionOperatingPointApi,
+    ProductRetrainApi,
+    ThresholdListCreateApi,
+    ThresholdRollbackApi,
+)
 from inspection.api.products import (
     ProductDetailApi,
     ProductListCreateApi,
     ProductReferenceImageApi,
     ProductRegistrationApi,
 )
+from inspection.api.reviews import (
+    ReviewItemClaimApi,
+    ReviewItemClaimNextApi,
+    ReviewItemDecideApi,
+    ReviewItemDetailApi,
+    ReviewItemListApi,
+    ReviewItemReleaseApi,
+)
+
+_PRODUCT = "products/<int:product_id>/"
+_VERSION = _PRODUCT + "model-versions/<int:version_id>/"
+_REVIEW = _PRODUCT + "review-items/<int:item_id>/"
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -23,6 +48,24 @@ urlpatterns = [
     path("products/<int:product_id>/images/", ImageListUploadApi.as_view(), name="image-list"),
     path("products/<int:product_id>/images/bulk/", ImageBulkUpdateApi.as_view(), name="image-bulk-update"),
     path("products/<int:product_id>/images/<int:image_id>/", ImageDetailApi.as_view(), name="image-detail"),
+    path(_PRODUCT + "model-versions/", ModelVersionListCreateApi.as_view(), name="model-version-list"),
+    path(_VERSION, ModelVersionDetailApi.as_view(), name="model-version-detail"),
+    path(_VERSION + "cancel/", ModelVersionCancelApi.as_view(), name="model-version-cancel"),
+    path(_VERSION + "evaluation/", ModelVersionEvaluationApi.as_view(), name="model-version-evaluation"),
+    path(_VERSION + "operating-point/", ModelVersionOperatingPointApi.as_view(), name="model-version-operating-point"),
+    path(_VERSION + "activate/", ModelVersionActivateApi.as_view(), name="model-version-activate"),
+    path(_PRODUCT + "retrain/", ProductRetrainApi.as_view(), name="product-retrain"),
+    path(_PRODUCT + "activations/", ActivationListApi.as_view(), name="activation-list"),
+    path(_PRODUCT + "thresholds/", ThresholdListCreateApi.as_view(), name="threshold-list"),
+    path(_PRODUCT + "thresholds/<int:setting_id>/rollback/", ThresholdRollbackApi.as_view(), name="threshold-rollback"),
+    path(_PRODUCT + "inspections/", InspectionListCreateApi.as_view(), name="inspection-list"),
+    path(_PRODUCT + "inspections/<int:inspection_id>/", InspectionDetailApi.as_view(), name="inspection-detail"),
+    path(_PRODUCT + "review-items/", ReviewItemListApi.as_view(), name="review-item-list"),
+    path(_PRODUCT + "review-items/next/", ReviewItemClaimNextApi.as_view(), name="review-item-claim-next"),
+    path(_REVIEW, ReviewItemDetailApi.as_view(), name="review-item-detail"),
+    path(_REVIEW + "claim/", ReviewItemClaimApi.as_view(), name="review-item-claim"),
+    path(_REVIEW + "release/", ReviewItemReleaseApi.as_view(), name="review-item-release"),
+    path(_REVIEW + "decide/", ReviewItemDecideApi.as_view(), name="review-item-decide"),
     path("jobs/", JobListApi.as_view(), name="job-list"),
     path("jobs/<int:job_id>/", JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<int:job_id>/cancel/", JobCancelApi.as_view(), name="job-cancel"),

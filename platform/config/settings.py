@@ -157,6 +157,15 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" or "decision" with different choices.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "inspection.models.Job.Status",
+        "ModelVersionStatusEnum": "inspection.models.ModelVersion.Status",
+        "InspectionStatusEnum": "inspection.models.Inspection.Status",
+        "InspectionDecisionEnum": "inspection.models.Inspection.Decision",
+        "ReviewItemStatusEnum": "inspection.models.ReviewItem.Status",
+        "ReviewVerdictEnum": "inspection.models.ReviewItem.Verdict",
+    },
 }
 
 # --- Background jobs (Celery) ---------------------------------------------

@@ -1,0 +1,275 @@
+"""Model versions (training, evaluation, activation) and operating points of a product."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from inspection.api.pagination import StandardPagination
+from inspection.api.serializers import JobOutputSerializer
+from inspection.engine.methods import METHOD_NAMES
+from inspection.models import Activation, EvaluationScore, ModelVersion, ThresholdSetting
+from inspection.selectors.model_versions import (
+    activation_list,
+    evaluation_score_list,
+    model_version_get,
+    model_version_list,
+    model_version_operating_point,
+    threshold_current,
+    threshold_setting_get,
+    threshold_setting_list,
+)
+from inspection.selectors.products import product_get
+from inspection.services.errors import InvalidInput
+from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
+from inspection.services.training import (
+    DEFAULT_METHOD,
+    model_version_cancel,
+    model_version_create,
+    model_version_retrain,
+)
+
+
+class ModelVersionOutputSerializer(serializers.ModelSerializer):
+    job = JobOutputSerializer(allow_null=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    is_active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelVersion
+        fields = (
+            "id", "product", "number", "method", "params", "status", "is_active", "job", "progress", "error",
+            "train_count", "eval_count", "evaluated", "metrics", "train_seconds", "engine_version", "image_shape",
+            "bundle_checksum", "bundle_size", "flagged_damaged", "damage_reason", "registration_revision",
+            "reference_checksum", "created_by", "created_at", "started_at", "finished_at",
+        )
+        read_only_fields = fields
+
+    def get_is_active(self, version) -> bool:
+        return version.product.active_version_id == version.pk
+
+
+class EvaluationScoreOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EvaluationScore
+        fields = ("id", "image", "checksum", "label", "defect_type", "score")
+        read_only_fields = fields
+
+
+class ThresholdSettingOutputSerializer(serializers.ModelSerializer):
+    set_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    version_number = serializers.IntegerField(source="version.number", read_only=True)
+
+    class Meta:
+        model = ThresholdSetting
+        fields = ("id", "product", "version", "version_number", "threshold", "band_lower", "band_upper", "reason",
+                  "expected", "rolled_back_from", "set_by", "set_at")
+        read_only_fields = fields
+
+
+class ActivationOutputSerializer(serializers.ModelSerializer):
+    activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    version_number = serializers.IntegerField(source="version.number", read_only=True)
+    operating_point = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Activation
+        fields = ("id", "product", "version", "version_number", "previous_version", "reason", "forced", "gate",
+                  "operating_point", "activated_by", "activated_at")
+        read_only_fields = fields
+
+    @extend_schema_field(ThresholdSettingOutputSerializer(allow_null=True))
+    def get_operating_point(self, activation):
+        setting = threshold_current(product=activation.product, version=activation.version)
+        return ThresholdSettingOutputSerializer(setting).data if setting else None
+
+
+class OperatingPointOutputSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    evaluated = serializers.BooleanField()
+    curves = serializers.JSONField(help_text="roc {fpr, tpr, thresholds}, pr {precision, recall, thresholds}, "
+                                             "histogram {edges, normal, defective}")
+    metrics = serializers.JSONField()
+    proposed = serializers.JSONField(allow_null=True, help_text="What the proposed threshold or band does on the "
+                                     "evaluation images: confusion, precision, recall, f1, false_call_rate, decisions")
+
+
+def _version_output(version, request):
+    return ModelVersionOutputSerializer(version, context={"request": request}).data
+
+
+class ModelVersionListCreateApi(APIView):
+    class ModelVersionCreateInputSerializer(serializers.Serializer):
+        method = serializers.ChoiceField(choices=METHOD_NAMES, default=DEFAULT_METHOD)
+        params = serializers.JSONField(required=False, default=dict,
+                                       help_text='Hyper-parameters of the method, e.g. {"epochs": 6}.')
+
+    @extend_schema(parameters=[OpenApiParameter("status", enum=ModelVersion.Status.values)],
+                   responses=ModelVersionOutputSerializer(many=True))
+    def get(self, request, product_id: int):
+        product = product_get(product_id=product_id)
+        versions = model_version_list(product=product, status=request.query_params.get("status"))
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(versions.select_related("product"), request, view=self)
+        return paginator.get_paginated_response(ModelVersionOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=ModelVersionCreateInputSerializer, responses={202: ModelVersionOutputSerializer, 409: None},
+                   description="Freeze the data set and start training; 409 while another training of the "
+                               "product is queued or running.")
+    def post(self, request, product_id: int):
+        product = product_get(product_id=product_id)
+        serializer = self.ModelVersionCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = model_version_create(product=product, created_by=request.user, **serializer.validated_data)
+        return Response(_version_output(model_version_get(product=product, version_id=version.pk), request),
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class ProductRetrainApi(APIView):
+    """Train a new version on the data set as it now stands, with the active version's method and parameters."""
+
+    @extend_schema(request=None, responses={202: ModelVersionOutputSerializer, 409: None})
+    def post(self, request, product_id: int):
+        product = product_get(product_id=product_id)
+        version = model_version_retrain(product=product, created_by=request.user)
+        return Response(_version_output(model_version_get(product=product, version_id=version.pk), request),
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class ModelVersionDetailApi(APIView):
+    @extend_schema(responses=ModelVersionOutputSerializer)
+    def get(self, request, product_id: int, version_id: int):
+        version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
+        return Response(_version_output(version, request))
+
+
+class ModelVersionCancelApi(APIView):
+    """Stop a queued or running training (within one epoch); the version ends cancelled."""
+
+    @extend_schema(request=None, responses={202: ModelVersionOutputSerializer, 409: None})
+    def post(self, request, product_id: int, version_id: int):
+        product = product_get(product_id=product_id)
+        version = model_version_cancel(version=model_version_get(product=product, version_id=version_id))
+        return Response(_version_output(version, request), status=status.HTTP_202_ACCEPTED)
+
+
+class ModelVersionEvaluationApi(APIView):
+    """The version's score for each labelled evaluation image, highest first."""
+
+    @extend_schema(responses=EvaluationScoreOutputSerializer(many=True))
+    def get(self, request, product_id: int, version_id: int):
+        version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(evaluation_score_list(version=version), request, view=self)
+        return paginator.get_paginated_response(EvaluationScoreOutputSerializer(page, many=True).data)
+
+
+def _optional_float(request, name: str):
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number, not {value!r}.") from None
+
+
+class ModelVersionOperatingPointApi(APIView):
+    """Curves of the version and, for a proposed threshold or band, its effect on the evaluation images."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("threshold", float), OpenApiParameter("band_lower", float),
+                    OpenApiParameter("band_upper", float)],
+        responses=OperatingPointOutputSerializer,
+    )
+    def get(self, request, product_id: int, version_id: int):
+        version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
+        result = model_version_operating_point(
+            version=version, threshold=_optional_float(request, "threshold"),
+            band_lower=_optional_float(request, "band_lower"), band_upper=_optional_float(request, "band_upper"),
+        )
+        return Response(OperatingPointOutputSerializer(result).data)
+
+
+class ModelVersionActivateApi(APIView):
+    """Make the version the product's active one; the response carries the promotion gate's report."""
+
+    class ActivateInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+        force = serializers.BooleanField(required=False, default=False,
+                                         help_text="Activate a version that was not evaluated (needs a reason).")
+
+    @extend_schema(request=ActivateInputSerializer, responses={200: ActivationOutputSerializer, 409: None})
+    def post(self, request, product_id: int, version_id: int):
+        product = product_get(product_id=product_id)
+        serializer = self.ActivateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = model_version_get(product=product, version_id=version_id)
+        activation = model_version_activate(version=version, activated_by=request.user, **serializer.validated_data)
+        return Response(ActivationOutputSerializer(activation).data)
+
+
+class ActivationListApi(APIView):
+    @extend_schema(responses=ActivationOutputSerializer(many=True))
+    def get(self, request, product_id: int):
+        activations = activation_list(product=product_get(product_id=product_id))
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(activations, request, view=self)
+        return paginator.get_paginated_response(ActivationOutputSerializer(page, many=True).data)
+
+
+class ThresholdListCreateApi(APIView):
+    """The history of operating points; setting one records who, when, why and on which version."""
+
+    class ThresholdSetInputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(required=False,
+                                           help_text="Version whose evaluation it is based on (default: the active one).")
+        threshold = serializers.FloatField(required=False, allow_null=True, default=None)
+        band_lower = serializers.FloatField(required=False, allow_null=True, default=None)
+        band_upper = serializers.FloatField(required=False, allow_null=True, default=None)
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(parameters=[OpenApiParameter("version", int)], responses=ThresholdSettingOutputSerializer(many=True))
+    def get(self, request, product_id: int):
+        product = product_get(product_id=product_id)
+        version_id = request.query_params.get("version")
+        version = None
+        if version_id:
+            if not version_id.isdigit():
+                raise InvalidInput(f"version must be a version id, not {version_id!r}.")
+            version = model_version_get(product=product, version_id=int(version_id))
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(threshold_setting_list(product=product, version=version), request, view=self)
+        return paginator.get_paginated_response(ThresholdSettingOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=ThresholdSetInputSerializer, responses={201: ThresholdSettingOutputSerializer})
+    def post(self, request, product_id: int):
+        product = product_get(product_id=product_id)
+        serializer = self.ThresholdSetInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        version_id = data.pop("version", None)
+        if version_id is None:
+            if product.active_version is None:
+                raise InvalidInput("Name the version the threshold is based on; the product has no active version.")
+            version = product.active_version
+        else:
+            version = model_version_get(product=product, version_id=version_id)
+        setting = threshold_set(product=product, version=version, set_by=request.user, **data)
+        return Response(ThresholdSettingOutputSerializer(setting).data, status=status.HTTP_201_CREATED)
+
+
+class ThresholdRollbackApi(APIView):
+    """Make an earlier operating point current again (recorded as a new setting)."""
+
+    class ThresholdRollbackInputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(request=ThresholdRollbackInputSerializer, responses={201: ThresholdSettingOutputSerializer})
+    def post(self, request, product_id: int, setting_id: int):
+        product = product_get(product_id=product_id)
+        serializer = self.ThresholdRollbackInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        setting = threshold_rollback(product=product, setting=threshold_setting_get(product=product, setting_id=setting_id),
+                                     set_by=request.user, reason=serializer.validated_data["reason"])
+        return Response(ThresholdSettingOutputSerializer(setting).data, status=status.HTTP_201_CREATED)
