@@ -16,6 +16,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.health, name="health"),
-    path("", views.product_list_page, name="product-list-page"),
+    path("", include("inspection.web.urls")),
     re_path(r"^media/(?P<path>.+)$", media_file, name="media"),
 ]

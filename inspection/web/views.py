@@ -1,0 +1,223 @@
+"""Server-rendered pages. Each view reads through a selector or changes data through a service.
+
+Refusals from a service (ServiceError) are shown on the page in the service's
+own words; nothing here talks to the engine.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from inspection.models import Image
+from inspection.selectors.images import image_list
+from inspection.selectors.jobs import job_list
+from inspection.selectors.products import product_get, product_list
+from inspection.services.errors import ServiceError
+from inspection.services.images import image_bulk_update, image_delete
+from inspection.services.products import product_create, product_set_reference_image
+from inspection.services.registration import registration_start
+from inspection.services.uploads import image_upload
+from inspection.web.forms import BulkActionForm, ImageFilterForm, ProductCreateForm, ReferenceUploadForm, UploadForm
+
+
+# --- Products -------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def product_list_page(request):
+    form = ProductCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product = product_create(created_by=request.user, **form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Product {product.name} created. Upload its images below.")
+            return redirect("dataset-page", product_id=product.pk)
+    products = list(product_list().select_related("active_version"))
+    for product in products:
+        product.last_job = job_list(product_id=product.pk).first()
+    status = 400 if form.errors else 200
+    return render(request, "products.html", {"products": products, "form": form}, status=status)
+
+
+# --- Dataset curation -----------------------------------------------------
+
+
+@login_required
+def dataset_page(request, product_id: int):
+    product = product_get(product_id=product_id)
+    filter_form = ImageFilterForm(request.GET or None, auto_id="filter_%s")
+    filters, page_size, filter_error = {}, 48, ""
+    if filter_form.is_bound:
+        if filter_form.is_valid():
+            filters = filter_form.filters()
+            page_size = filter_form.cleaned_data.get("page_size") or page_size
+        else:
+            filter_error = "Some filters were not understood and are ignored: " + "; ".join(
+                f"{filter_form.fields[name].label}: {' '.join(errors)}" for name, errors in filter_form.errors.items()
+            )
+    try:
+        images = image_list(product=product, filters=filters)
+    except ServiceError as error:
+        filter_error, images = error.message, image_list(product=product)
+    paginator = Paginator(images, page_size)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    all_images = image_list(product=product)
+    context = {
+        "product": product,
+        "filter_form": filter_form,
+        "filter_error": filter_error,
+        "filtered": any(filters.values()),
+        "page": page,
+        "query": query.urlencode(),
+        "bulk_form": BulkActionForm(),
+        "upload_form": UploadForm(auto_id="upload_%s"),
+        "reference_form": ReferenceUploadForm(auto_id="reference_%s"),
+        # Defect types already used in the product, offered while typing.
+        "defect_types": sorted(set(all_images.exclude(defect_type="").values_list("defect_type", flat=True))),
+        "last_registration": job_list(product_id=product.pk, kind="registration").first(),
+        "upload_max_files": _upload_batch_size(),
+        "tab": "dataset",
+    }
+    return render(request, "dataset.html", context)
+
+
+def _upload_batch_size() -> int:
+    from django.conf import settings
+
+    # The browser sends files in batches below the server's per-request limit.
+    return max(1, min(100, settings.DATA_UPLOAD_MAX_NUMBER_FILES))
+
+
+@login_required
+@require_POST
+def dataset_bulk_action(request, product_id: int):
+    product = product_get(product_id=product_id)
+    back = request.POST.get("next") or reverse("dataset-page", args=[product.pk])
+    if not back.startswith("/"):
+        back = reverse("dataset-page", args=[product.pk])
+    form = BulkActionForm(request.POST)
+    if not form.is_valid():
+        for error in _form_error_words(form):
+            messages.error(request, error)
+        return redirect(back)
+    action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
+    try:
+        if action == "delete":
+            images = list(image_list(product=product).filter(pk__in=ids))
+            missing = sorted(set(ids) - {image.pk for image in images})
+            if missing:
+                raise ServiceError(
+                    f"These images do not belong to {product.name}: {', '.join(map(str, missing))}; nothing was deleted."
+                )
+            if not form.cleaned_data["confirm"]:
+                return render(
+                    request,
+                    "dataset_delete_confirm.html",
+                    {"product": product, "images": images, "ids": ids, "next": back, "tab": "dataset"},
+                )
+            for image in images:
+                image_delete(image=image)
+            messages.success(request, f"Deleted {len(images)} image{'s' if len(images) != 1 else ''}.")
+        elif action == "reference":
+            image = image_list(product=product).get(pk=ids[0])
+            job = product_set_reference_image(product=product, image=image, set_by=request.user)
+            messages.success(
+                request,
+                f"{image.original_name} is now the reference image; every image is being aligned to it again"
+                + (f" (job {job.pk})." if job else "."),
+            )
+        else:
+            updated = image_bulk_update(product=product, image_ids=ids, data=form.changes())
+            messages.success(request, f"Updated {updated} image{'s' if updated != 1 else ''}.")
+    except Image.DoesNotExist:
+        messages.error(request, f"Image {ids[0]} does not belong to {product.name}.")
+    except ServiceError as error:
+        messages.error(request, error.message)
+    return redirect(back)
+
+
+@login_required
+@require_POST
+def dataset_upload(request, product_id: int):
+    """Upload without JavaScript (the page's script uses the API instead, for a progress bar)."""
+    product = product_get(product_id=product_id)
+    form = UploadForm(request.POST, request.FILES)
+    files = request.FILES.getlist("files")
+    if not form.is_valid():
+        for error in _form_error_words(form):
+            messages.error(request, error)
+        return redirect("dataset-page", product_id=product.pk)
+    data = form.cleaned_data
+    try:
+        report = image_upload(
+            product=product,
+            files=files,
+            uploaded_by=request.user,
+            label=data["label"],
+            split=data["split"],
+            defect_type=data["defect_type"].strip(),
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("dataset-page", product_id=product.pk)
+    summary = (
+        f"{len(report.created)} stored, {len(report.duplicates)} already stored, "
+        f"{len(report.invalid)} refused, {len(report.skipped)} skipped."
+    )
+    (messages.success if report.created else messages.warning)(request, summary)
+    for refused in report.invalid[:20]:
+        messages.error(request, f"{refused['name']}: {refused['reason']}")
+    return redirect("dataset-page", product_id=product.pk)
+
+
+@login_required
+@require_POST
+def dataset_reference_upload(request, product_id: int):
+    product = product_get(product_id=product_id)
+    form = ReferenceUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for error in _form_error_words(form):
+            messages.error(request, error)
+        return redirect("dataset-page", product_id=product.pk)
+    try:
+        product_set_reference_image(product=product, file=form.cleaned_data["file"], set_by=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Reference image set; every image is being aligned to it again.")
+    return redirect("dataset-page", product_id=product.pk)
+
+
+@login_required
+@require_POST
+def dataset_registration_retry(request, product_id: int):
+    product = product_get(product_id=product_id)
+    scope = request.POST.get("images", "failed")
+    if scope not in ("failed", "all"):
+        messages.error(request, f"Cannot align {scope!r} images again; choose the failed ones or all.")
+        return redirect("dataset-page", product_id=product.pk)
+    job = registration_start(product=product, started_by=request.user, reset=scope)
+    if job is None:
+        messages.error(request, "The product has no reference image yet; choose one first.")
+    else:
+        messages.success(request, "Aligning the images again.")
+    return redirect("dataset-page", product_id=product.pk)
+
+
+def _form_error_words(form) -> list[str]:
+    words = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else None
+        for error in errors:
+            words.append(f"{label}: {error}" if label and name != "__all__" else error)
+    return words
