@@ -71,9 +71,14 @@ def _use_broker(url: str, options: dict) -> None:
 def platform_test_settings(settings, platform_runtime):
     settings.MEDIA_ROOT = str(platform_runtime.media)
     settings.VAR_DIR = platform_runtime.root / "var"
+    settings.MODEL_CACHE_DIR = platform_runtime.root / "model-cache"
     # Real password hashing takes a noticeable fraction of a second per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return settings
+    yield settings
+    # Models loaded by this process belong to this test's database rows.
+    from inspection.services.bundles import bundle_forget
+
+    bundle_forget()
 
 
 @pytest.fixture

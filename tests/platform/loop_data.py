@@ -94,3 +94,34 @@ def _aligned_image(product, content: bytes, label: str, split: str, defect: str 
         registration_status=Image.RegistrationStatus.REGISTERED, registration_quality=1.0,
         aligned_file=ContentFile(content, name="aligned.png"),
     )
+
+
+def trained_version(product: Product, method: str = "variation", **params):
+    """Train a version in this process (no worker) and return it."""
+    from inspection.services.training import model_version_create, training_job_run
+
+    version = model_version_create(product=product, method=method, params=params)
+    training_job_run(job_id=version.job_id, worker="here:1")
+    version.refresh_from_db()
+    assert version.status == "trained", version.error
+    return version
+
+
+def gap_threshold(version) -> float:
+    """Midway between the highest normal and the lowest defective evaluation score."""
+    scores = list(version.evaluation_scores.all())
+    normal = max(score.score for score in scores if score.label == "normal")
+    defective = min(score.score for score in scores if score.label == "defective")
+    assert normal < defective, "the evaluation images are not separated"
+    return (normal + defective) / 2
+
+
+def activated_version(product: Product, *, user=None):
+    """A trained, activated version whose threshold lies between the normal and defective scores."""
+    from inspection.services.thresholds import model_version_activate, threshold_set
+
+    version = trained_version(product)
+    threshold_set(product=product, version=version, threshold=gap_threshold(version), set_by=user)
+    model_version_activate(version=version, activated_by=user)
+    product.refresh_from_db()
+    return version
