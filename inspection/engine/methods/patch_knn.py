@@ -33,7 +33,10 @@ smaller than 5 % of the image for robustness to isolated high patches, so set
 ``score_top_fraction=0`` for products whose defects are specks; coreset
 ratios of 1, 3 and 10 % (both sets) and projections to 32 or 64 dimensions
 (circuitboard) were within noise of each other, so the cheapest is the
-default: the greedy selection is the slowest part of fitting.
+default: the greedy selection is the slowest part of fitting. With these
+defaults ``evaluate`` measured image AUROC / AP 0.887 / 0.927 on circuitboard
+and 0.889 / 0.934 (pixel AUROC 0.751) on all 714 + 630 magnetic tiles at
+256 x 256, where the variation model reached 0.544 and nearest image 0.600.
 
 ``nearest_training_index`` is the training image whose mean patch feature (a
 descriptor kept per training image) is closest to the image's. A vote over
