@@ -82,7 +82,9 @@ def review_item_decide(
         raise InvalidInput("A part marked normal has no defect type.")
     now = timezone.now()
     with transaction.atomic():
-        item = ReviewItem.objects.select_for_update().select_related("inspection", "inspection__version").get(pk=item.pk)
+        item = ReviewItem.objects.select_for_update(of=("self",)).select_related(
+            "inspection", "inspection__version"
+        ).get(pk=item.pk)
         _check_can_take(item, user, now)
         image = _labelled_image(item.inspection, decision, defect_type, add_to_training, user)
         item.status = ReviewItem.Status.DECIDED
