@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 
 from inspection.models import Image
@@ -109,3 +111,138 @@ class UploadForm(forms.Form):
 
 class ReferenceUploadForm(forms.Form):
     file = forms.FileField(label="Reference image file", widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
+
+
+# --- Training ---------------------------------------------------------------
+
+METHOD_CHOICES = (
+    ("cpcae-knn", "CPCAE + k-NN (the default: patch autoencoder anomaly maps, CNN embedding, k-NN)"),
+    ("ae-l2", "Autoencoder reconstruction error (AE L2)"),
+    ("deep-feature", "Deep features of the whole image, k-NN"),
+    ("patch-knn", "Patch features, k-NN against a coreset of normal patches"),
+    ("variation", "Variation model (per-pixel mean and spread; fast, needs well aligned parts)"),
+    ("nn", "Nearest normal image (fast baseline)"),
+)
+_AUTOENCODER = ("cpcae-knn", "ae-l2")
+_BACKBONES = (("", "Method default"), ("xception", "Xception"), ("efficientnet-lite0", "EfficientNet-Lite0"))
+
+# name -> (field, methods that take it). Empty fields keep the method's own default.
+TRAINING_PARAMETERS = {
+    "epochs": (forms.IntegerField(label="Epochs", min_value=1, max_value=500, required=False,
+                                  widget=forms.NumberInput(attrs={"placeholder": "6"})), _AUTOENCODER),
+    "batch_size": (forms.IntegerField(label="Batch size", min_value=1, max_value=4096, required=False,
+                                      widget=forms.NumberInput(attrs={"placeholder": "64"})), _AUTOENCODER),
+    "learning_rate": (forms.FloatField(label="Learning rate", min_value=1e-7, max_value=1.0, required=False,
+                                       widget=forms.NumberInput(attrs={"placeholder": "0.001", "step": "any"})), _AUTOENCODER),
+    "patch_size": (forms.IntegerField(label="Patch size (pixels)", min_value=4, max_value=1024, required=False,
+                                      widget=forms.NumberInput(attrs={"placeholder": "64"})), _AUTOENCODER),
+    "downsize_factor": (forms.IntegerField(label="Downsize factor", min_value=1, max_value=32, required=False,
+                                           widget=forms.NumberInput(attrs={"placeholder": "4"})), _AUTOENCODER),
+    "latent_dim": (forms.IntegerField(label="Latent size", min_value=1, max_value=4096, required=False,
+                                      widget=forms.NumberInput(attrs={"placeholder": "128"})), _AUTOENCODER),
+    "backbone": (forms.ChoiceField(label="Backbone network", choices=_BACKBONES, required=False),
+                 ("cpcae-knn", "deep-feature", "patch-knn")),
+    "n_neighbors": (forms.IntegerField(label="Neighbours (k)", min_value=1, max_value=100, required=False,
+                                       widget=forms.NumberInput(attrs={"placeholder": "5 or 15"})), ("cpcae-knn", "deep-feature")),
+    "input_side": (forms.IntegerField(label="Input side (pixels)", min_value=32, max_value=2048, required=False,
+                                      widget=forms.NumberInput(attrs={"placeholder": "512"})), ("patch-knn",)),
+    "coreset_ratio": (forms.FloatField(label="Coreset ratio", min_value=0.0001, max_value=1.0, required=False,
+                                       widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"})), ("patch-knn",)),
+    "working_side": (forms.IntegerField(label="Working side (pixels)", min_value=8, max_value=4096, required=False,
+                                        widget=forms.NumberInput(attrs={"placeholder": "128"})), ("nn",)),
+    "min_std": (forms.FloatField(label="Smallest spread", min_value=0.0, max_value=1.0, required=False,
+                                 widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"})), ("variation",)),
+}
+
+
+class TrainingForm(forms.Form):
+    method = forms.ChoiceField(label="Method", choices=METHOD_CHOICES, initial="cpcae-knn")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, (field, methods) in TRAINING_PARAMETERS.items():
+            self.fields[name] = copy.deepcopy(field)
+            self.fields[name].widget.attrs["data-methods"] = " ".join(methods)
+
+    def parameter_fields(self):
+        """(bound field, methods) of every hyper-parameter, for the template."""
+        return [(self[name], methods) for name, (_, methods) in TRAINING_PARAMETERS.items()]
+
+    def params(self) -> dict:
+        """The hyper-parameters the chosen method takes, leaving out empty ones (method default)."""
+        method = self.cleaned_data["method"]
+        return {
+            name: self.cleaned_data[name]
+            for name, (_, methods) in TRAINING_PARAMETERS.items()
+            if method in methods and self.cleaned_data.get(name) not in (None, "")
+        }
+
+
+# --- Operating points and activation -------------------------------------------
+
+
+class ThresholdForm(forms.Form):
+    MODES = (("single", "One threshold"), ("band", "Review band (T1, T2)"))
+
+    mode = forms.ChoiceField(label="Decision rule", choices=MODES, initial="single")
+    threshold = forms.FloatField(label="Threshold", required=False)
+    band_lower = forms.FloatField(label="T1: review from", required=False)
+    band_upper = forms.FloatField(label="T2: reject from", required=False)
+    reason = forms.CharField(
+        label="Reason for this change", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000,
+        error_messages={"required": "Say why the operating point changes; the history keeps it."},
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == "single":
+            if data.get("threshold") is None:
+                self.add_error("threshold", "Give the threshold.")
+        elif data.get("mode") == "band":
+            lower, upper = data.get("band_lower"), data.get("band_upper")
+            if lower is None:
+                self.add_error("band_lower", "Give T1, the score from which parts go to review.")
+            if upper is None:
+                self.add_error("band_upper", "Give T2, the score from which parts are rejected.")
+            if lower is not None and upper is not None and not lower < upper:
+                self.add_error("band_upper", "T2 must be above T1; with equal values use one threshold.")
+        return data
+
+    def values(self) -> dict:
+        data = self.cleaned_data
+        if data["mode"] == "single":
+            return {"threshold": data["threshold"]}
+        return {"band_lower": data["band_lower"], "band_upper": data["band_upper"]}
+
+
+class RollbackForm(forms.Form):
+    reason = forms.CharField(label="Reason for the rollback", required=False, max_length=2000)
+
+
+class ActivationForm(forms.Form):
+    reason = forms.CharField(label="Reason for activating", required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    force = forms.BooleanField(label="Activate although it was not evaluated", required=False)
+
+
+# --- Inspection and review ---------------------------------------------------------
+
+
+class InspectForm(forms.Form):
+    """Used when JavaScript is off; with it, the page sends the images through the API."""
+
+    files = forms.FileField(label="Images to inspect")
+
+
+class ReviewDecisionForm(forms.Form):
+    decision = forms.ChoiceField(label="Verdict", choices=(("defective", "Defective"), ("normal", "Normal")))
+    defect_type = forms.CharField(label="Defect type", required=False, max_length=100)
+    note = forms.CharField(label="Note (optional)", required=False, max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "defective" and not (data.get("defect_type") or "").strip():
+            self.add_error("defect_type", "Choose or type the defect type to confirm a defect.")
+        if data.get("decision") == "normal":
+            data["defect_type"] = ""
+        return data

@@ -2,13 +2,40 @@
 
 from django.urls import path
 
-from inspection.web import views
+from inspection.web import inspections, reviews, training, versions, views
+
+_PRODUCT = "products/<int:product_id>/"
+_VERSION = _PRODUCT + "versions/<int:version_id>/"
 
 urlpatterns = [
     path("", views.product_list_page, name="product-list-page"),
-    path("products/<int:product_id>/images/", views.dataset_page, name="dataset-page"),
-    path("products/<int:product_id>/images/bulk/", views.dataset_bulk_action, name="dataset-bulk"),
-    path("products/<int:product_id>/images/upload/", views.dataset_upload, name="dataset-upload"),
-    path("products/<int:product_id>/reference/", views.dataset_reference_upload, name="dataset-reference"),
-    path("products/<int:product_id>/registration/", views.dataset_registration_retry, name="dataset-registration"),
+    # Data set curation
+    path(_PRODUCT + "images/", views.dataset_page, name="dataset-page"),
+    path(_PRODUCT + "images/bulk/", views.dataset_bulk_action, name="dataset-bulk"),
+    path(_PRODUCT + "images/upload/", views.dataset_upload, name="dataset-upload"),
+    path(_PRODUCT + "reference/", views.dataset_reference_upload, name="dataset-reference"),
+    path(_PRODUCT + "registration/", views.dataset_registration_retry, name="dataset-registration"),
+    # Training
+    path(_PRODUCT + "training/", training.training_page, name="training-page"),
+    path(_VERSION + "cancel/", training.training_cancel, name="training-cancel"),
+    path(_PRODUCT + "retrain/", training.retrain, name="retrain"),
+    # Model versions
+    path(_PRODUCT + "versions/compare/", versions.version_compare, name="version-compare"),
+    path(_VERSION, versions.version_page, name="version-page"),
+    path(_VERSION + "threshold/", versions.version_threshold_save, name="version-threshold"),
+    path(
+        _VERSION + "threshold/<int:setting_id>/rollback/",
+        versions.version_threshold_rollback,
+        name="version-threshold-rollback",
+    ),
+    path(_VERSION + "activate/", versions.version_activate, name="version-activate"),
+    # Inspection
+    path(_PRODUCT + "inspect/", inspections.inspect_page, name="inspect-page"),
+    path(_PRODUCT + "inspections/<int:inspection_id>/", inspections.inspection_page, name="inspection-page"),
+    # Review queue
+    path(_PRODUCT + "review/", reviews.review_page, name="review-page"),
+    path(_PRODUCT + "review/next/", reviews.review_next, name="review-next"),
+    path(_PRODUCT + "review/<int:item_id>/", reviews.review_item_page, name="review-item"),
+    path(_PRODUCT + "review/<int:item_id>/decide/", reviews.review_decide, name="review-decide"),
+    path(_PRODUCT + "review/<int:item_id>/release/", reviews.review_release, name="review-release"),
 ]

@@ -16,12 +16,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from inspection.models import Image
 from inspection.selectors.images import image_list
 from inspection.selectors.jobs import job_list
+from inspection.selectors.model_versions import threshold_current
 from inspection.selectors.products import product_get, product_list
 from inspection.services.errors import ServiceError
 from inspection.services.images import image_bulk_update, image_delete
 from inspection.services.products import product_create, product_set_reference_image
 from inspection.services.registration import registration_start
 from inspection.services.uploads import image_upload
+from inspection.web.common import describe_setting, form_error_words, product_page_context, safe_next
 from inspection.web.forms import BulkActionForm, ImageFilterForm, ProductCreateForm, ReferenceUploadForm, UploadForm
 
 
@@ -43,6 +45,7 @@ def product_list_page(request):
     products = list(product_list().select_related("active_version"))
     for product in products:
         product.last_job = job_list(product_id=product.pk).first()
+        product.operating_point = describe_setting(threshold_current(product=product))
     status = 400 if form.errors else 200
     return render(request, "products.html", {"products": products, "form": form}, status=status)
 
@@ -73,7 +76,7 @@ def dataset_page(request, product_id: int):
     query.pop("page", None)
     all_images = image_list(product=product)
     context = {
-        "product": product,
+        **product_page_context(product, "dataset"),
         "filter_form": filter_form,
         "filter_error": filter_error,
         "filtered": any(filters.values()),
@@ -86,7 +89,6 @@ def dataset_page(request, product_id: int):
         "defect_types": sorted(set(all_images.exclude(defect_type="").values_list("defect_type", flat=True))),
         "last_registration": job_list(product_id=product.pk, kind="registration").first(),
         "upload_max_files": _upload_batch_size(),
-        "tab": "dataset",
     }
     return render(request, "dataset.html", context)
 
@@ -102,12 +104,10 @@ def _upload_batch_size() -> int:
 @require_POST
 def dataset_bulk_action(request, product_id: int):
     product = product_get(product_id=product_id)
-    back = request.POST.get("next") or reverse("dataset-page", args=[product.pk])
-    if not back.startswith("/"):
-        back = reverse("dataset-page", args=[product.pk])
+    back = safe_next(request, reverse("dataset-page", args=[product.pk]))
     form = BulkActionForm(request.POST)
     if not form.is_valid():
-        for error in _form_error_words(form):
+        for error in form_error_words(form):
             messages.error(request, error)
         return redirect(back)
     action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
@@ -123,7 +123,7 @@ def dataset_bulk_action(request, product_id: int):
                 return render(
                     request,
                     "dataset_delete_confirm.html",
-                    {"product": product, "images": images, "ids": ids, "next": back, "tab": "dataset"},
+                    {**product_page_context(product, "dataset"), "images": images, "ids": ids, "next": back},
                 )
             for image in images:
                 image_delete(image=image)
@@ -154,7 +154,7 @@ def dataset_upload(request, product_id: int):
     form = UploadForm(request.POST, request.FILES)
     files = request.FILES.getlist("files")
     if not form.is_valid():
-        for error in _form_error_words(form):
+        for error in form_error_words(form):
             messages.error(request, error)
         return redirect("dataset-page", product_id=product.pk)
     data = form.cleaned_data
@@ -186,7 +186,7 @@ def dataset_reference_upload(request, product_id: int):
     product = product_get(product_id=product_id)
     form = ReferenceUploadForm(request.POST, request.FILES)
     if not form.is_valid():
-        for error in _form_error_words(form):
+        for error in form_error_words(form):
             messages.error(request, error)
         return redirect("dataset-page", product_id=product.pk)
     try:
@@ -213,11 +213,3 @@ def dataset_registration_retry(request, product_id: int):
         messages.success(request, "Aligning the images again.")
     return redirect("dataset-page", product_id=product.pk)
 
-
-def _form_error_words(form) -> list[str]:
-    words = []
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else None
-        for error in errors:
-            words.append(f"{label}: {error}" if label and name != "__all__" else error)
-    return words

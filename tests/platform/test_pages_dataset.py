@@ -235,3 +235,12 @@ def test_every_form_control_on_the_dataset_page_has_a_label(signed_in, product):
         control_id = re.search(r'\bid="([^"]+)"', control)
         assert control_id, f"control without id: {control}"
         assert f'for="{control_id.group(1)}"' in html, f"no label for {control}"
+
+
+def test_a_bulk_action_never_sends_the_browser_to_another_site(signed_in, product):
+    image = ImageFactory(product=product)
+    response = signed_in.post(
+        f"/products/{product.pk}/images/bulk/",
+        {"action": "split", "ids": [image.pk], "split": "test", "next": "//evil.example/"},
+    )
+    assert response.url == f"/products/{product.pk}/images/"

@@ -1,0 +1,127 @@
+"""Review queue: flagged parts one at a time, most doubtful first; each verdict relabels the data set."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from inspection.models import ReviewItem
+from inspection.selectors.images import image_list
+from inspection.selectors.products import product_get
+from inspection.selectors.reviews import review_item_get, review_item_list
+from inspection.services.errors import ServiceError
+from inspection.services.reviews import review_item_claim_next, review_item_decide, review_item_release
+from inspection.web.common import product_page_context
+from inspection.web.forms import ReviewDecisionForm
+from inspection.web.inspections import inspection_context
+
+
+def _known_defect_types(product) -> list[str]:
+    return sorted(set(image_list(product=product).exclude(defect_type="").values_list("defect_type", flat=True)))
+
+
+@login_required
+@require_GET
+def review_page(request, product_id: int):
+    product = product_get(product_id=product_id)
+    if "overview" not in request.GET:
+        # Someone who holds a part goes straight back to it.
+        held = (
+            review_item_list(product=product, state="claimed").filter(claimed_by=request.user).first()
+        )
+        if held is not None:
+            return redirect("review-item", product_id=product.pk, item_id=held.pk)
+    pending = review_item_list(product=product, state="pending")
+    now = timezone.now()
+    context = {
+        **product_page_context(product, "review"),
+        "pending_count": pending.count(),
+        "held_by_others": pending.filter(
+            status=ReviewItem.Status.CLAIMED, claim_expires_at__gt=now
+        ).exclude(claimed_by=request.user).count(),
+        "upcoming": list(pending[:10]),
+        "decided": list(review_item_list(product=product, state="decided")[:15]),
+    }
+    return render(request, "review.html", context)
+
+
+@login_required
+@require_POST
+def review_next(request, product_id: int):
+    product = product_get(product_id=product_id)
+    item = review_item_claim_next(product=product, user=request.user)
+    if item is None:
+        messages.info(request, "Nothing left to review: the queue is empty or the remaining parts are held by others.")
+        return redirect(reverse("review-page", args=[product.pk]) + "?overview=1")
+    return redirect("review-item", product_id=product.pk, item_id=item.pk)
+
+
+def _item_context(request, product, item, form=None) -> dict:
+    return {
+        **product_page_context(product, "review"),
+        **inspection_context(item.inspection),
+        "item": item,
+        "form": form or ReviewDecisionForm(),
+        "defect_types": _known_defect_types(product),
+        "held_by_me": item.status == ReviewItem.Status.CLAIMED and item.claimed_by_id == request.user.pk,
+        "held_by_other": (
+            item.status == ReviewItem.Status.CLAIMED
+            and item.claimed_by_id != request.user.pk
+            and item.claim_expires_at is not None
+            and item.claim_expires_at > timezone.now()
+        ),
+    }
+
+
+@login_required
+@require_GET
+def review_item_page(request, product_id: int, item_id: int):
+    product = product_get(product_id=product_id)
+    item = review_item_get(product=product, item_id=item_id)
+    return render(request, "review_item.html", _item_context(request, product, item))
+
+
+@login_required
+@require_POST
+def review_decide(request, product_id: int, item_id: int):
+    product = product_get(product_id=product_id)
+    item = review_item_get(product=product, item_id=item_id)
+    form = ReviewDecisionForm(request.POST)
+    if not form.is_valid():
+        return render(request, "review_item.html", _item_context(request, product, item, form), status=400)
+    data = form.cleaned_data
+    try:
+        item = review_item_decide(
+            item=item, user=request.user, decision=data["decision"], defect_type=data["defect_type"], note=data["note"]
+        )
+    except ServiceError as error:
+        form.add_error(None, error.message)
+        return render(request, "review_item.html", _item_context(request, product, item, form), status=409)
+    name = item.inspection.original_name
+    if item.decision == ReviewItem.Verdict.NORMAL:
+        messages.success(request, f"{name} marked normal; it joins the training images as a good part.")
+    else:
+        messages.success(request, f"{name} confirmed defective ({item.defect_type}); it joins the test images.")
+    following = review_item_claim_next(product=product, user=request.user)
+    if following is None:
+        messages.info(request, "That was the last part in the queue.")
+        return redirect(reverse("review-page", args=[product.pk]) + "?overview=1")
+    return redirect("review-item", product_id=product.pk, item_id=following.pk)
+
+
+@login_required
+@require_POST
+def review_release(request, product_id: int, item_id: int):
+    product = product_get(product_id=product_id)
+    item = review_item_get(product=product, item_id=item_id)
+    try:
+        review_item_release(item=item, user=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"{item.inspection.original_name} is back in the queue for anyone to take.")
+    return redirect(reverse("review-page", args=[product.pk]) + "?overview=1")

@@ -1,0 +1,257 @@
+"""Model version page (curves, threshold choice, history, activation) and the comparison of two versions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from inspection.models import ModelVersion
+from inspection.selectors.model_versions import (
+    activation_list,
+    evaluation_score_list,
+    model_version_get,
+    model_version_list,
+    threshold_current,
+    threshold_setting_get,
+    threshold_setting_list,
+)
+from inspection.selectors.products import product_get
+from inspection.services import evaluation
+from inspection.services.errors import ServiceError
+from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
+from inspection.web.common import describe_setting, form_error_words, product_page_context
+from inspection.web.forms import ActivationForm, RollbackForm, ThresholdForm
+
+
+def _image_url(image) -> str | None:
+    if image is None:
+        return None
+    stored = image.aligned_file or image.file
+    return stored.url if stored else None
+
+
+def _evaluation_rows(version: ModelVersion) -> list[dict]:
+    return [
+        {
+            "score": row.score,
+            "label": row.label,
+            "defect_type": row.defect_type,
+            "checksum": row.checksum,
+            "image": row.image_id,
+            "name": row.image.original_name if row.image else f"deleted image {row.checksum[:10]}…",
+            "url": _image_url(row.image),
+        }
+        for row in evaluation_score_list(version=version)
+    ]
+
+
+def _setting_dict(setting) -> dict | None:
+    if setting is None:
+        return None
+    return {"threshold": setting.threshold, "band_lower": setting.band_lower, "band_upper": setting.band_upper}
+
+
+def _initial_threshold(version: ModelVersion, current) -> dict:
+    if current is not None:
+        if current.threshold is not None:
+            return {"mode": "single", "threshold": current.threshold}
+        return {"mode": "band", "band_lower": current.band_lower, "band_upper": current.band_upper}
+    suggested = (version.metrics or {}).get("suggested") or {}
+    return {"mode": "single", "threshold": suggested.get("threshold")}
+
+
+def _version_context(request, product, version, *, threshold_form=None, activation_form=None) -> dict:
+    current = threshold_current(product=product, version=version)
+    rows = _evaluation_rows(version)
+    history = list(threshold_setting_list(product=product, version=version)[:50])
+    for setting in history:
+        setting.description = describe_setting(setting)
+    activations = list(activation_list(product=product).filter(version=version)[:10])
+    metrics = version.metrics or {}
+    return {
+        **product_page_context(product, "versions"),
+        "version": version,
+        "is_active": product.active_version_id == version.pk,
+        "current": current,
+        "current_description": describe_setting(current),
+        "history": history,
+        "activations": activations,
+        "latest_activation": activations[0] if activations else None,
+        "rows": rows,
+        "metrics": metrics,
+        "points": metrics.get("operating_points") or {},
+        "page_data": {
+            "scores": [[row["score"], 1 if row["label"] == "defective" else 0] for row in rows],
+            "curves": version.curves or {},
+            "points": metrics.get("operating_points") or {},
+            "current": _setting_dict(current),
+            "suggested": metrics.get("suggested"),
+        },
+        "threshold_form": threshold_form or ThresholdForm(initial=_initial_threshold(version, current)),
+        "activation_form": activation_form or ActivationForm(auto_id="activate_%s"),
+        "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED).exclude(pk=version.pk)[:50]),
+    }
+
+
+@login_required
+@require_GET
+def version_page(request, product_id: int, version_id: int):
+    product = product_get(product_id=product_id)
+    version = model_version_get(product=product, version_id=version_id)
+    return render(request, "version.html", _version_context(request, product, version))
+
+
+@login_required
+@require_POST
+def version_threshold_save(request, product_id: int, version_id: int):
+    product = product_get(product_id=product_id)
+    version = model_version_get(product=product, version_id=version_id)
+    form = ThresholdForm(request.POST)
+    if form.is_valid():
+        try:
+            setting = threshold_set(
+                product=product, version=version, reason=form.cleaned_data["reason"], set_by=request.user, **form.values()
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Operating point of version {version.number} saved: {describe_setting(setting)}.")
+            return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#operating-point")
+    context = _version_context(request, product, version, threshold_form=form)
+    return render(request, "version.html", context, status=400)
+
+
+@login_required
+@require_POST
+def version_threshold_rollback(request, product_id: int, version_id: int, setting_id: int):
+    product = product_get(product_id=product_id)
+    version = model_version_get(product=product, version_id=version_id)
+    setting = threshold_setting_get(product=product, setting_id=setting_id)
+    form = RollbackForm(request.POST)
+    if not form.is_valid():
+        for error in form_error_words(form):
+            messages.error(request, error)
+    else:
+        try:
+            restored = threshold_rollback(
+                product=product, setting=setting, reason=form.cleaned_data["reason"], set_by=request.user
+            )
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Operating point restored: {describe_setting(restored)}.")
+    return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#history")
+
+
+@login_required
+@require_POST
+def version_activate(request, product_id: int, version_id: int):
+    product = product_get(product_id=product_id)
+    version = model_version_get(product=product, version_id=version_id)
+    form = ActivationForm(request.POST, auto_id="activate_%s")
+    if form.is_valid():
+        try:
+            activation = model_version_activate(
+                version=version, activated_by=request.user, reason=form.cleaned_data["reason"],
+                force=form.cleaned_data["force"],
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            gate = activation.gate or {}
+            verdict = {True: "the promotion gate passed", False: "the promotion gate found missed defects", None: "nothing to compare with"}
+            messages.success(
+                request, f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')})."
+            )
+            return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#activation")
+    product.refresh_from_db()
+    context = _version_context(request, product, version, activation_form=form)
+    return render(request, "version.html", context, status=400)
+
+
+# --- Comparison ------------------------------------------------------------------
+
+
+def _decision(score: float, setting) -> str | None:
+    if setting is None:
+        return None
+    return evaluation.decide(
+        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
+    )
+
+
+def _tally(rows: list[dict], key: str) -> dict:
+    """Decisions of one version on the shared images, per true label."""
+    tally = {label: {"pass": 0, "review": 0, "reject": 0} for label in ("normal", "defective")}
+    for row in rows:
+        decision = row[key]
+        if decision:
+            tally[row["label"]][decision] += 1
+    return tally
+
+
+@login_required
+@require_GET
+def version_compare(request, product_id: int):
+    product = product_get(product_id=product_id)
+    trained = list(model_version_list(product=product, status=ModelVersion.Status.TRAINED)[:100])
+    chosen = []
+    problems = []
+    for key in ("a", "b"):
+        value = request.GET.get(key, "")
+        if value and not value.isdigit():
+            problems.append(f"Version {key.upper()}: {value!r} is not a version id.")
+            value = ""
+        chosen.append(int(value) if value else None)
+    by_id = {version.pk: version for version in trained}
+    for index, version_id in enumerate(chosen):
+        if version_id is not None and version_id not in by_id:
+            problems.append(f"Version id {version_id} is not a trained version of {product.name}.")
+            chosen[index] = None
+    if chosen[0] is None and trained:
+        chosen[0] = (product.active_version_id if product.active_version_id in by_id else trained[0].pk)
+    if chosen[1] is None:
+        chosen[1] = next((version.pk for version in trained if version.pk != chosen[0]), None)
+    context = {
+        **product_page_context(product, "versions"),
+        "trained": trained,
+        "problems": problems,
+        "a": by_id.get(chosen[0]),
+        "b": by_id.get(chosen[1]),
+    }
+    a, b = context["a"], context["b"]
+    if a is not None and b is not None and a.pk != b.pk:
+        setting_a = threshold_current(product=product, version=a)
+        setting_b = threshold_current(product=product, version=b)
+        scores_b = {row["checksum"]: row for row in _evaluation_rows(b)}
+        shared = []
+        for row in _evaluation_rows(a):
+            other = scores_b.get(row["checksum"])
+            if other is None:
+                continue
+            shared.append({
+                **row,
+                "score_a": row["score"],
+                "score_b": other["score"],
+                "decision_a": _decision(row["score"], setting_a),
+                "decision_b": _decision(other["score"], setting_b),
+            })
+        for row in shared:
+            row["differs"] = row["decision_a"] != row["decision_b"]
+        shared.sort(key=lambda row: (not row["differs"], row["label"] != "defective", -row["score_a"]))
+        context.update(
+            shared=shared,
+            setting_a=describe_setting(setting_a),
+            setting_b=describe_setting(setting_b),
+            tally_a=_tally(shared, "decision_a") if setting_a else None,
+            tally_b=_tally(shared, "decision_b") if setting_b else None,
+            differing=sum(1 for row in shared if row["differs"]),
+            page_data={
+                "a": {"label": f"Version {a.number}", "scores": [[row["score_a"], int(row["label"] == "defective")] for row in shared]},
+                "b": {"label": f"Version {b.number}", "scores": [[row["score_b"], int(row["label"] == "defective")] for row in shared]},
+            },
+        )
+    return render(request, "version_compare.html", context)
