@@ -24,7 +24,8 @@ def review_item_list(*, product: Product, state: str = "pending") -> QuerySet[Re
         raise InvalidInput(f"state must be one of {', '.join(QUEUE_STATES)}, not {state!r}.")
     now = timezone.now()
     items = ReviewItem.objects.filter(product=product).select_related(
-        "inspection", "inspection__version", "claimed_by", "decided_by"
+        "inspection", "inspection__version", "inspection__nearest_image", "inspection__created_by",
+        "claimed_by", "decided_by",
     )
     if state == "pending":
         items = items.exclude(status=ReviewItem.Status.DECIDED)

@@ -189,18 +189,3 @@ def _sha256_file(path: Path) -> str:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def bundle_cache_prune(*, keep_version_ids: set[int]) -> int:
-    """Remove unpacked bundles of other versions from MODEL_CACHE_DIR; returns how many."""
-    root = Path(settings.MODEL_CACHE_DIR)
-    removed = 0
-    if not root.is_dir():
-        return 0
-    for entry in root.iterdir():
-        head = entry.name.split("-", 1)[0]
-        if entry.is_dir() and head.isdigit() and int(head) not in keep_version_ids:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += 1
-    return removed
-

@@ -127,8 +127,8 @@ def inspection_batch_start(*, product: Product, files, created_by=None) -> tuple
 def inspection_job_run(*, job_id: int, worker: str) -> None:
     """Body of the batch inspection task: score the job's pending inspections in chunks."""
     job = job_claim(job_id=job_id, worker=worker)
-    if job is None:
-        _fail_pending(job_id, "The inspection job was cancelled before this image was inspected.")
+    if job is None:  # cancelled before it started, given up, or already finished
+        _fail_pending(job_id, "The inspection job ended before this image was inspected.")
         return
     try:
         _run_batch(job)

@@ -69,10 +69,17 @@ def product_update(*, product: Product, data: dict, updated_by=None) -> Product:
 
 
 def product_delete(*, product: Product) -> None:
-    """Delete the product with its images, jobs and stored files."""
+    """Delete the product with its images, jobs, model versions, inspections and stored files."""
     names = [product.reference_image.name] if product.reference_image else []
     for image in product.images.all().only("file", "aligned_file", "mask_file"):
         names += [stored.name for stored in (image.file, image.aligned_file, image.mask_file) if stored]
+    for inspection in product.inspections.all().only(
+        "source_file", "registered_file", "anomaly_map", "reconstruction_file"
+    ):
+        stored_files = (inspection.source_file, inspection.registered_file, inspection.anomaly_map,
+                        inspection.reconstruction_file)
+        names += [stored.name for stored in stored_files if stored]
+    names += [name for name in product.model_versions.exclude(bundle="").values_list("bundle", flat=True)]
     storage = Product._meta.get_field("reference_image").storage
     with transaction.atomic():
         # A running job notices at its next progress report that its row is gone.

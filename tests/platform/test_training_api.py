@@ -93,3 +93,19 @@ def test_the_loop_reads_and_writes_only_through_django_storage(api_client, setti
     image = Image.objects.get(pk=decided.data["resulting_image"])
     assert image.aligned_file.storage.exists(image.aligned_file.name)
     assert not (tmp_path / "unused").exists()
+
+
+def test_deleting_a_product_removes_its_model_bundles_and_inspection_files(api_client, private_media, django_capture_on_commit_callbacks):
+    from tests.platform.loop_data import activated_version
+
+    product = ready_product(train=6, test_good=2, test_defective=2)
+    version = activated_version(product)
+    inspected = api_client.post(f"/api/products/{product.pk}/inspections/",
+                                {"file": SimpleUploadedFile("b.png", png_bytes(defective_pixels(22)))}, format="multipart")
+    stored = [version.bundle.name] + [inspected.data[field].split("/media/", 1)[1]
+                                      for field in ("source_file", "registered_file", "anomaly_map")]
+    assert all((private_media / name).is_file() for name in stored)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_client.delete(f"/api/products/{product.pk}/").status_code == 204
+    assert not any((private_media / name).exists() for name in stored)
+    assert not ModelVersion.objects.exists()
