@@ -19,6 +19,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .errors import ImageError, TrainingDataError
 from .progress import ProgressCallback
 
 
@@ -90,3 +91,34 @@ class AnomalyDetector(abc.ABC):
     @classmethod
     @abc.abstractmethod
     def from_state(cls, state: MethodState) -> "AnomalyDetector": ...
+
+
+def image_shape(image: np.ndarray) -> tuple[int, int, int]:
+    """(H, W, C) of a registered image; a plain (H, W) array counts as one channel."""
+    shape = np.shape(image)
+    if len(shape) == 2:
+        return (int(shape[0]), int(shape[1]), 1)
+    if len(shape) == 3 and shape[-1] in (1, 3):
+        return (int(shape[0]), int(shape[1]), int(shape[2]))
+    raise ImageError("image", f"expected an (H, W), (H, W, 1) or (H, W, 3) image, got shape {shape}")
+
+
+def check_training_images(images: Sequence[np.ndarray], *, method: str) -> tuple[int, int, int]:
+    """The common shape of a usable training set; refuses fewer than two images or mixed shapes."""
+    count = 0 if images is None else len(images)
+    if count < 2:
+        raise TrainingDataError(f"{method} needs at least 2 training images, got {count}")
+    shape = image_shape(images[0])
+    for index, image in enumerate(images):
+        if image_shape(image) != shape:
+            raise TrainingDataError(
+                f"training image {index} has shape {image_shape(image)}, the first one {shape}; "
+                "register all images to one size"
+            )
+    return shape
+
+
+def check_image_shape(image: np.ndarray, expected: tuple[int, ...], index: int) -> None:
+    """Refuse an image to score whose shape is not the one the method was trained on."""
+    if image_shape(image) != tuple(expected):
+        raise ImageError(f"image {index}", f"shape {image_shape(image)} differs from the trained shape {tuple(expected)}")

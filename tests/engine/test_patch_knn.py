@@ -6,30 +6,7 @@ from inspection.engine.errors import EngineError, ImageError, TrainingDataError
 from inspection.engine.methods import create_method
 from inspection.engine.methods.patch_knn import PatchKNNDetector, greedy_coreset
 
-
-def synthetic_parts(count, seed, size=64, channels=1):
-    """Grey parts: a bright disk and a bar, shifted by up to 1 pixel, with sensor noise."""
-    rng = np.random.default_rng(seed)
-    rows, cols = np.mgrid[0:size, 0:size]
-    images = []
-    for _ in range(count):
-        dy, dx = rng.uniform(-1.0, 1.0, size=2)
-        image = np.full((size, size), 0.2, dtype=np.float32)
-        image[(rows - size / 2 - dy) ** 2 + (cols - size / 2 - dx) ** 2 < (size / 4) ** 2] = 0.7
-        image[int(size * 0.8 + dy) : int(size * 0.8 + dy) + 4, 8 : size - 8] = 0.5
-        image += rng.normal(0.0, 0.02, image.shape).astype(np.float32)
-        image = np.clip(image, 0.0, 1.0)
-        images.append(np.repeat(image[..., None], channels, axis=-1))
-    return images
-
-
-def with_planted_blob(image, centre=(28, 38), radius=3):
-    """A copy of ``image`` with a dark round defect; also returns the defect mask."""
-    rows, cols = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
-    mask = (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius**2
-    defective = image.copy()
-    defective[mask] = 0.0
-    return defective, mask
+from tiny_parts import synthetic_parts, with_planted_blob
 
 TRAIN = synthetic_parts(12, seed=0, size=96)
 NORMAL_TEST = synthetic_parts(6, seed=1, size=96)

@@ -29,9 +29,16 @@ import cv2
 import numpy as np
 
 from .. import backbones
-from ..base import AnomalyDetector, Explanation, MethodState
+from ..base import (
+    AnomalyDetector,
+    Explanation,
+    MethodState,
+    check_image_shape,
+    check_training_images,
+    image_shape,
+)
 from ..embedding import as_three_channel_batch, automatic_batch_size, compiled_forward
-from ..errors import ImageError, TrainingDataError
+from ..errors import TrainingDataError
 from ..knn import KNNScorer
 from ..progress import ProgressCallback, ProgressEvent, report
 
@@ -66,16 +73,8 @@ class DeepFeatureDetector(AnomalyDetector):
     def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
         if self.backbone not in backbones.BACKBONE_NAMES:
             raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(backbones.BACKBONE_NAMES)}")
+        shape = check_training_images(images, method="the deep-feature method")
         count = len(images)
-        if count < 2:
-            raise TrainingDataError(f"the deep-feature method needs at least 2 training images, got {count}")
-        shape = _image_shape(images[0])
-        for index, image in enumerate(images):
-            if _image_shape(image) != shape:
-                raise TrainingDataError(
-                    f"training image {index} has shape {_image_shape(image)}, the first one {shape}; "
-                    "register all images to one size"
-                )
         minimum = backbones.MINIMUM_INPUT_SIZE[self.backbone]
         if min(shape[:2]) < minimum:
             raise TrainingDataError(f"{self.backbone} needs images of at least {minimum} x {minimum} pixels, got {shape[:2]}")
@@ -158,9 +157,9 @@ class DeepFeatureDetector(AnomalyDetector):
             return
         expected = getattr(self, "image_shape_", None)
         for index, image in enumerate(images):
-            if expected is not None and _image_shape(image) != expected:
-                raise ImageError(f"image {index}", f"shape {_image_shape(image)} differs from the trained shape {expected}")
-        height, width = _image_shape(images[0])[:2]
+            if expected is not None:
+                check_image_shape(image, expected, index)
+        height, width = image_shape(images[0])[:2]
         batch = int(self.batch_size) if self.batch_size else automatic_batch_size(height, width)
         forward = compiled_forward(
             self.backbone, self.weights, "max-pooling-and-features" if with_maps else "max-pooling"
@@ -176,10 +175,3 @@ class DeepFeatureDetector(AnomalyDetector):
             report(progress, ProgressEvent(stage=stage, fraction=done / count, message=f"{done}/{count} images"))
 
 
-def _image_shape(image: np.ndarray) -> tuple[int, int, int]:
-    shape = np.shape(image)
-    if len(shape) == 2:
-        return (int(shape[0]), int(shape[1]), 1)
-    if len(shape) == 3 and shape[-1] in (1, 3):
-        return tuple(int(side) for side in shape)
-    raise ImageError("image", f"expected an (H, W), (H, W, 1) or (H, W, 3) image, got shape {shape}")

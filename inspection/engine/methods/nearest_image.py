@@ -27,8 +27,14 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from ..base import AnomalyDetector, Explanation, MethodState
-from ..errors import ImageError, TrainingDataError
+from ..base import (
+    AnomalyDetector,
+    Explanation,
+    MethodState,
+    check_image_shape,
+    check_training_images,
+    image_shape,
+)
 from ..progress import ProgressCallback, ProgressEvent, report
 
 # Queries are compared with the whole training set in blocks of this many, to
@@ -55,16 +61,7 @@ class NearestImageDetector(AnomalyDetector):
     def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
         if self.working_side is not None and int(self.working_side) < 1:
             raise ValueError(f"working_side must be a positive number of pixels or None, got {self.working_side}")
-        count = len(images)
-        if count < 2:
-            raise TrainingDataError(f"the nearest-image method needs at least 2 training images, got {count}")
-        shape = _image_shape(images[0])
-        for index, image in enumerate(images):
-            if _image_shape(image) != shape:
-                raise TrainingDataError(
-                    f"training image {index} has shape {_image_shape(image)}, the first one {shape}; "
-                    "register all images to one size"
-                )
+        shape = check_training_images(images, method="the nearest-image method")
         self.image_shape_ = shape
         self.working_shape_ = _working_shape(shape, self.working_side)
         self.training_images_ = self._working_copies(images)
@@ -148,11 +145,9 @@ class NearestImageDetector(AnomalyDetector):
         copies = np.empty((len(images), height, width, channels), dtype=np.float32)
         for index, image in enumerate(images):
             image = np.asarray(image, dtype=np.float32)
-            if check_shape and _image_shape(image) != self.image_shape_:
-                raise ImageError(
-                    f"image {index}", f"shape {_image_shape(image)} differs from the trained shape {self.image_shape_}"
-                )
-            image = image.reshape(_image_shape(image))
+            if check_shape:
+                check_image_shape(image, self.image_shape_, index)
+            image = image.reshape(image_shape(image))
             if image.shape[:2] != (height, width):
                 image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA).reshape(height, width, channels)
             copies[index] = image
@@ -186,13 +181,6 @@ class NearestImageDetector(AnomalyDetector):
         return nearest, distances
 
 
-def _image_shape(image: np.ndarray) -> tuple[int, int, int]:
-    shape = np.shape(image)
-    if len(shape) == 2:
-        return (int(shape[0]), int(shape[1]), 1)
-    if len(shape) == 3:
-        return tuple(int(side) for side in shape)
-    raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {shape}")
 
 
 def _working_shape(shape: tuple[int, int, int], working_side: Optional[int]) -> tuple[int, int, int]:

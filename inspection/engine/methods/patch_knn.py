@@ -62,8 +62,15 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from ..base import AnomalyDetector, Explanation, MethodState
-from ..errors import EngineError, ImageError, TrainingDataError
+from ..base import (
+    AnomalyDetector,
+    Explanation,
+    MethodState,
+    check_image_shape,
+    check_training_images,
+    image_shape,
+)
+from ..errors import EngineError
 from ..progress import ProgressCallback, ProgressEvent, report
 
 # Bound on the (patches x bank) distance block held at once, in float32 values.
@@ -134,16 +141,8 @@ class PatchKNNDetector(AnomalyDetector):
             raise ValueError(f"coreset_ratio must be in (0, 1], got {self.coreset_ratio}")
         if not 0.0 <= float(self.score_top_fraction) <= 1.0:
             raise ValueError(f"score_top_fraction must be in [0, 1], got {self.score_top_fraction}")
+        shape = check_training_images(images, method="patch-knn")
         count = len(images)
-        if count < 2:
-            raise TrainingDataError(f"patch-knn needs at least 2 training images, got {count}")
-        shape = _image_shape(images[0])
-        for index, image in enumerate(images):
-            if _image_shape(image) != shape:
-                raise TrainingDataError(
-                    f"training image {index} has shape {_image_shape(image)}, the first one {shape}; "
-                    "register all images to one size"
-                )
         self.image_shape_ = shape
         self.input_shape_ = _input_shape(shape, self.input_side, self.backbone)
         self.__dict__.pop("_extractor_instance", None)  # parameters may have changed since the last fit
@@ -282,12 +281,9 @@ class PatchKNNDetector(AnomalyDetector):
             batch = []
             for offset, image in enumerate(images[start : start + batch_size]):
                 image = np.asarray(image, dtype=np.float32)
-                if check_shape and _image_shape(image) != self.image_shape_:
-                    raise ImageError(
-                        f"image {start + offset}",
-                        f"shape {_image_shape(image)} differs from the trained shape {self.image_shape_}",
-                    )
-                image = image.reshape(_image_shape(image))
+                if check_shape:
+                    check_image_shape(image, self.image_shape_, start + offset)
+                image = image.reshape(image_shape(image))
                 if image.shape[:2] != (height, width):
                     shrinking = height * width < image.shape[0] * image.shape[1]
                     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
@@ -401,13 +397,6 @@ def _weights_checksum(model) -> float:
     return float(sum(float(np.sum(np.abs(weights), dtype=np.float64)) for weights in model.get_weights()))
 
 
-def _image_shape(image: np.ndarray) -> tuple[int, int, int]:
-    shape = np.shape(image)
-    if len(shape) == 2:
-        return (int(shape[0]), int(shape[1]), 1)
-    if len(shape) == 3:
-        return tuple(int(side) for side in shape)
-    raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {shape}")
 
 
 def _input_shape(shape: tuple[int, int, int], input_side: Optional[int], backbone: str) -> tuple[int, int]:

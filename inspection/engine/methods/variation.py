@@ -40,8 +40,13 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..base import AnomalyDetector, Explanation, MethodState
-from ..errors import ImageError, TrainingDataError
+from ..base import (
+    AnomalyDetector,
+    Explanation,
+    MethodState,
+    check_image_shape,
+    check_training_images,
+)
 from ..progress import ProgressCallback, ProgressEvent, report
 
 # ITU-R BT.601 luma weights, the ones cv2.cvtColor(..., COLOR_RGB2GRAY) uses.
@@ -81,16 +86,8 @@ class VariationModelDetector(AnomalyDetector):
             raise ValueError(f"std_floor_quantile must be in [0, 1], got {self.std_floor_quantile}")
         if float(self.min_std) <= 0.0:
             raise ValueError(f"min_std must be positive, got {self.min_std}")
+        shape = check_training_images(images, method="the variation model")
         count = len(images)
-        if count < 2:
-            raise TrainingDataError(f"the variation model needs at least 2 training images, got {count}")
-        shape = np.shape(images[0])
-        for index, image in enumerate(images):
-            if np.shape(image) != shape:
-                raise TrainingDataError(
-                    f"training image {index} has shape {np.shape(image)}, the first one {shape}; "
-                    "register all images to one size"
-                )
 
         # Two passes (mean, then squared deviations) rather than sum of squares
         # minus squared sum, which cancels catastrophically for low-variance pixels.
@@ -188,9 +185,5 @@ class VariationModelDetector(AnomalyDetector):
             chunk = images[start : start + CHUNK_SIZE]
             if check_shape:
                 for offset, image in enumerate(chunk):
-                    if np.shape(image) != self.image_shape_:
-                        raise ImageError(
-                            f"image {start + offset}",
-                            f"shape {np.shape(image)} differs from the trained shape {self.image_shape_}",
-                        )
+                    check_image_shape(image, self.image_shape_, start + offset)
             yield np.stack([grey_image(image) for image in chunk]).astype(np.float64)
