@@ -136,6 +136,8 @@ TRAINING_PARAMETERS = {
                                        widget=forms.NumberInput(attrs={"placeholder": "0.001", "step": "any"})), _AUTOENCODER),
     "patch_size": (forms.IntegerField(label="Patch size (pixels)", min_value=4, max_value=1024, required=False,
                                       widget=forms.NumberInput(attrs={"placeholder": "64"})), _AUTOENCODER),
+    "stride": (forms.IntegerField(label="Patch stride (pixels)", min_value=1, max_value=1024, required=False,
+                                  widget=forms.NumberInput(attrs={"placeholder": "32"})), _AUTOENCODER),
     "downsize_factor": (forms.IntegerField(label="Downsize factor", min_value=1, max_value=32, required=False,
                                            widget=forms.NumberInput(attrs={"placeholder": "4"})), _AUTOENCODER),
     "latent_dim": (forms.IntegerField(label="Latent size", min_value=1, max_value=4096, required=False,

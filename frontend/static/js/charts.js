@@ -101,7 +101,7 @@
         });
       }
     });
-    const marker = element("circle", { class: "marker", r: 5, cx: -20, cy: -20 }, view.plot);
+    const marker = element("circle", { class: "marker", r: 5, cx: -20, cy: -20, visibility: "hidden" }, view.plot);
     marker.setAttribute("data-marker", "");
     const title = element("title", {}, marker);
     return {

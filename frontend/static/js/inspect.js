@@ -15,7 +15,8 @@
   function resultRow(inspection, detailBase) {
     const row = document.createElement("tr");
     row.dataset.inspection = inspection.id;
-    const part = document.createElement("td");
+    const cellWrap = document.createElement("td");
+    const part = document.createElement("span");
     part.className = "image-cell";
     const image = document.createElement("img");
     image.src = inspection.source_file;
@@ -27,7 +28,8 @@
     link.textContent = inspection.original_name;
     part.appendChild(image);
     part.appendChild(link);
-    row.appendChild(part);
+    cellWrap.appendChild(part);
+    row.appendChild(cellWrap);
     const badge = document.createElement("span");
     if (inspection.status === "done") {
       badge.className = "badge badge-" + inspection.decision;
@@ -42,7 +44,8 @@
     cell(row, badge);
     cell(row, inspection.score === null ? "–" : inspection.score.toFixed(4)).className = "num";
     cell(row, inspection.reason || "");
-    cell(row, new Date(inspection.created_at).toLocaleString());
+    // As the server writes it (its time zone): 2026-01-31 14:05:09.
+    cell(row, String(inspection.created_at || "").slice(0, 19).replace("T", " "));
     return row;
   }
 
@@ -119,6 +122,7 @@
         submit.disabled = false;
         dropped = null;
         input.value = "";
+        chosen.textContent = "Drop or choose more images to inspect them too.";
       }
     });
   });

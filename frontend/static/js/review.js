@@ -27,7 +27,9 @@
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey) return;
       const target = event.target;
-      const typing = target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
+      // Letters typed into a text field are text; a focused slider or button does not take letters.
+      const textual = target && target.tagName === "INPUT" && ["range", "checkbox", "radio", "button", "submit"].indexOf(target.type) < 0;
+      const typing = target && (textual || target.tagName === "TEXTAREA" || target.tagName === "SELECT" || target.isContentEditable);
       if (typing) {
         if (event.key === "Escape") target.blur();
         return;

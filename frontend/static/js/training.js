@@ -20,7 +20,8 @@
     const svg = element.querySelector("[data-loss-chart]");
     if (!svg || !window.Charts) return;
     const values = (losses || []).filter(function (value) { return value !== null && Number.isFinite(value); });
-    svg.hidden = values.length < 1;
+    // An <svg> has no `hidden` property; the attribute is what hides it.
+    svg.toggleAttribute("hidden", values.length < 1);
     if (!values.length) return;
     const points = values.map(function (value, index) { return [index + 1, value]; });
     const high = Math.max.apply(null, values);
