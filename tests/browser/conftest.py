@@ -109,5 +109,7 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
     """Save a PNG of the page under test-artifacts/screenshots/ and return its path."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    # From the top, so that sticky panels sit where a person first sees them.
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
     return path

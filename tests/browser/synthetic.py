@@ -37,6 +37,8 @@ def cursor_set(folder: Path, *, train: int = 16, test_good: int = 6, test_defect
 
 def drop_files(page, selector: str, files: list[tuple[str, bytes, str]]) -> None:
     """Drop files onto an element the way a person drags them from the desktop."""
+    # The page's script binds the drop zone once the document has loaded.
+    page.wait_for_function("document.readyState === 'complete'")
     payload = [{"name": name, "data": base64.b64encode(data).decode(), "type": kind} for name, data, kind in files]
     transfer = page.evaluate_handle(
         """(files) => {

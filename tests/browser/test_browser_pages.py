@@ -1,0 +1,115 @@
+"""Pages checked in the browser without a worker: versions trained in this process (fast
+"variation" method), cancelling a queued training live, comparing versions, and every page at
+tablet width."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import expect
+
+from inspection.models import ModelVersion
+from inspection.services.inspections import inspection_run
+from inspection.services.thresholds import model_version_activate, threshold_set
+from inspection.services.training import model_version_create, training_job_run
+from tests.browser.conftest import screenshot
+from tests.platform.loop_data import defective_png, good_png, ready_product
+
+
+def trained_version(product, **params) -> ModelVersion:
+    version = model_version_create(product=product, method="variation", params=params)
+    training_job_run(job_id=version.job_id, worker="browser-test")
+    version.refresh_from_db()
+    assert version.status == "trained", version.error
+    return version
+
+
+@pytest.fixture
+def two_versions(db, private_media):
+    product = ready_product(train=8, test_good=4, test_defective=4, name="Hinge")
+    first = trained_version(product)
+    second = trained_version(product, min_std=0.3)
+    threshold_set(product=product, version=first, threshold=first.metrics["suggested"]["threshold"], reason="suggested")
+    model_version_activate(version=first, reason="first model")
+    product.refresh_from_db()
+    for index in range(2):
+        inspection_run(product=product, file=SimpleUploadedFile(f"good-{index}.png", good_png(700 + index)))
+    for index in (11, 12):
+        inspection_run(product=product, file=SimpleUploadedFile(f"defect-{index}.png", defective_png(index)))
+    return product, first, second
+
+
+def test_cancelling_a_queued_training_without_leaving_the_page(signed_in_page, private_media):
+    page = signed_in_page
+    product = ready_product(train=3, test_good=0, test_defective=0, name="Clip")
+    version = model_version_create(product=product, method="variation")  # no worker runs here: it stays queued
+    page.goto(f"/products/{product.pk}/training/")
+    widget = page.locator("[data-training]")
+    expect(widget.locator("[data-training-state]")).to_have_text("queued")
+    page.get_by_role("button", name="Cancel training").click()
+    expect(widget.locator("[data-training-state]")).to_have_text("cancelled")
+    expect(widget.get_by_role("button", name="Cancel training")).to_be_hidden()
+    expect(page.locator("#version-history")).to_contain_text("cancelled")
+    assert page.url.endswith(f"/products/{product.pk}/training/")
+    version.refresh_from_db()
+    assert version.status == "cancelled"
+
+
+def test_comparing_two_versions_draws_both_curves_on_the_same_images(signed_in_page, two_versions):
+    page = signed_in_page
+    product, first, second = two_versions
+    page.goto(f"/products/{product.pk}/versions/{first.pk}/")
+    page.get_by_label("Compare with").select_option(str(second.pk))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    expect(page.get_by_role("heading", name="Compare two versions")).to_be_visible()
+    expect(page.locator('[data-auroc="a"]')).to_have_text(re.compile(r"^\(AUROC [01]\.\d{3}\)$"))
+    expect(page.locator('[data-auroc="b"]')).to_have_text(re.compile(r"^\(AUROC [01]\.\d{3}\)$"))
+    expect(page.locator("#compare-roc path.curve")).to_have_count(2)
+    screenshot(page, "13-compare")
+
+
+def test_the_threshold_slider_moves_the_histogram_line_and_the_roc_marker(signed_in_page, two_versions):
+    page = signed_in_page
+    product, first, _ = two_versions
+    page.goto(f"/products/{product.pk}/versions/{first.pk}/")
+    line = page.locator("#histogram-chart .threshold-line")
+    marker = page.locator("#roc-chart [data-marker]")
+    slider = page.get_by_label("Threshold", exact=True)
+    slider.fill("20")
+    before = (line.get_attribute("x1"), marker.get_attribute("cx"), marker.get_attribute("cy"))
+    slider.fill("990")
+    after = (line.get_attribute("x1"), marker.get_attribute("cx"), marker.get_attribute("cy"))
+    assert before[0] != after[0] and before[1:] != after[1:], (before, after)
+    # Keyboard works too: arrow keys move the handle and the numbers follow.
+    value = page.get_by_label("Threshold value").input_value()
+    slider.press("ArrowLeft")
+    assert page.get_by_label("Threshold value").input_value() != value
+
+
+PAGES = (
+    ("products", "/"),
+    ("dataset", "/products/{p}/images/"),
+    ("training", "/products/{p}/training/"),
+    ("version", "/products/{p}/versions/{v}/"),
+    ("compare", "/products/{p}/versions/compare/"),
+    ("inspect", "/products/{p}/inspect/"),
+    ("inspection", "/products/{p}/inspections/{i}/"),
+    ("review", "/products/{p}/review/?overview=1"),
+)
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (820, 1180)], ids=["laptop", "tablet"])
+def test_every_page_fits_the_screen(signed_in_page, two_versions, width, height):
+    page = signed_in_page
+    product, first, _ = two_versions
+    inspection = product.inspections.filter(decision="reject").first()
+    page.set_viewport_size({"width": width, "height": height})
+    for name, template in PAGES:
+        page.goto(template.format(p=product.pk, v=first.pk, i=inspection.pk))
+        expect(page.locator("main h1")).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px screen"
+        if width < 1000:
+            screenshot(page, f"tablet-{name}")
