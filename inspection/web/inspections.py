@@ -19,17 +19,22 @@ from inspection.web.forms import InspectForm
 # The colour scale of anomaly maps is calibrated on this many recent passed parts of the same version.
 CALIBRATION_PARTS = 200
 MIN_CALIBRATION_PARTS = 5
-CALIBRATION_QUANTILE = 0.95
+# Colour starts this far above the typical peak of a passed part, and is full at END_FACTOR times the start.
+START_FACTOR = 1.5
+END_FACTOR = 3.0
 
 
 def heat_scale(inspection: Inspection) -> dict:
     """A fixed colour scale for the anomaly map, so that good parts do not glow.
 
-    The scale starts at the map level that 95 % of the parts this version
-    passed stay below (their highest map value); below it nothing is coloured,
-    and full colour is reached at twice that level. The same scale holds for
-    every part inspected by the version. Until enough parts were passed, the
-    map is shown relative to its own highest value, and the page says so.
+    Anomaly maps and image scores are on different scales for most methods,
+    so the scale is anchored at what good parts look like: the typical
+    (median) highest map value of the parts this version passed. Nothing is
+    coloured below 1.5 times that level, full colour is reached at three
+    times the start, and the same scale holds for every part the version
+    inspects. The median ignores the odd defect that slipped through. Until
+    the version has passed a few parts, the map is shown relative to its own
+    highest value, and the page says so.
     """
     scale = inspection.anomaly_map_scale or 0.0
     levels = []
@@ -41,14 +46,16 @@ def heat_scale(inspection: Inspection) -> dict:
             .values_list("anomaly_map_scale", flat=True)[:CALIBRATION_PARTS]
         )
     if len(levels) >= MIN_CALIBRATION_PARTS:
-        start = levels[min(len(levels) - 1, int(CALIBRATION_QUANTILE * len(levels)))]
-        if start > 0:
+        middle = len(levels) // 2
+        typical = levels[middle] if len(levels) % 2 else (levels[middle - 1] + levels[middle]) / 2
+        if typical > 0:
+            start = START_FACTOR * typical
             return {
                 "fixed": True,
                 "start": start,
-                "end": 2 * start,
-                "note": f"Fixed scale of version {inspection.version.number}: no colour below the level that 95 % "
-                f"of {len(levels)} passed parts stay under.",
+                "end": END_FACTOR * start,
+                "note": f"Fixed scale of version {inspection.version.number}: no colour below 1.5 times the "
+                f"typical peak of the {len(levels)} most recent parts it passed.",
             }
     return {
         "fixed": False,

@@ -240,7 +240,8 @@ def version_compare(request, product_id: int):
                 "decision_b": _decision(other["score"], setting_b),
             })
         for row in shared:
-            row["differs"] = row["decision_a"] != row["decision_b"]
+            # Without an operating point a version makes no decision, so nothing differs.
+            row["differs"] = bool(row["decision_a"] and row["decision_b"] and row["decision_a"] != row["decision_b"])
         shared.sort(key=lambda row: (not row["differs"], row["label"] != "defective", -row["score_a"]))
         context.update(
             shared=shared,

@@ -34,7 +34,8 @@ def two_versions(db, private_media):
     threshold_set(product=product, version=first, threshold=first.metrics["suggested"]["threshold"], reason="suggested")
     model_version_activate(version=first, reason="first model")
     product.refresh_from_db()
-    for index in range(2):
+    # Enough passed parts for the heatmap's fixed colour scale.
+    for index in range(6):
         inspection_run(product=product, file=SimpleUploadedFile(f"good-{index}.png", good_png(700 + index)))
     for index in (11, 12):
         inspection_run(product=product, file=SimpleUploadedFile(f"defect-{index}.png", defective_png(index)))
@@ -97,6 +98,7 @@ PAGES = (
     ("inspect", "/products/{p}/inspect/"),
     ("inspection", "/products/{p}/inspections/{i}/"),
     ("review", "/products/{p}/review/?overview=1"),
+    ("review-item", "/products/{p}/review/{r}/"),
 )
 
 
@@ -105,11 +107,32 @@ def test_every_page_fits_the_screen(signed_in_page, two_versions, width, height)
     page = signed_in_page
     product, first, _ = two_versions
     inspection = product.inspections.filter(decision="reject").first()
+    item = product.review_items.order_by("doubt", "id").first()
     page.set_viewport_size({"width": width, "height": height})
     for name, template in PAGES:
-        page.goto(template.format(p=product.pk, v=first.pk, i=inspection.pk))
+        page.goto(template.format(p=product.pk, v=first.pk, i=inspection.pk, r=item.pk))
         expect(page.locator("main h1")).to_be_visible()
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px screen"
-        if width < 1000:
-            screenshot(page, f"tablet-{name}")
+        screenshot(page, f"{'tablet' if width < 1000 else 'page'}-{name}")
+
+
+def test_good_parts_do_not_glow_and_defects_do(signed_in_page, two_versions):
+    """The heatmap's fixed colour scale: no coloured pixel on a passed good part, many on a rejected defect."""
+    page = signed_in_page
+    product, _, _ = two_versions
+    good = product.inspections.get(original_name="good-0.png")
+    defect = product.inspections.filter(decision="reject").first()
+    assert good.decision == "pass"
+    coloured = {}
+    for inspection in (good, defect):
+        page.goto(f"/products/{product.pk}/inspections/{inspection.pk}/")
+        heatmap = page.locator("[data-heatmap]")
+        expect(heatmap).to_have_attribute("data-heatmap-state", "drawn")
+        expect(heatmap).to_contain_text("Fixed scale of version 1")
+        coloured[inspection.original_name] = int(heatmap.get_attribute("data-coloured-pixels"))
+    assert coloured["good-0.png"] == 0, coloured
+    assert coloured[defect.original_name] > 20, coloured
+    # The opacity slider fades the overlay.
+    page.get_by_label("Heatmap opacity").fill("20")
+    assert page.locator("[data-heatmap] canvas").evaluate("canvas => canvas.style.opacity") == "0.2"

@@ -153,12 +153,17 @@ def test_comparing_two_versions_on_the_same_images(signed_in, trained):
     html = response.content.decode()
     assert response.status_code == 200
     assert "Shared evaluation images" in html
-    assert html.count("<tr class=") + html.count("<tr >") >= 1
     data = json.loads(re.search(r'<script id="compare-data" type="application/json">(.*?)</script>', html, re.S).group(1))
     assert len(data["a"]["scores"]) == len(data["b"]["scores"]) == 8
     # Version 2 has no operating point yet: the page says so instead of inventing decisions.
     assert "No operating point saved for this version yet" in html
+    assert "Decisions can be compared once both versions have an operating point." in html
     assert_every_control_is_labelled(html)
+    # Version 1 rejects everything, version 2 passes everything: all eight shared images differ.
+    signed_in.post(f"/products/{product.pk}/versions/{second.pk}/threshold/", {"mode": "single", "threshold": "1e12", "reason": "none"})
+    html = signed_in.get(f"/products/{product.pk}/versions/compare/", {"a": first.pk, "b": second.pk}).content.decode()
+    assert "<strong>8</strong> of 8 shared images get a different decision" in html
+    assert html.count('class="row-differs"') == 8
     odd = signed_in.get(f"/products/{product.pk}/versions/compare/", {"a": "x", "b": "99999"}).content.decode()
     assert "&#x27;x&#x27; is not a version id" in odd and "99999 is not a trained version" in odd
 
@@ -213,9 +218,12 @@ def test_the_heatmap_scale_is_fixed_once_the_version_has_passed_enough_parts(sig
     html = signed_in.get(f"/products/{product.pk}/inspections/{rejected.pk}/").content.decode()
     assert "Fixed scale of version 1" in html
     start = float(re.search(r'data-start="([^"]+)"', html).group(1))
+    end = float(re.search(r'data-end="([^"]+)"', html).group(1))
     passed = sorted(Inspection.objects.filter(decision="pass").values_list("anomaly_map_scale", flat=True))
-    assert start == passed[min(len(passed) - 1, int(0.95 * len(passed)))]
-    assert start < rejected.anomaly_map_scale
+    assert len(passed) == 6
+    assert start == pytest.approx(1.5 * (passed[2] + passed[3]) / 2) and end == pytest.approx(3 * start)
+    # Good parts stay below the start of the colour scale; the rejected part rises far above it.
+    assert max(passed) < start < rejected.anomaly_map_scale
 
 
 def test_several_images_without_javascript_start_a_batch_job(signed_in, trained):

@@ -34,7 +34,8 @@
   function format(value) {
     if (value === 0) return "0";
     const magnitude = Math.abs(value);
-    if (magnitude >= 10000 || magnitude < 0.001) return value.toExponential(1);
+    if (magnitude >= 1e6 || magnitude < 0.001) return value.toExponential(1);
+    if (magnitude >= 10000) return +(value / 1000).toPrecision(3) + "k";
     return +value.toPrecision(3) + "";
   }
 

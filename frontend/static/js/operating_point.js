@@ -156,6 +156,8 @@
     }
 
     const rows = Array.prototype.slice.call(document.querySelectorAll("[data-row]"));
+    const summary = form.querySelector("[data-live-summary]");
+    let announce = null;
 
     function percentInput(id, fallback) {
       const number = parseFloat(document.getElementById(id).value);
@@ -184,6 +186,12 @@
           form.querySelector('[data-cell="' + label + "-" + decision + '"]').textContent = result.counts[label][decision];
         });
       });
+      // Screen readers hear one short sentence once the handle rests, not every step.
+      window.clearTimeout(announce);
+      announce = window.setTimeout(function () {
+        summary.textContent = "Threshold " + App.number(rejectFrom) + ": recall " + App.percent(result.recall) +
+          ", false-call rate " + App.percent(result.false_call_rate) + ", review rate " + App.percent(result.review_rate) + ".";
+      }, 600);
       if (roc) roc.setMarker(result.false_call_rate, result.recall, "threshold " + App.number(rejectFrom));
       if (pr) pr.setMarker(result.recall, result.precision, "threshold " + App.number(rejectFrom));
       if (histogram) histogram.setThresholds(rejectFrom, reviewFrom);
