@@ -5,6 +5,7 @@ tablet width."""
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -45,7 +46,9 @@ def two_versions(db, private_media):
 def test_cancelling_a_queued_training_without_leaving_the_page(signed_in_page, private_media):
     page = signed_in_page
     product = ready_product(train=3, test_good=0, test_defective=0, name="Clip")
-    version = model_version_create(product=product, method="variation")  # no worker runs here: it stays queued
+    # Not handed to the workers (a session's worker may be running), so it stays queued.
+    with mock.patch("inspection.services.jobs.job_dispatch"):
+        version = model_version_create(product=product, method="variation")
     page.goto(f"/products/{product.pk}/training/")
     widget = page.locator("[data-training]")
     expect(widget.locator("[data-training-state]")).to_have_text("queued")
