@@ -34,6 +34,10 @@ CPCAE_PARAMETERS = (
 )
 
 
+# Images whose full-resolution maps are held at once while embedding.
+MAP_CHUNK = 8
+
+
 def _as_batch(images: Sequence[np.ndarray]) -> np.ndarray:
     batch = np.asarray(images, dtype=np.float32)
     if batch.ndim == 3:  # a list of grey (H, W) images
@@ -157,6 +161,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         weights: str = "imagenet",
         n_neighbors: int = 5,
         embedding_batch_size: int = 4,
+        residual_quantile: Optional[float] = None,
         **cpcae_parameters,
     ):
         super().__init__(**cpcae_parameters)
@@ -164,6 +169,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         self.weights = weights
         self.n_neighbors = n_neighbors
         self.embedding_batch_size = embedding_batch_size
+        self.residual_quantile = residual_quantile
 
     def get_params(self) -> dict:
         return {
@@ -172,6 +178,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             "weights": self.weights,
             "n_neighbors": self.n_neighbors,
             "embedding_batch_size": self.embedding_batch_size,
+            "residual_quantile": self.residual_quantile,
         }
 
     def _embedder(self):
@@ -187,37 +194,80 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             self.__dict__["_embedder_instance"] = embedder
         return embedder
 
+    def _residual_chunks(self, images):
+        """(start, residuals, reconstructions) per chunk, so that a large set never
+        holds every full-resolution map in memory at once."""
+        for start in range(0, len(images), MAP_CHUNK):
+            chunk = _as_batch(images[start : start + MAP_CHUNK])
+            residuals, reconstructions = self._residuals(chunk)
+            yield start, residuals, reconstructions
+
+    def _learn_map_gain(self, images) -> float:
+        """Gain that brings the training residuals' ``residual_quantile`` to mid-grey.
+
+        Residuals of a good reconstruction are a few hundredths, so the CNN
+        would see an almost black image. One gain for every map (never per
+        map) keeps the absolute size of a residual comparable between images.
+        """
+        if self.residual_quantile is None:
+            return 1.0
+        rng = np.random.default_rng(self.seed)
+        samples = []
+        for _, residuals, _ in self._residual_chunks(images):
+            flat = residuals.reshape(len(residuals), -1)
+            take = min(flat.shape[1], 20_000)
+            samples.append(flat[:, rng.choice(flat.shape[1], size=take, replace=False)].ravel())
+        level = float(np.quantile(np.concatenate(samples), float(self.residual_quantile)))
+        return 0.5 / level if level > 1e-6 else 1.0
+
+    def _scaled(self, residuals: np.ndarray) -> np.ndarray:
+        if self.map_gain_ == 1.0:
+            return residuals
+        return np.minimum(residuals * np.float32(self.map_gain_), np.float32(1.0))
+
     def fit(self, images, *, progress=None):
         from ..knn import KNNScorer
 
-        batch = _as_batch(images)
-        self._fit_autoencoder(batch, progress)
+        self._fit_autoencoder(images, progress)
+        self.map_gain_ = self._learn_map_gain(images)
         report(progress, ProgressEvent(stage="embed", fraction=0.0, message="embedding training anomaly maps"))
-        residuals, _ = self._residuals(batch)
-        embeddings = self._embedder().embed(residuals, progress=progress)
+        embeddings, _, _ = self._embed(images, progress=progress)
         report(progress, ProgressEvent(stage="fit-knn", fraction=0.0))
         self.knn_ = KNNScorer(n_neighbors=self.n_neighbors).fit(embeddings)
         self.training_scores_ = self.knn_.training_scores_
         report(progress, ProgressEvent(stage="fit-knn", fraction=1.0))
         return self
 
-    def _embed(self, batch: np.ndarray, progress=None):
-        residuals, reconstructions = self._residuals(batch)
-        return self._embedder().embed(residuals, progress=progress), residuals, reconstructions
+    def _embed(self, images, progress=None, *, keep_maps: bool = False):
+        """Embeddings of the images' anomaly maps, plus the maps and reconstructions if asked."""
+        embedder = self._embedder()
+        embeddings, maps, reconstructions = [], [], []
+        for start, residuals, chunk_reconstructions in self._residual_chunks(images):
+            embeddings.append(embedder.embed(self._scaled(residuals)))
+            if keep_maps:
+                maps.append(residuals.mean(axis=-1))
+                reconstructions.append(chunk_reconstructions)
+            report(progress, ProgressEvent(
+                stage="embed", fraction=min(1.0, (start + len(residuals)) / len(images)),
+                message=f"{start + len(residuals)}/{len(images)} anomaly maps",
+            ))
+        if keep_maps:
+            return np.concatenate(embeddings), np.concatenate(maps), np.concatenate(reconstructions)
+        return np.concatenate(embeddings), None, None
 
     def score(self, images, *, progress=None):
-        embeddings, _, _ = self._embed(_as_batch(images), progress)
+        embeddings, _, _ = self._embed(images, progress)
         return self.knn_.score(embeddings)
 
     def nearest_training_index(self, images):
-        embeddings, _, _ = self._embed(_as_batch(images))
+        embeddings, _, _ = self._embed(images)
         return self.knn_.nearest_indices(embeddings, k=1)[:, 0]
 
     def explain(self, images) -> Explanation:
-        embeddings, residuals, reconstructions = self._embed(_as_batch(images))
+        embeddings, maps, reconstructions = self._embed(images, keep_maps=True)
         return Explanation(
             scores=self.knn_.score(embeddings),
-            maps=residuals.mean(axis=-1),
+            maps=maps,
             reconstructions=reconstructions,
             nearest_indices=self.knn_.nearest_indices(embeddings, k=1)[:, 0],
         )
@@ -226,7 +276,12 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         cpcae_config, models = self._autoencoder_state()
         knn_config, knn_arrays = self.knn_.get_state()
         return MethodState(
-            config={"params": self.get_params(), "cpcae": cpcae_config, "knn": knn_config},
+            config={
+                "params": self.get_params(),
+                "cpcae": cpcae_config,
+                "knn": knn_config,
+                "map_gain": float(self.map_gain_),
+            },
             arrays={f"knn.{key}": value for key, value in knn_arrays.items()},
             keras_models=models,
         )
@@ -239,5 +294,6 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         detector.autoencoder_ = cls._autoencoder_from_state(state)
         knn_arrays = {key.split(".", 1)[1]: value for key, value in state.arrays.items() if key.startswith("knn.")}
         detector.knn_ = KNNScorer.from_state(state.config["knn"], knn_arrays)
+        detector.map_gain_ = float(state.config.get("map_gain", 1.0))
         detector.training_scores_ = detector.knn_.training_scores_
         return detector
