@@ -16,6 +16,7 @@ from inspection.services.inspections import inspection_run
 from inspection.services.thresholds import model_version_activate, threshold_set
 from inspection.services.training import model_version_create, training_job_run
 from tests.browser.conftest import screenshot
+from tests.browser.synthetic import drop_files
 from tests.platform.loop_data import defective_png, good_png, ready_product
 
 
@@ -139,3 +140,20 @@ def test_good_parts_do_not_glow_and_defects_do(signed_in_page, two_versions):
     # The opacity slider fades the overlay.
     page.get_by_label("Heatmap opacity").fill("20")
     assert page.locator("[data-heatmap] canvas").evaluate("canvas => canvas.style.opacity") == "0.2"
+
+
+def test_refusals_from_the_api_are_shown_in_words(signed_in_page, two_versions):
+    page = signed_in_page
+    product, _, _ = two_versions
+    # An upload whose only file is not an image: the report names it with the reason.
+    page.goto(f"/products/{product.pk}/images/")
+    drop_files(page, "[data-dropzone]", [("notes.png", b"shopping list", "image/png")])
+    page.get_by_role("button", name="Upload", exact=True).click()
+    report = page.locator("[data-upload-report]")
+    expect(report).to_contain_text("0 stored, 0 already stored, 1 refused, 0 skipped.")
+    expect(report).to_contain_text("notes.png: ")
+    # Inspecting something that is not an image: the service's sentence, as an alert.
+    page.goto(f"/products/{product.pk}/inspect/")
+    drop_files(page, "[data-dropzone]", [("photo.png", b"\x89PNG broken", "image/png")])
+    page.get_by_role("button", name="Inspect", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("photo.png: not an image file")
