@@ -244,3 +244,22 @@ def test_a_bulk_action_never_sends_the_browser_to_another_site(signed_in, produc
         {"action": "split", "ids": [image.pk], "split": "test", "next": "//evil.example/"},
     )
     assert response.url == f"/products/{product.pk}/images/"
+
+
+def test_the_page_costs_the_same_few_queries_however_many_images_a_product_has(signed_in, product):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for_first_page() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = signed_in.get(f"/products/{product.pk}/images/")
+        assert response.status_code == 200
+        return len(captured)
+
+    pictures = distinct_part_pngs(150, size=16)
+    for picture in pictures[:50]:
+        ImageFactory(product=product, content=picture)
+    small = queries_for_first_page()
+    for picture in pictures[50:]:
+        ImageFactory(product=product, content=picture)
+    assert queries_for_first_page() == small <= 15
