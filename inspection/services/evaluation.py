@@ -141,3 +141,17 @@ def operating_point(labels: list[str], scores: list[float], *, threshold: float 
     else:
         result["recall_with_review"] = None
     return result
+
+
+def json_safe(value):
+    """NaN and infinity to None, numpy numbers to Python ones (strict JSON for every database)."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value

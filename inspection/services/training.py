@@ -240,7 +240,7 @@ class _Progress:
                 losses = self.state["losses"]
                 if len(losses) < event.epoch:
                     losses.append(event.loss)
-        ModelVersion.objects.filter(pk=self.version.pk).update(progress=_json_safe(self.state))
+        ModelVersion.objects.filter(pk=self.version.pk).update(progress=evaluation.json_safe(self.state))
         return job_report_progress(job=self.job, progress=percent, stage=label, message=message)
 
     def engine_callback(self, event: ProgressEvent) -> bool:
@@ -351,7 +351,7 @@ def _train(job: Job, version: ModelVersion) -> None:
         directory = save_bundle(
             Path(scratch) / "bundle", detector=detector, image_shape=tuple(image_shape),
             registration=registrar.get_config(), reference=registrar.reference_,
-            thresholds=metrics.get("suggested") or {}, metrics=_json_safe(metrics),
+            thresholds=metrics.get("suggested") or {}, metrics=evaluation.json_safe(metrics),
         )
         progress.check("save", 0.5, "Storing the model.")
         bundle_store(version=version, directory=directory)
@@ -363,9 +363,9 @@ def _train(job: Job, version: ModelVersion) -> None:
         ])
         done = _finish(
             version, ModelVersion.Status.TRAINED, bundle=version.bundle.name, bundle_checksum=version.bundle_checksum,
-            bundle_size=version.bundle_size, image_shape=image_shape, metrics=_json_safe(metrics),
-            curves=_json_safe(curves), evaluated=evaluated, train_seconds=round(train_seconds, 3),
-            engine_version=ENGINE_VERSION, progress=_json_safe({**progress.state, "stage": "done", "percent": 100}),
+            bundle_size=version.bundle_size, image_shape=image_shape, metrics=evaluation.json_safe(metrics),
+            curves=evaluation.json_safe(curves), evaluated=evaluated, train_seconds=round(train_seconds, 3),
+            engine_version=ENGINE_VERSION, progress=evaluation.json_safe({**progress.state, "stage": "done", "percent": 100}),
         )
         if not done:
             # Cancelled or failed meanwhile: the stored bundle must not be used.
@@ -396,21 +396,3 @@ def _registered_pixels(row: ModelVersionImage):
         return decode_image_bytes(data, image.original_name)
     except ImageError as error:
         raise _DataProblem(str(error)) from None
-
-
-def _json_safe(value):
-    """NaN and infinity to None, numpy numbers to Python ones (strict JSON for every database)."""
-    import math
-
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
