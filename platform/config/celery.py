@@ -8,6 +8,9 @@ import os
 
 from celery import Celery
 
+from config import broker
+
+broker.register()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("inspection")

@@ -150,7 +150,8 @@ def broker_from_env(var_dir: Path, *, environ=None) -> tuple[str, dict]:
         )
     if scheme == "filesystem":
         folder = Path(parts.path).resolve() if parts.path not in ("", "/") else var_dir / "broker"
-        return "filesystem://localhost/", filesystem_broker_options(folder)
+        # Served by config.broker's atomic variant of kombu's filesystem transport.
+        return "fsatomic://localhost/", filesystem_broker_options(folder)
     if scheme in {"redis", "rediss"}:
         try:
             parts.port  # noqa: B018 - raises ValueError on a non-numeric port

@@ -82,7 +82,7 @@ def test_an_unusable_database_url_is_refused_naming_the_variable(url):
 
 def test_with_no_broker_configured_messages_go_through_folders_under_var(tmp_path):
     url, options = broker_from_env(tmp_path, environ={})
-    assert url.startswith("filesystem://")
+    assert url.startswith("fsatomic://")
     assert Path(options["data_folder_in"]).is_relative_to(tmp_path / "broker")
     assert Path(options["data_folder_in"]).is_dir()
 
@@ -130,4 +130,4 @@ def test_django_starts_with_nothing_configured_on_sqlite_and_the_folder_broker(t
         "from django.conf import settings; print(settings.DATABASES['default']['NAME'], settings.CELERY_BROKER_URL)",
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [str(tmp_path / "db.sqlite3"), "filesystem://localhost/"]
+    assert result.stdout.split() == [str(tmp_path / "db.sqlite3"), "fsatomic://localhost/"]
