@@ -27,6 +27,7 @@ import argparse
 import io
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="images in the batch job")
     parser.add_argument("--repeats", type=int, default=5, help="timed synchronous inspections (after one warm-up)")
     parser.add_argument("--side", type=int, default=1024)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, media, worker log)")
     arguments = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="benchmark-platform-"))
@@ -61,7 +63,11 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    results = run(arguments, folder)
+    try:
+        results = run(arguments, folder)
+    finally:
+        if not arguments.keep:
+            shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps(results, indent=2))
 
 
