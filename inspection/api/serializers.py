@@ -48,6 +48,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "reference_checksum",
             "registration_settings",
             "thresholds",
+            "active_version",
             "image_count",
             "registered_count",
             "registration_failed_count",

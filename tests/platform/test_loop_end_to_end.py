@@ -110,5 +110,5 @@ def test_train_evaluate_activate_inspect_review_and_retrain(celery_worker, api_c
     gate = promoted.data["gate"]
     assert (gate["old_version"], gate["new_version"], gate["compared_defects"]) == (1, 2, 4)
     assert gate["passed"] is True, gate
-    assert api_client.get(url + "/").data["name"] == "Cursor"
+    assert api_client.get(url + "/").data["active_version"] == second["id"]
     print(f"end-to-end loop: {time.monotonic() - started:.1f} s")
