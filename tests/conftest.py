@@ -23,3 +23,20 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         test_settings["NAME"] = str(tmp_path_factory.mktemp("database") / "test.sqlite3")
     else:
         test_settings["NAME"] = f"test_{database['NAME']}_{os.getpid()}"
+
+
+# One broker and one worker process for the whole session, shared by the
+# platform and browser tests: the runtime points the Celery app at its broker,
+# so a second runtime would send the first one's jobs where no worker listens.
+@pytest.fixture(scope="session")
+def platform_runtime(tmp_path_factory):
+    from tests.platform.fixtures import platform_runtime_session
+
+    yield from platform_runtime_session(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, platform_runtime):
+    from tests.platform.fixtures import celery_worker_session
+
+    yield from celery_worker_session(django_db_blocker, platform_runtime)

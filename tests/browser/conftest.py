@@ -18,10 +18,9 @@ import pytest
 # calls (creating users, reading jobs) are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-# The platform fixtures: private media and broker, users, and the real worker.
-from tests.platform.conftest import (  # noqa: E402,F401  (fixtures are found by name)
-    celery_worker,
-    platform_runtime,
+# The platform's per-test fixtures; its broker and worker (platform_runtime,
+# celery_worker) come from tests/conftest.py, shared with the platform tests.
+from tests.platform.fixtures import (  # noqa: E402,F401  (fixtures are found by name)
     platform_test_settings,
     private_media,
     user,

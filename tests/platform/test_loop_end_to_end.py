@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import ModelVersionImage
-from tests.platform.conftest import wait_for_job
+from tests.platform.fixtures import wait_for_job
 from tests.platform.factories import png_bytes
 from tests.platform.loop_data import REGISTRATION, TINY_CPCAE, defective_pixels, good_pixels, mvtec_zip, reference_png
 
