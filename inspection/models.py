@@ -27,6 +27,10 @@ def _aligned_path(image: "Image", filename: str) -> str:
     return f"products/{image.product_id}/aligned/{filename}"
 
 
+def _thumbnail_path(image: "Image", filename: str) -> str:
+    return f"products/{image.product_id}/thumbnails/{filename}"
+
+
 def _mask_path(image: "Image", filename: str) -> str:
     return f"products/{image.product_id}/masks/{filename}"
 
@@ -101,6 +105,10 @@ class Image(models.Model):
     registration_quality = models.FloatField(null=True, blank=True)
     registration_failure_reason = models.TextField(blank=True)
     aligned_file = models.FileField(upload_to=_aligned_path, max_length=500, blank=True)
+    # Small JPEG copies made once (on upload, on alignment) so that a grid of
+    # thousands of images never sends full-resolution files to the browser.
+    thumbnail = models.FileField(upload_to=_thumbnail_path, max_length=500, blank=True)
+    aligned_thumbnail = models.FileField(upload_to=_thumbnail_path, max_length=500, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -115,6 +123,10 @@ class Image(models.Model):
             models.Index(fields=["product", "registration_status"], name="image_product_registration"),
             models.Index(fields=["product", "label", "split"], name="image_product_label_split"),
         ]
+
+    def stored_files(self) -> tuple:
+        """Every file this image owns in storage (some may be empty)."""
+        return (self.file, self.aligned_file, self.mask_file, self.thumbnail, self.aligned_thumbnail)
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.product})"

@@ -80,6 +80,8 @@ class ImageOutputSerializer(serializers.ModelSerializer):
             "registration_quality",
             "registration_failure_reason",
             "aligned_file",
+            "thumbnail",
+            "aligned_thumbnail",
             "uploaded_by",
             "uploaded_at",
         )

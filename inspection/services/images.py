@@ -44,7 +44,7 @@ def image_bulk_update(*, product: Product, image_ids: list[int], data: dict) -> 
 
 def image_delete(*, image: Image) -> None:
     """Delete the image and, once that is committed, its stored files."""
-    names = [stored.name for stored in (image.file, image.aligned_file, image.mask_file) if stored]
+    names = [stored.name for stored in image.stored_files() if stored]
     storage = Image._meta.get_field("file").storage
     with transaction.atomic():
         image.delete()

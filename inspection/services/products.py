@@ -71,8 +71,8 @@ def product_update(*, product: Product, data: dict, updated_by=None) -> Product:
 def product_delete(*, product: Product) -> None:
     """Delete the product with its images, jobs, model versions, inspections and stored files."""
     names = [product.reference_image.name] if product.reference_image else []
-    for image in product.images.all().only("file", "aligned_file", "mask_file"):
-        names += [stored.name for stored in (image.file, image.aligned_file, image.mask_file) if stored]
+    for image in product.images.all().only("file", "aligned_file", "mask_file", "thumbnail", "aligned_thumbnail"):
+        names += [stored.name for stored in image.stored_files() if stored]
     for inspection in product.inspections.all().only(
         "source_file", "registered_file", "anomaly_map", "reconstruction_file"
     ):

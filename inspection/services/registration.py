@@ -24,6 +24,7 @@ from inspection.engine.imageio import decode_image_bytes, to_uint8
 from inspection.engine.registration import METHODS, MOTIONS, Registrar
 from inspection.models import Image, Job, Product
 from inspection.services.errors import InvalidInput
+from inspection.services.thumbnails import thumbnail_from_pixels
 from inspection.services.jobs import (
     job_claim,
     job_create,
@@ -99,12 +100,18 @@ def _cancel_active_registrations(product: Product) -> None:
 
 
 def _reset_images(images) -> None:
-    stale_files = [name for name in images.exclude(aligned_file="").values_list("aligned_file", flat=True)]
+    stale_files = [
+        name
+        for pair in images.exclude(aligned_file="").values_list("aligned_file", "aligned_thumbnail")
+        for name in pair
+        if name
+    ]
     images.update(
         registration_status=Image.RegistrationStatus.PENDING,
         registration_quality=None,
         registration_failure_reason="",
         aligned_file="",
+        aligned_thumbnail="",
     )
     storage = Image._meta.get_field("aligned_file").storage
     transaction.on_commit(lambda: [storage.delete(name) for name in stale_files])
@@ -211,14 +218,21 @@ def _register_one(image: Image, registrar: Registrar, revision: int) -> None:
     if field.storage.exists(path):
         field.storage.delete(path)
     stored = field.storage.save(path, ContentFile(_png_bytes(result.image)))
+    thumbnail_field = Image._meta.get_field("aligned_thumbnail")
+    thumbnail_path = thumbnail_field.generate_filename(image, f"{image.pk}-aligned.jpg")
+    if thumbnail_field.storage.exists(thumbnail_path):
+        thumbnail_field.storage.delete(thumbnail_path)
+    stored_thumbnail = thumbnail_field.storage.save(thumbnail_path, thumbnail_from_pixels(result.image))
     updated = still_current.update(
         registration_status=Image.RegistrationStatus.REGISTERED,
         registration_quality=quality,
         registration_failure_reason="",
         aligned_file=stored,
+        aligned_thumbnail=stored_thumbnail,
     )
     if not updated:
         field.storage.delete(stored)
+        thumbnail_field.storage.delete(stored_thumbnail)
 
 
 def _png_bytes(pixels: np.ndarray) -> bytes:

@@ -25,6 +25,7 @@ from inspection.engine.imageio import IMAGE_EXTENSIONS, decode_image_bytes
 from inspection.models import Image, Job, Product
 from inspection.services.archives import CheckedArchive, archive_check, looks_like_zip
 from inspection.services.errors import InvalidInput
+from inspection.services.thumbnails import thumbnail_from_bytes
 from inspection.services.layouts import LayoutPlan, mvtec_plan, mvtec_root
 from inspection.services.registration import registration_start
 
@@ -237,6 +238,7 @@ def _store_one(product: Product, item: IncomingImage, uploaded_by, report: Uploa
         uploaded_by=uploaded_by,
     )
     image.file.save(f"{checksum}{checked.extension}", ContentFile(data), save=False)
+    image.thumbnail.save(f"{checksum}.jpg", thumbnail_from_bytes(data), save=False)
     if mask is not None:
         mask_data, mask_extension = mask
         image.mask_file.save(f"{checksum}_mask{mask_extension}", ContentFile(mask_data), save=False)
@@ -246,6 +248,7 @@ def _store_one(product: Product, item: IncomingImage, uploaded_by, report: Uploa
     except IntegrityError:
         # The same picture arrived through another request at the same moment.
         image.file.delete(save=False)
+        image.thumbnail.delete(save=False)
         if image.mask_file:
             image.mask_file.delete(save=False)
         existing = Image.objects.filter(product=product, checksum=checksum).values_list("pk", flat=True).first()
