@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -332,12 +333,21 @@ def _train(job: Job, version: ModelVersion) -> None:
     train_seconds = time.perf_counter() - started
 
     scores: list[float] = []
+    normal_map_peaks: list[float] = []
     chunk = settings.INSPECTION_BATCH_CHUNK
     for start in range(0, len(eval_images), chunk):
         progress.check("evaluate", start / len(eval_images), f"Scored {start} of {len(eval_images)} evaluation images.")
-        scores += [float(value) for value in detector.score(eval_images[start:start + chunk])]
+        explanation = detector.explain(eval_images[start:start + chunk])
+        scores += [float(value) for value in explanation.scores]
+        peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
+        normal_map_peaks += [
+            float(peak) for peak, row in zip(peaks, eval_rows[start:start + chunk]) if row.label == Image.Label.NORMAL
+        ]
     labels = [row.label for row in eval_rows]
     metrics, curves, evaluated = evaluation.summarise(labels, scores, detector.training_scores_)
+    # What a good part's anomaly map peaks at: the inspection page's colour
+    # scale starts above it, so that good parts do not glow from the first one.
+    metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
     metrics["train_count"] = len(train_images)
     metrics["loss_history"] = progress.state["losses"]
 

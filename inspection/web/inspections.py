@@ -27,6 +27,10 @@ END_FACTOR = 3.0
 def heat_scale(inspection: Inspection) -> dict:
     """A fixed colour scale for the anomaly map, so that good parts do not glow.
 
+    Versions trained with this platform record the typical map peak of their
+    good evaluation images, and the scale is anchored there. For older
+    versions it is calibrated from the parts they passed, as follows.
+
     Anomaly maps and image scores are on different scales for most methods,
     so the scale is anchored at what good parts look like: the typical
     (median) highest map value of the parts this version passed. Nothing is
@@ -37,6 +41,17 @@ def heat_scale(inspection: Inspection) -> dict:
     highest value, and the page says so.
     """
     scale = inspection.anomaly_map_scale or 0.0
+    trained_level = ((inspection.version.metrics or {}).get("normal_map_peak") if inspection.version_id else None)
+    if trained_level:
+        # Measured at training on the good evaluation images: fixed from the first part.
+        start = START_FACTOR * trained_level
+        return {
+            "fixed": True,
+            "start": start,
+            "end": END_FACTOR * start,
+            "note": f"Fixed scale of version {inspection.version.number}: no colour below 1.5 times the "
+            "typical peak of its good evaluation images.",
+        }
     levels = []
     if inspection.version_id:
         levels = sorted(

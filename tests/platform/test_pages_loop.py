@@ -193,8 +193,8 @@ def test_inspecting_one_image_without_javascript_opens_its_result(signed_in, tra
     assert inspection.decision == "reject"
     assert 'class="decision decision-reject"' in html
     assert "data-heatmap" in html and inspection.anomaly_map.url in html
-    # Too few passed parts for a fixed colour scale yet: the page says the map is relative.
-    assert "Relative to this part" in html
+    # The colour scale is fixed from the first part, at the good evaluation images' map peak.
+    assert "Fixed scale of version 1" in html
     assert "Where the model sees a defect" in html
     assert_every_control_is_labelled(html)
 
@@ -209,20 +209,43 @@ def test_an_image_that_cannot_be_inspected_is_refused_in_words(signed_in, traine
     assert not Inspection.objects.exists()
 
 
-def test_the_heatmap_scale_is_fixed_once_the_version_has_passed_enough_parts(signed_in, trained):
+def heat_scale_of(html):
+    start = float(re.search(r'data-start="([^"]+)"', html).group(1))
+    end = float(re.search(r'data-end="([^"]+)"', html).group(1))
+    return start, end
+
+
+def test_the_heatmap_scale_is_fixed_from_the_first_part_at_the_good_evaluation_images_peak(signed_in, trained):
     product, version = trained
     model_version_activate(version=version)
-    for index in range(6):
+    good = inspect(product, good_png(300), "good.png")
+    rejected = inspect(product, defective_png(3), "bad.png")
+    html = signed_in.get(f"/products/{product.pk}/inspections/{rejected.pk}/").content.decode()
+    assert "Fixed scale of version 1" in html and "good evaluation images" in html
+    start, end = heat_scale_of(html)
+    version.refresh_from_db()
+    assert start == pytest.approx(1.5 * version.metrics["normal_map_peak"]) and end == pytest.approx(3 * start)
+    # A good part stays below the start of the colour scale; the rejected part rises far above it.
+    assert good.anomaly_map_scale < start < rejected.anomaly_map_scale
+
+
+def test_a_version_without_a_recorded_peak_fixes_its_scale_once_it_has_passed_enough_parts(signed_in, trained):
+    product, version = trained
+    version.metrics = {key: value for key, value in version.metrics.items() if key != "normal_map_peak"}
+    version.save(update_fields=["metrics"])
+    model_version_activate(version=version)
+    first = inspect(product, good_png(299), "first.png")
+    html = signed_in.get(f"/products/{product.pk}/inspections/{first.pk}/").content.decode()
+    assert "Relative to this part" in html
+    for index in range(5):
         assert inspect(product, good_png(300 + index), f"good-{index}.png").decision == "pass"
     rejected = inspect(product, defective_png(3), "bad.png")
     html = signed_in.get(f"/products/{product.pk}/inspections/{rejected.pk}/").content.decode()
     assert "Fixed scale of version 1" in html
-    start = float(re.search(r'data-start="([^"]+)"', html).group(1))
-    end = float(re.search(r'data-end="([^"]+)"', html).group(1))
+    start, end = heat_scale_of(html)
     passed = sorted(Inspection.objects.filter(decision="pass").values_list("anomaly_map_scale", flat=True))
     assert len(passed) == 6
     assert start == pytest.approx(1.5 * (passed[2] + passed[3]) / 2) and end == pytest.approx(3 * start)
-    # Good parts stay below the start of the colour scale; the rejected part rises far above it.
     assert max(passed) < start < rejected.anomaly_map_scale
 
 
