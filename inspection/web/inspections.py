@@ -44,14 +44,7 @@ def heat_scale(inspection: Inspection) -> dict:
     trained_level = ((inspection.version.metrics or {}).get("normal_map_peak") if inspection.version_id else None)
     if trained_level:
         # Measured at training on the good evaluation images: fixed from the first part.
-        start = START_FACTOR * trained_level
-        return {
-            "fixed": True,
-            "start": start,
-            "end": END_FACTOR * start,
-            "note": f"Fixed scale of version {inspection.version.number}: no colour below 1.5 times the "
-            "typical peak of its good evaluation images.",
-        }
+        return _fixed_scale(inspection, trained_level, "its good evaluation images")
     levels = []
     if inspection.version_id:
         levels = sorted(
@@ -64,20 +57,24 @@ def heat_scale(inspection: Inspection) -> dict:
         middle = len(levels) // 2
         typical = levels[middle] if len(levels) % 2 else (levels[middle - 1] + levels[middle]) / 2
         if typical > 0:
-            start = START_FACTOR * typical
-            return {
-                "fixed": True,
-                "start": start,
-                "end": END_FACTOR * start,
-                "note": f"Fixed scale of version {inspection.version.number}: no colour below 1.5 times the "
-                f"typical peak of the {len(levels)} most recent parts it passed.",
-            }
+            return _fixed_scale(inspection, typical, f"the {len(levels)} most recent parts it passed")
     return {
         "fixed": False,
         "start": scale * 0.5,
         "end": scale,
         "note": "Relative to this part's own highest value: the version has not passed enough parts yet "
         "for a fixed scale, so even a good part shows colour here.",
+    }
+
+
+def _fixed_scale(inspection: Inspection, typical_peak: float, measured_on: str) -> dict:
+    start = START_FACTOR * typical_peak
+    return {
+        "fixed": True,
+        "start": start,
+        "end": END_FACTOR * start,
+        "note": f"Fixed scale of version {inspection.version.number}: no colour below 1.5 times the "
+        f"typical peak of {measured_on}.",
     }
 
 
