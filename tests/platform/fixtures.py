@@ -133,13 +133,9 @@ class WorkerProcess:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def celery_worker_session(django_db_blocker, platform_runtime):
-    """A real `celery -A config worker` process on this session's broker and test database.
-
-    Started once per session. Tests that use it need `transactional_db`, so
-    that what they write is committed and visible to the worker.
-    """
-    log = platform_runtime.root / "worker.log"
+def start_worker(platform_runtime, django_db_blocker, *, name: str) -> WorkerProcess:
+    """Start a real `celery -A config worker` process on this session's broker, test database and media."""
+    log = platform_runtime.root / f"{name}.log"
     with django_db_blocker.unblock():
         database_url = _database_url_for_worker()
     environment = {
@@ -147,7 +143,7 @@ def celery_worker_session(django_db_blocker, platform_runtime):
         **platform_runtime.broker_environment,
         "DATABASE_URL": database_url,
         "MEDIA_ROOT": str(platform_runtime.media),
-        "VAR_DIR": str(platform_runtime.root / "worker-var"),
+        "VAR_DIR": str(platform_runtime.root / f"{name}-var"),
         "PYTHONPATH": os.pathsep.join([str(REPOSITORY), str(REPOSITORY / "platform")]),
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
@@ -155,7 +151,7 @@ def celery_worker_session(django_db_blocker, platform_runtime):
         sys.executable, "-m", "celery", "-A", "config", "worker",
         "--pool=prefork", "--concurrency=1", "--loglevel=INFO",
         "--without-gossip", "--without-mingle", "--without-heartbeat",
-        "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
+        "--hostname", f"{name}-{uuid.uuid4().hex[:8]}@%h",
     ]  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -166,17 +162,31 @@ def celery_worker_session(django_db_blocker, platform_runtime):
     while " ready." not in log.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
             os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail(f"the Celery worker did not start:\n{worker.log_tail()}")
+            pytest.fail(f"the Celery worker {name} did not start:\n{worker.log_tail()}")
         time.sleep(0.2)
-    yield worker
-    process.terminate()
+    return worker
+
+
+def stop_worker(worker: WorkerProcess) -> None:
+    worker.process.terminate()
     try:
-        process.wait(timeout=3)
+        worker.process.wait(timeout=3)
     except subprocess.TimeoutExpired:
         # Every test is done; a warm shutdown would only wait for the broker's
         # polling loop. The worker runs in its own process group, children too.
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
+
+
+def celery_worker_session(django_db_blocker, platform_runtime):
+    """A real worker process for the session (registered as the `celery_worker` fixture in tests/conftest.py).
+
+    Tests that use it need `transactional_db`, so that what they write is
+    committed and visible to the worker.
+    """
+    worker = start_worker(platform_runtime, django_db_blocker, name="worker")
+    yield worker
+    stop_worker(worker)
 
 
 def wait_for_job(job_id: int, *, worker: WorkerProcess | None = None, timeout: float = 60, until=None) -> Job:

@@ -7,8 +7,6 @@ Data is committed (transactional_db) so the worker processes see it.
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -21,7 +19,7 @@ from rest_framework.test import APIClient
 
 from inspection.models import EvaluationScore, Image, Inspection, Job, ModelVersion
 from inspection.services.training import model_version_create
-from tests.platform.fixtures import REPOSITORY, WorkerProcess, _database_url_for_worker, wait_for_job
+from tests.platform.fixtures import start_worker, wait_for_job
 from tests.platform.factories import png_bytes
 from tests.platform.loop_data import TINY_CPCAE, activated_version, good_pixels, ready_product
 from tests.platform.test_registration_in_a_real_worker import product_with_images, set_reference, worker_pid
@@ -147,38 +145,19 @@ def test_simultaneous_training_requests_for_one_product_run_one_at_a_time(celery
 @pytest.fixture
 def second_worker(celery_worker, platform_runtime, django_db_blocker):
     """Another worker process on the same broker, database and media folder."""
-    log = platform_runtime.root / f"worker-{uuid.uuid4().hex[:6]}.log"
-    with django_db_blocker.unblock():
-        database_url = _database_url_for_worker()
-    environment = {
-        **os.environ, **platform_runtime.broker_environment, "DATABASE_URL": database_url,
-        "MEDIA_ROOT": str(platform_runtime.media), "VAR_DIR": str(platform_runtime.root / "worker2-var"),
-        "PYTHONPATH": os.pathsep.join([str(REPOSITORY), str(REPOSITORY / "platform")]),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork", "--concurrency=1",
-               "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-               "--hostname", f"second-{uuid.uuid4().hex[:8]}@%h"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    worker = WorkerProcess(process=process, log=log)
-    deadline = time.monotonic() + 90
-    while " ready." not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            os.killpg(process.pid, signal.SIGKILL)
-            pytest.fail(f"the second worker did not start:\n{worker.log_tail()}")
-        time.sleep(0.2)
+    worker = start_worker(platform_runtime, django_db_blocker, name=f"second-{uuid.uuid4().hex[:6]}")
     yield worker
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait()
 
 
 def test_two_worker_processes_on_one_broker_share_the_jobs(celery_worker, second_worker):
-    jobs = [set_reference(product_with_images(30, size=256), size=256) for _ in range(2)]
+    # Jobs long enough (about a second each) that the idle worker polls the
+    # broker while the busy one still works: the folder broker polls every 0.2 s.
+    jobs = [set_reference(product_with_images(80, size=256), size=256) for _ in range(2)]
     finished = [wait_for_job(job.pk, worker=celery_worker, timeout=180) for job in jobs]
     assert [job.status for job in finished] == ["succeeded", "succeeded"]
     # Each worker runs one job at a time, so overlapping jobs ran in different workers.
     first, second = sorted(finished, key=lambda job: job.started_at)
     assert second.started_at < first.finished_at, "the jobs ran one after the other"
-    assert Image.objects.filter(registration_status="registered").count() == 60
+    assert Image.objects.filter(registration_status="registered").count() == 160
