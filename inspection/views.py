@@ -1,16 +1,7 @@
-"""Server-rendered pages (a minimal set until the web UI lands) and the health check."""
+"""The health check; the pages live in inspection/web/."""
 
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
-
-from inspection.selectors.products import product_list
-
-
-@login_required
-def product_list_page(request):
-    return render(request, "products.html", {"products": product_list()})
 
 
 def health(request):
