@@ -161,7 +161,6 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         weights: str = "imagenet",
         n_neighbors: int = 5,
         embedding_batch_size: int = 4,
-        residual_quantile: Optional[float] = None,
         **cpcae_parameters,
     ):
         super().__init__(**cpcae_parameters)
@@ -169,7 +168,6 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         self.weights = weights
         self.n_neighbors = n_neighbors
         self.embedding_batch_size = embedding_batch_size
-        self.residual_quantile = residual_quantile
 
     def get_params(self) -> dict:
         return {
@@ -178,7 +176,6 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             "weights": self.weights,
             "n_neighbors": self.n_neighbors,
             "embedding_batch_size": self.embedding_batch_size,
-            "residual_quantile": self.residual_quantile,
         }
 
     def _embedder(self):
@@ -202,34 +199,10 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             residuals, reconstructions = self._residuals(chunk)
             yield start, residuals, reconstructions
 
-    def _learn_map_gain(self, images) -> float:
-        """Gain that brings the training residuals' ``residual_quantile`` to mid-grey.
-
-        Residuals of a good reconstruction are a few hundredths, so the CNN
-        would see an almost black image. One gain for every map (never per
-        map) keeps the absolute size of a residual comparable between images.
-        """
-        if self.residual_quantile is None:
-            return 1.0
-        rng = np.random.default_rng(self.seed)
-        samples = []
-        for _, residuals, _ in self._residual_chunks(images):
-            flat = residuals.reshape(len(residuals), -1)
-            take = min(flat.shape[1], 20_000)
-            samples.append(flat[:, rng.choice(flat.shape[1], size=take, replace=False)].ravel())
-        level = float(np.quantile(np.concatenate(samples), float(self.residual_quantile)))
-        return 0.5 / level if level > 1e-6 else 1.0
-
-    def _scaled(self, residuals: np.ndarray) -> np.ndarray:
-        if self.map_gain_ == 1.0:
-            return residuals
-        return np.minimum(residuals * np.float32(self.map_gain_), np.float32(1.0))
-
     def fit(self, images, *, progress=None):
         from ..knn import KNNScorer
 
         self._fit_autoencoder(images, progress)
-        self.map_gain_ = self._learn_map_gain(images)
         report(progress, ProgressEvent(stage="embed", fraction=0.0, message="embedding training anomaly maps"))
         embeddings, _, _ = self._embed(images, progress=progress)
         report(progress, ProgressEvent(stage="fit-knn", fraction=0.0))
@@ -243,7 +216,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         embedder = self._embedder()
         embeddings, maps, reconstructions = [], [], []
         for start, residuals, chunk_reconstructions in self._residual_chunks(images):
-            embeddings.append(embedder.embed(self._scaled(residuals)))
+            embeddings.append(embedder.embed(residuals))
             if keep_maps:
                 maps.append(residuals.mean(axis=-1))
                 reconstructions.append(chunk_reconstructions)
@@ -276,12 +249,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         cpcae_config, models = self._autoencoder_state()
         knn_config, knn_arrays = self.knn_.get_state()
         return MethodState(
-            config={
-                "params": self.get_params(),
-                "cpcae": cpcae_config,
-                "knn": knn_config,
-                "map_gain": float(self.map_gain_),
-            },
+            config={"params": self.get_params(), "cpcae": cpcae_config, "knn": knn_config},
             arrays={f"knn.{key}": value for key, value in knn_arrays.items()},
             keras_models=models,
         )
@@ -294,6 +262,5 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         detector.autoencoder_ = cls._autoencoder_from_state(state)
         knn_arrays = {key.split(".", 1)[1]: value for key, value in state.arrays.items() if key.startswith("knn.")}
         detector.knn_ = KNNScorer.from_state(state.config["knn"], knn_arrays)
-        detector.map_gain_ = float(state.config.get("map_gain", 1.0))
         detector.training_scores_ = detector.knn_.training_scores_
         return detector
