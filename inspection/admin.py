@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from inspection.models import Image, Job, Product
+from inspection.models import Annotation, AnnotationRegion, DefectType, Image, Job, PixelEvaluation, Product
 
 
 @admin.register(Product)
@@ -46,6 +46,45 @@ class JobAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status")
     # Jobs are written by workers only; the admin shows them.
     readonly_fields = [field.name for field in Job._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(DefectType)
+class DefectTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "product", "color", "created_at")
+    list_filter = ("product",)
+    search_fields = ("name",)
+
+
+class AnnotationRegionInline(admin.TabularInline):
+    model = AnnotationRegion
+    extra = 0
+    # Masks are checked (size, binary, non-empty) by the annotation service;
+    # a region edited here would skip those checks.
+    readonly_fields = ("defect_type", "mask", "area", "bbox_x", "bbox_y", "bbox_width", "bbox_height")
+    can_delete = False
+
+
+@admin.register(Annotation)
+class AnnotationAdmin(admin.ModelAdmin):
+    list_display = ("image", "revision", "source", "created_by", "created_at")
+    list_filter = ("source", "image__product")
+    inlines = (AnnotationRegionInline,)
+    # Revisions are never edited: a change is a new revision (API or editor).
+    readonly_fields = ("image", "revision", "source", "restored_from", "registration_revision", "created_by",
+                       "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(PixelEvaluation)
+class PixelEvaluationAdmin(admin.ModelAdmin):
+    list_display = ("version", "pixel_auroc", "pixel_threshold", "n_images", "computed_at")
+    # Computed by the training or a pixel evaluation job.
+    readonly_fields = [field.name for field in PixelEvaluation._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -139,6 +139,7 @@ class Job(models.Model):
         REGISTRATION = "registration"
         TRAINING = "training"
         INSPECTION = "inspection"
+        PIXEL_EVALUATION = "pixel_evaluation"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -478,3 +479,13 @@ class ReviewItem(models.Model):
     class Meta:
         ordering = ["doubt", "id"]
         indexes = [models.Index(fields=["product", "status", "doubt"], name="review_product_status_doubt")]
+
+
+# Annotation models live in their own module; importing them here registers
+# them with the app and lets callers import every model from inspection.models.
+from inspection.annotation_models import (  # noqa: E402, F401
+    Annotation,
+    AnnotationRegion,
+    DefectType,
+    PixelEvaluation,
+)
