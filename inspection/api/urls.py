@@ -1,6 +1,14 @@
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
+from inspection.api.annotations import (
+    AnnotationRestoreApi,
+    AnnotationRevisionDetailApi,
+    AnnotationRevisionListApi,
+    DefectTypeDetailApi,
+    DefectTypeListCreateApi,
+    ImageAnnotationApi,
+)
 from inspection.api.images import ImageBulkUpdateApi, ImageDetailApi, ImageListUploadApi
 from inspection.api.inspections import InspectionDetailApi, InspectionListCreateApi
 from inspection.api.jobs import JobCancelApi, JobDetailApi, JobListApi
@@ -34,6 +42,7 @@ from inspection.api.reviews import (
 _PRODUCT = "products/<int:product_id>/"
 _VERSION = _PRODUCT + "model-versions/<int:version_id>/"
 _REVIEW = _PRODUCT + "review-items/<int:item_id>/"
+_ANNOTATION = _PRODUCT + "images/<int:image_id>/annotation/"
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -48,6 +57,14 @@ urlpatterns = [
     path("products/<int:product_id>/images/", ImageListUploadApi.as_view(), name="image-list"),
     path("products/<int:product_id>/images/bulk/", ImageBulkUpdateApi.as_view(), name="image-bulk-update"),
     path("products/<int:product_id>/images/<int:image_id>/", ImageDetailApi.as_view(), name="image-detail"),
+    path(_PRODUCT + "defect-types/", DefectTypeListCreateApi.as_view(), name="defect-type-list"),
+    path(_PRODUCT + "defect-types/<int:defect_type_id>/", DefectTypeDetailApi.as_view(), name="defect-type-detail"),
+    path(_ANNOTATION, ImageAnnotationApi.as_view(), name="image-annotation"),
+    path(_ANNOTATION + "revisions/", AnnotationRevisionListApi.as_view(), name="annotation-revision-list"),
+    path(_ANNOTATION + "revisions/<int:revision>/", AnnotationRevisionDetailApi.as_view(), name="annotation-revision"),
+    path(
+        _ANNOTATION + "revisions/<int:revision>/restore/", AnnotationRestoreApi.as_view(), name="annotation-restore"
+    ),
     path(_PRODUCT + "model-versions/", ModelVersionListCreateApi.as_view(), name="model-version-list"),
     path(_VERSION, ModelVersionDetailApi.as_view(), name="model-version-detail"),
     path(_VERSION + "cancel/", ModelVersionCancelApi.as_view(), name="model-version-cancel"),

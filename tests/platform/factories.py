@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from PIL import Image as PillowImage
 
-from inspection.models import Image, Job, Product
+from inspection.models import DefectType, Image, Job, Product
 
 
 def part_pixels(*, size: int = 128, shift: tuple[int, int] = (0, 0), seed: int = 0) -> np.ndarray:
@@ -113,3 +113,34 @@ class JobFactory(factory.django.DjangoModelFactory):
     kind = Job.Kind.REGISTRATION
     product = factory.SubFactory(ProductFactory)
     status = Job.Status.QUEUED
+
+
+class RegisteredImageFactory(ImageFactory):
+    """An image already aligned to its product's reference: its aligned copy is the picture itself.
+
+    Pass `aligned_size=(width, height)` for an aligned copy of another size (a
+    region of interest).
+    """
+
+    class Meta:
+        model = Image
+        exclude = ("content", "aligned_size")
+
+    aligned_size = (128, 128)
+    registration_status = Image.RegistrationStatus.REGISTERED
+    registration_quality = 0.99
+    aligned_file = factory.LazyAttribute(
+        lambda image: ContentFile(
+            png_bytes(part_pixels(size=max(image.aligned_size))[: image.aligned_size[1], : image.aligned_size[0]]),
+            name=f"{image.checksum}-aligned.png",
+        )
+    )
+
+
+class DefectTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DefectType
+
+    product = factory.SubFactory(ProductFactory)
+    name = factory.Sequence(lambda number: f"defect-{number}")
+    color = "#e6194b"
