@@ -65,6 +65,7 @@ class AnnotationOutputSerializer(serializers.Serializer):
     created_by = serializers.CharField(allow_null=True)
     note = serializers.CharField(allow_blank=True)
     source = serializers.CharField(allow_blank=True)
+    frame_outdated = serializers.BooleanField(help_text="Drawn before the images were aligned to a new reference.")
     regions = RegionOutputSerializer(many=True)
 
 
@@ -104,6 +105,9 @@ def _annotation_data(image, annotation, request) -> dict:
         "created_by": annotation.created_by.username if annotation and annotation.created_by else None,
         "note": annotation.note if annotation else "",
         "source": annotation.source if annotation else "",
+        # Drawn before the reference or registration settings changed: the
+        # masks may no longer sit on the defects of the re-aligned image.
+        "frame_outdated": bool(annotation) and annotation.registration_revision != image.product.registration_revision,
         "regions": regions,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from inspection.models import Image, Product
+from inspection.services.annotations import annotation_mask_names
 from inspection.services.errors import InvalidInput
 
 _EDITABLE_FIELDS = ("label", "split", "defect_type")
@@ -45,6 +46,7 @@ def image_bulk_update(*, product: Product, image_ids: list[int], data: dict) -> 
 def image_delete(*, image: Image) -> None:
     """Delete the image and, once that is committed, its stored files."""
     names = [stored.name for stored in image.stored_files() if stored]
+    names += annotation_mask_names(images=[image])
     storage = Image._meta.get_field("file").storage
     with transaction.atomic():
         image.delete()

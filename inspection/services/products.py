@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from inspection.engine.errors import EngineError, ImageError
 from inspection.models import Image, Job, Product
+from inspection.services.annotations import annotation_mask_names
 from inspection.services.errors import Conflict, InvalidInput
 from inspection.services.registration import registration_fit, registration_settings_check, registration_start
 from inspection.services.uploads import image_bytes_check
@@ -73,6 +74,7 @@ def product_delete(*, product: Product) -> None:
     names = [product.reference_image.name] if product.reference_image else []
     for image in product.images.all().only("file", "aligned_file", "mask_file", "thumbnail", "aligned_thumbnail"):
         names += [stored.name for stored in image.stored_files() if stored]
+    names += annotation_mask_names(images=product.images.all())
     for inspection in product.inspections.all().only(
         "source_file", "registered_file", "anomaly_map", "reconstruction_file"
     ):

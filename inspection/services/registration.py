@@ -23,7 +23,8 @@ from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.imageio import decode_image_bytes, to_uint8
 from inspection.engine.registration import METHODS, MOTIONS, Registrar
 from inspection.models import Image, Job, Product
-from inspection.services.errors import InvalidInput
+from inspection.services.annotations import annotation_from_ground_truth
+from inspection.services.errors import InvalidInput, ServiceError
 from inspection.services.thumbnails import thumbnail_from_pixels
 from inspection.services.jobs import (
     job_claim,
@@ -233,6 +234,24 @@ def _register_one(image: Image, registrar: Registrar, revision: int) -> None:
     if not updated:
         field.storage.delete(stored)
         thumbnail_field.storage.delete(stored_thumbnail)
+        return
+    if image.mask_file:
+        _annotate_from_ground_truth(image, registrar, result)
+
+
+def _annotate_from_ground_truth(image: Image, registrar: Registrar, result) -> None:
+    """Turn the mask an imported image came with into annotation regions in the registered frame."""
+    from PIL import Image as PillowImage
+
+    try:
+        with image.mask_file.open("rb") as handle:
+            with PillowImage.open(io.BytesIO(handle.read())) as picture:
+                mask = (np.asarray(picture.convert("L")) > 0).astype(np.uint8) * 255
+        annotation_from_ground_truth(image=image, mask=registrar.warp_mask(mask, result))
+    except (OSError, ValueError, EngineError, ServiceError) as error:
+        # The alignment stands; only the ground truth is missing, which a
+        # person can still draw. Said in the log, not as a failed image.
+        logger.warning("the ground-truth mask of image %s was not turned into an annotation: %s", image.pk, error)
 
 
 def _png_bytes(pixels: np.ndarray) -> bytes:
