@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -19,6 +21,7 @@ from inspection.selectors.annotations import (
 )
 from inspection.selectors.images import image_get
 from inspection.selectors.products import product_get
+from inspection.services.annotation_export import annotation_export_stream
 from inspection.services.annotations import (
     RegionInput,
     annotation_restore,
@@ -252,3 +255,19 @@ class AnnotationRestoreApi(APIView):
         restored = annotation_restore(image=image, revision=revision, created_by=request.user)
         annotation = annotation_get(image=image, revision=restored.revision)
         return Response(_annotation_data(image, annotation, request), status=status.HTTP_201_CREATED)
+
+
+class AnnotationExportApi(APIView):
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiResponse(description="MVTec AD layout zip.")},
+        description=(
+            "The aligned images in MVTec AD layout (train/good, test/good, test/<defect>) with "
+            "ground_truth/<defect>/<stem>_mask.png (union of the current regions) and defect_types.json."
+        ),
+    )
+    def get(self, request, product_id: int):
+        product = product_get(product_id=product_id)
+        response = StreamingHttpResponse(annotation_export_stream(product=product), content_type="application/zip")
+        filename = re.sub(r"[^A-Za-z0-9._-]+", "_", product.name).strip("_") or f"product-{product.pk}"
+        response["Content-Disposition"] = f'attachment; filename="{filename}-annotations.zip"'
+        return response

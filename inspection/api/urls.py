@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
 from inspection.api.annotations import (
+    AnnotationExportApi,
     AnnotationRestoreApi,
     AnnotationRevisionDetailApi,
     AnnotationRevisionListApi,
@@ -59,6 +60,7 @@ urlpatterns = [
     path("products/<int:product_id>/images/<int:image_id>/", ImageDetailApi.as_view(), name="image-detail"),
     path(_PRODUCT + "defect-types/", DefectTypeListCreateApi.as_view(), name="defect-type-list"),
     path(_PRODUCT + "defect-types/<int:defect_type_id>/", DefectTypeDetailApi.as_view(), name="defect-type-detail"),
+    path(_PRODUCT + "annotations/export/", AnnotationExportApi.as_view(), name="annotation-export"),
     path(_ANNOTATION, ImageAnnotationApi.as_view(), name="image-annotation"),
     path(_ANNOTATION + "revisions/", AnnotationRevisionListApi.as_view(), name="annotation-revision-list"),
     path(_ANNOTATION + "revisions/<int:revision>/", AnnotationRevisionDetailApi.as_view(), name="annotation-revision"),

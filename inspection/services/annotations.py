@@ -105,6 +105,18 @@ def defect_type_get_or_create(*, product: Product, name: str) -> DefectType:
         return DefectType.objects.get(product=product, name=name)
 
 
+def defect_types_import(*, product: Product, entries) -> list[DefectType]:
+    """Create the listed defect types ([{"name", "color"}]) the product lacks; existing ones are kept as they are."""
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise InvalidInput('defect types must be a list of {"name": ..., "color": "#rrggbb"}.')
+    checked = [(_checked_name(entry.get("name")), _checked_color(entry.get("color"))) for entry in entries]
+    created = []
+    for name, color in checked:
+        if not DefectType.objects.filter(product=product, name=name).exists():
+            created.append(defect_type_create(product=product, name=name, color=color))
+    return created
+
+
 def _checked_name(name) -> str:
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name:

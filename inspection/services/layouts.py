@@ -4,6 +4,7 @@
     test/good/*             -> label normal,    split test
     test/<defect>/*         -> label defective, split test, defect type <defect>
     ground_truth/<defect>/<stem>_mask.png -> mask of test/<defect>/<stem>.*
+    defect_types.json     -> [{"name", "color"}]: colours of the defect types (the platform's export)
 
 The layout may sit inside one top folder (`zipper/train/good/...`), as in the
 published archives. The same plan serves zip uploads and the import command.
@@ -21,6 +22,7 @@ _SPLIT_FOLDERS = {"train": Image.Split.TRAIN, "test": Image.Split.TEST}
 _GOOD = "good"
 _MASKS = "ground_truth"
 _MASK_SUFFIX = "_mask"
+DEFECT_TYPES_FILE = "defect_types.json"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class LayoutPlan:
     images: list[PlannedImage]
     # (path, reason) for files that are not part of the layout.
     skipped: list[tuple[str, str]]
+    defect_types_path: PurePosixPath | None = None
 
 
 def mvtec_root(paths: list[PurePosixPath]) -> PurePosixPath | None:
@@ -61,9 +64,13 @@ def mvtec_plan(paths: list[PurePosixPath], root: PurePosixPath) -> LayoutPlan:
     images: list[PlannedImage] = []
     skipped: list[tuple[str, str]] = []
     masks: dict[tuple[str, str], PurePosixPath] = {}
+    defect_types_path = None
     root_depth = len(root.parts)
     for path in paths:
         relative = path.parts[root_depth:] if path.parts[:root_depth] == root.parts else None
+        if relative == (DEFECT_TYPES_FILE,):
+            defect_types_path = path
+            continue
         if relative is None or len(relative) != 3:
             skipped.append((str(path), "not part of the train/, test/ or ground_truth/ folders"))
             continue
@@ -101,4 +108,4 @@ def mvtec_plan(paths: list[PurePosixPath], root: PurePosixPath) -> LayoutPlan:
     for key, mask_path in masks.items():
         if key not in used_masks:
             skipped.append((str(mask_path), "mask has no matching image under test/"))
-    return LayoutPlan(images=planned, skipped=skipped)
+    return LayoutPlan(images=planned, skipped=skipped, defect_types_path=defect_types_path)

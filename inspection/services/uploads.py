@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
@@ -23,6 +24,7 @@ from django.db import IntegrityError, transaction
 from inspection.engine.errors import ImageError
 from inspection.engine.imageio import IMAGE_EXTENSIONS, decode_image_bytes
 from inspection.models import Image, Job, Product
+from inspection.services.annotations import defect_types_import
 from inspection.services.archives import CheckedArchive, archive_check, looks_like_zip
 from inspection.services.errors import InvalidInput
 from inspection.services.thumbnails import thumbnail_from_bytes
@@ -115,9 +117,10 @@ def image_upload(
                 # Every archive is checked before anything from the request is stored.
                 archive = archive_check(name=name, fileobj=upload)
                 archives.append(archive)
-                archive_items, archive_skipped = _archive_items(archive, label, split, defect_type)
+                archive_items, archive_skipped, archive_types = _archive_items(archive, label, split, defect_type)
                 items += archive_items
                 skipped += archive_skipped
+                skipped += _import_defect_types(product, archive_types)
             else:
                 items.append(IncomingImage(name=name, read=upload.read, label=label, split=split, defect_type=defect_type))
         report = _store_all(product, items, uploaded_by)
@@ -147,6 +150,9 @@ def image_import_directory(
         plan = mvtec_plan(relative, root)
         items = [_planned_item(entry, lambda path: (directory / path).read_bytes()) for entry in plan.images]
         skipped = [{"name": name, "reason": reason} for name, reason in plan.skipped]
+        if plan.defect_types_path is not None:
+            types_file = plan.defect_types_path
+            skipped += _import_defect_types(product, [(str(types_file), lambda: (directory / types_file).read_bytes())])
     else:
         _check_choice("label", label, Image.Label.values)
         _check_choice("split", split, Image.Split.values)
@@ -176,14 +182,31 @@ def _archive_items(archive: CheckedArchive, label: str, split: str, defect_type:
             )
             for path, member in members.items()
         ]
-        return items, skipped
+        return items, skipped, []
     plan: LayoutPlan = mvtec_plan(list(members), root)
     items = [
         _planned_item(entry, lambda path: archive.read(members[path]), prefix=f"{archive.name}/")
         for entry in plan.images
     ]
     skipped += [{"name": f"{archive.name}/{name}", "reason": reason} for name, reason in plan.skipped]
-    return items, skipped
+    types = []
+    if plan.defect_types_path is not None:
+        member = members[plan.defect_types_path]
+        types.append((f"{archive.name}/{plan.defect_types_path}", lambda: archive.read(member)))
+    return items, skipped, types
+
+
+def _import_defect_types(product: Product, sources: list[tuple[str, Callable[[], bytes]]]) -> list[dict]:
+    """Create the defect types a defect_types.json lists (keeping their colours); report one that cannot be read."""
+    refused = []
+    for name, read in sources:
+        try:
+            entries = json.loads(read())
+            defect_types_import(product=product, entries=entries)
+        except (ValueError, OSError, InvalidInput) as error:
+            reason = getattr(error, "message", None) or str(error)
+            refused.append({"name": name, "reason": f"defect types not imported: {reason}"})
+    return refused
 
 
 def _planned_item(entry, read_path: Callable[[PurePosixPath], bytes], prefix: str = "") -> IncomingImage:

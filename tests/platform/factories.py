@@ -116,11 +116,8 @@ class JobFactory(factory.django.DjangoModelFactory):
 
 
 class RegisteredImageFactory(ImageFactory):
-    """An image already aligned to its product's reference: its aligned copy is the picture itself.
-
-    Pass `aligned_size=(width, height)` for an aligned copy of another size (a
-    region of interest).
-    """
+    """An image already aligned to its product's reference: its aligned copy is the picture itself,
+    cropped to `aligned_size=(width, height)` (as a region of interest would)."""
 
     class Meta:
         model = Image
@@ -130,11 +127,14 @@ class RegisteredImageFactory(ImageFactory):
     registration_status = Image.RegistrationStatus.REGISTERED
     registration_quality = 0.99
     aligned_file = factory.LazyAttribute(
-        lambda image: ContentFile(
-            png_bytes(part_pixels(size=max(image.aligned_size))[: image.aligned_size[1], : image.aligned_size[0]]),
-            name=f"{image.checksum}-aligned.png",
-        )
+        lambda image: ContentFile(_cropped_png(image.content, image.aligned_size), name=f"{image.checksum}-aligned.png")
     )
+
+
+def _cropped_png(content: bytes, size: tuple[int, int]) -> bytes:
+    """The top left `size` (width, height) of a PNG, so each image's aligned copy differs like the images do."""
+    with PillowImage.open(io.BytesIO(content)) as picture:
+        return png_bytes(np.asarray(picture)[: size[1], : size[0]].copy())
 
 
 class DefectTypeFactory(factory.django.DjangoModelFactory):
