@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from inspection.web import inspections, reviews, training, versions, views
+from inspection.web import annotations, inspections, reviews, training, versions, views
 
 _PRODUCT = "products/<int:product_id>/"
 _VERSION = _PRODUCT + "versions/<int:version_id>/"
@@ -15,6 +15,8 @@ urlpatterns = [
     path(_PRODUCT + "images/upload/", views.dataset_upload, name="dataset-upload"),
     path(_PRODUCT + "reference/", views.dataset_reference_upload, name="dataset-reference"),
     path(_PRODUCT + "registration/", views.dataset_registration_retry, name="dataset-registration"),
+    # Annotation: defect regions drawn over a registered image
+    path(_PRODUCT + "images/<int:image_id>/annotate/", annotations.annotate_page, name="annotate-page"),
     # Training
     path(_PRODUCT + "training/", training.training_page, name="training-page"),
     path(_VERSION + "cancel/", training.training_cancel, name="training-cancel"),

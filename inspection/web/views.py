@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inspection.models import Image
+from inspection.selectors.annotations import annotation_current_revisions
 from inspection.selectors.images import image_list
 from inspection.selectors.jobs import job_list
 from inspection.selectors.model_versions import threshold_current
@@ -72,6 +73,10 @@ def dataset_page(request, product_id: int):
         filter_error, images = error.message, image_list(product=product)
     paginator = Paginator(images, page_size)
     page = paginator.get_page(request.GET.get("page"))
+    # Which tiles already carry an annotation, in one query for the whole page.
+    revisions = annotation_current_revisions(image_ids=[image.pk for image in page])
+    for image in page:
+        image.annotation_revision = revisions[image.pk]
     query = request.GET.copy()
     query.pop("page", None)
     all_images = image_list(product=product)
