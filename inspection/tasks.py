@@ -16,6 +16,7 @@ from celery.signals import worker_ready
 
 from inspection.services.inspections import inspection_job_run
 from inspection.services.jobs import job_reap_stale
+from inspection.services.pixel_evaluation import pixel_evaluation_job_run
 from inspection.services.registration import registration_job_run
 from inspection.services.training import model_version_settle_orphans, training_job_run
 
@@ -41,6 +42,11 @@ def train_model_version(job_id: int) -> None:
 @shared_task(name="inspection.inspect_batch", acks_late=True, reject_on_worker_lost=True)
 def inspect_batch(job_id: int) -> None:
     inspection_job_run(job_id=job_id, worker=_worker_name())
+
+
+@shared_task(name="inspection.evaluate_pixels", acks_late=True, reject_on_worker_lost=True)
+def evaluate_pixels(job_id: int) -> None:
+    pixel_evaluation_job_run(job_id=job_id, worker=_worker_name())
 
 
 @shared_task(name="inspection.reap_stale_jobs")

@@ -25,6 +25,7 @@ from inspection.api.model_versions import (
     ThresholdListCreateApi,
     ThresholdRollbackApi,
 )
+from inspection.api.pixel_evaluation import PixelEvaluationApi
 from inspection.api.products import (
     ProductDetailApi,
     ProductListCreateApi,
@@ -72,6 +73,7 @@ urlpatterns = [
     path(_VERSION + "cancel/", ModelVersionCancelApi.as_view(), name="model-version-cancel"),
     path(_VERSION + "evaluation/", ModelVersionEvaluationApi.as_view(), name="model-version-evaluation"),
     path(_VERSION + "operating-point/", ModelVersionOperatingPointApi.as_view(), name="model-version-operating-point"),
+    path(_VERSION + "pixel-evaluation/", PixelEvaluationApi.as_view(), name="model-version-pixel-evaluation"),
     path(_VERSION + "activate/", ModelVersionActivateApi.as_view(), name="model-version-activate"),
     path(_PRODUCT + "retrain/", ProductRetrainApi.as_view(), name="product-retrain"),
     path(_PRODUCT + "activations/", ActivationListApi.as_view(), name="activation-list"),

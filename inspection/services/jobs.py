@@ -27,6 +27,7 @@ TASK_NAMES = {
     Job.Kind.REGISTRATION: "inspection.register_images",
     Job.Kind.TRAINING: "inspection.train_model_version",
     Job.Kind.INSPECTION: "inspection.inspect_batch",
+    Job.Kind.PIXEL_EVALUATION: "inspection.evaluate_pixels",
 }
 
 

@@ -52,6 +52,7 @@ from inspection.services.jobs import (
     job_report_progress,
     job_succeed,
 )
+from inspection.services.pixel_evaluation import PixelCollector, pixel_evaluation_store
 from inspection.services.registration import registration_fit
 
 logger = logging.getLogger(__name__)
@@ -334,11 +335,15 @@ def _train(job: Job, version: ModelVersion) -> None:
 
     scores: list[float] = []
     normal_map_peaks: list[float] = []
+    # The maps are at hand only now: the pixel evaluation takes what it needs from each chunk.
+    pixels = PixelCollector(version=version, rows=eval_rows)
     chunk = settings.INSPECTION_BATCH_CHUNK
     for start in range(0, len(eval_images), chunk):
         progress.check("evaluate", start / len(eval_images), f"Scored {start} of {len(eval_images)} evaluation images.")
         explanation = detector.explain(eval_images[start:start + chunk])
         scores += [float(value) for value in explanation.scores]
+        for row, anomaly_map, score in zip(eval_rows[start:start + chunk], explanation.maps, explanation.scores):
+            pixels.add(row, anomaly_map, float(score))
         peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
         normal_map_peaks += [
             float(peak) for peak, row in zip(peaks, eval_rows[start:start + chunk]) if row.label == Image.Label.NORMAL
@@ -371,6 +376,7 @@ def _train(job: Job, version: ModelVersion) -> None:
                             label=row.label, defect_type=row.defect_type)
             for row, score in zip(eval_rows, scores)
         ])
+        pixel_evaluation_store(version=version, result=pixels.result())
         done = _finish(
             version, ModelVersion.Status.TRAINED, bundle=version.bundle.name, bundle_checksum=version.bundle_checksum,
             bundle_size=version.bundle_size, image_shape=image_shape, metrics=evaluation.json_safe(metrics),
