@@ -80,3 +80,10 @@ def pixel_evaluation_summary(*, version: ModelVersion) -> dict:
         note=evaluation.note, computed_at=evaluation.computed_at,
     )
     return summary
+
+
+def pixel_evaluation_active_job(*, version: ModelVersion) -> Job | None:
+    """The queued or running job recomputing the version's pixel evaluation, if any."""
+    return Job.objects.filter(
+        pk__in=PixelEvaluation.objects.filter(version=version).values("job"), status__in=Job.ACTIVE_STATUSES
+    ).first()

@@ -31,6 +31,7 @@ urlpatterns = [
         name="version-threshold-rollback",
     ),
     path(_VERSION + "activate/", versions.version_activate, name="version-activate"),
+    path(_VERSION + "pixel-evaluation/", versions.version_pixel_evaluation, name="version-pixel-evaluation"),
     # Inspection
     path(_PRODUCT + "inspect/", inspections.inspect_page, name="inspect-page"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", inspections.inspection_page, name="inspection-page"),

@@ -18,9 +18,11 @@ from inspection.selectors.model_versions import (
     threshold_setting_get,
     threshold_setting_list,
 )
+from inspection.selectors.pixel_evaluation import pixel_evaluation_active_job, pixel_evaluation_summary
 from inspection.selectors.products import product_get
 from inspection.services import evaluation
 from inspection.services.errors import ServiceError
+from inspection.services.pixel_evaluation import pixel_evaluation_start
 from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
 from inspection.web.common import describe_setting, form_error_words, product_page_context
 from inspection.web.forms import ActivationForm, RollbackForm, ThresholdForm
@@ -93,6 +95,8 @@ def _version_context(request, product, version, *, threshold_form=None, activati
         "threshold_form": threshold_form or ThresholdForm(initial=_initial_threshold(version, current)),
         "activation_form": activation_form or ActivationForm(auto_id="activate_%s"),
         "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED).exclude(pk=version.pk)[:50]),
+        "pixel": pixel_evaluation_summary(version=version),
+        "pixel_job": pixel_evaluation_active_job(version=version),
     }
 
 
@@ -170,6 +174,20 @@ def version_activate(request, product_id: int, version_id: int):
     product.refresh_from_db()
     context = _version_context(request, product, version, activation_form=form)
     return render(request, "version.html", context, status=400)
+
+
+@login_required
+@require_POST
+def version_pixel_evaluation(request, product_id: int, version_id: int):
+    product = product_get(product_id=product_id)
+    version = model_version_get(product=product, version_id=version_id)
+    try:
+        pixel_evaluation_start(version=version, started_by=request.user)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Pixel evaluation of version {version.number} queued.")
+    return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#pixel-evaluation")
 
 
 # --- Comparison ------------------------------------------------------------------

@@ -177,3 +177,25 @@ def test_a_version_without_a_usable_model_cannot_be_evaluated_again(api_client, 
     assert refused.status_code == 409 and "no usable model" in refused.data["detail"]
     with pytest.raises(Conflict):
         pixel_evaluation_start(version=version)
+
+
+def test_the_version_page_shows_the_pixel_evaluation_and_queues_a_recompute(annotated_product, client, user):
+    from tests.platform.test_pages_training import assert_every_control_is_labelled
+
+    version = trained_version(annotated_product)
+    client.force_login(user)
+    page = client.get(f"/products/{annotated_product.pk}/versions/{version.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "Pixel-level evaluation" in html
+    assert "Pixel AUROC" in html and "Region recall" in html and "blob" in html and "scratch" in html
+    assert "changed since this was computed" not in html
+    assert_every_control_is_labelled(html)
+    image = Image.objects.filter(product=annotated_product, label="defective").order_by("id").first()
+    annotate(image, image.product.defect_types.get(name=image.defect_type), defect_mask(0), base_revision=1)
+    assert "changed since this was computed" in client.get(f"/products/{annotated_product.pk}/versions/{version.pk}/"
+                                                           ).content.decode()
+    posted = client.post(f"/products/{annotated_product.pk}/versions/{version.pk}/pixel-evaluation/")
+    assert posted.status_code == 302 and posted["Location"].endswith("#pixel-evaluation")
+    job = Job.objects.get(kind="pixel_evaluation")
+    assert job.status == "queued"
+    assert f'data-job-id="{job.pk}"' in client.get(posted["Location"]).content.decode()
