@@ -8,11 +8,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from inspection.models import Inspection, ReviewItem
+from inspection.selectors.annotation_outlines import annotation_outlines
 from inspection.selectors.inspections import inspection_get, inspection_list
 from inspection.selectors.model_versions import threshold_current
 from inspection.selectors.products import product_get
 from inspection.services.errors import ServiceError
 from inspection.services.inspections import inspection_batch_start, inspection_run
+from inspection.web.annotations import annotatable
 from inspection.web.common import describe_setting, form_error_words, product_page_context
 from inspection.web.forms import InspectForm
 
@@ -85,13 +87,30 @@ def _review_item(inspection: Inspection):
         return None
 
 
+def _region_outlines(inspection: Inspection, image) -> dict | None:
+    """The defect regions drawn on the part's data set image, to show over its anomaly map."""
+    if not (inspection.anomaly_map and inspection.registered_file):
+        return None
+    outlines = annotation_outlines(image=image)
+    if outlines is not None:
+        # Masks drawn after the product's images were aligned again may sit
+        # elsewhere than in the frame this model aligned the part to.
+        version = inspection.version
+        outlines["same_frame"] = version is None or outlines["registration_revision"] == version.registration_revision
+    return outlines
+
+
 def inspection_context(inspection: Inspection) -> dict:
     """What the inspection detail partial shows (also used by the review page)."""
+    labelled = inspection.labelled_image
     return {
         "inspection": inspection,
         "heat": heat_scale(inspection) if inspection.anomaly_map else None,
         "setting_description": describe_setting(inspection.threshold_setting),
         "review_item": _review_item(inspection),
+        # The part as an image of the data set (after review), where its defect regions are drawn.
+        "annotate_image": labelled if annotatable(labelled) else None,
+        "outlines": _region_outlines(inspection, labelled) if labelled is not None else None,
     }
 
 

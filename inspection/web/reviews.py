@@ -106,6 +106,9 @@ def review_decide(request, product_id: int, item_id: int):
         messages.success(request, f"{name} marked normal; it joins the training images as a good part.")
     else:
         messages.success(request, f"{name} confirmed defective ({item.defect_type}); it joins the test images.")
+        if request.POST.get("then") == "annotate" and item.resulting_image_id:
+            # Straight to the editor; an image still being aligned waits there until it can be drawn on.
+            return redirect("annotate-page", product_id=product.pk, image_id=item.resulting_image_id)
     following = review_item_claim_next(product=product, user=request.user)
     if following is None:
         messages.info(request, "That was the last part in the queue.")

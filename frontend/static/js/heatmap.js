@@ -77,7 +77,20 @@
     fade();
   }
 
+  /* Outlines of the regions a person drew, over the heatmap; the checkbox hides them. */
+  function bindOutlines(figure) {
+    const outlines = figure.querySelector("[data-region-outlines]");
+    const toggle = figure.querySelector("[data-outline-toggle]");
+    if (!outlines || !toggle) return;
+    function show() { outlines.toggleAttribute("hidden", !toggle.checked); }
+    toggle.addEventListener("change", show);
+    show();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("[data-heatmap]").forEach(paint);
+    document.querySelectorAll("[data-heatmap]").forEach(function (figure) {
+      paint(figure);
+      bindOutlines(figure);
+    });
   });
 })();
