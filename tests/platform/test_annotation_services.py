@@ -157,3 +157,32 @@ def test_a_part_confirmed_defective_in_review_can_be_annotated(api_client, user)
         "base_revision": "0", "regions": f'[{{"defect_type": {blob.pk}, "mask": "m"}}]',
         "m": SimpleUploadedFile("m.png", buffer.getvalue(), content_type="image/png")}, format="multipart")
     assert saved.status_code == 201 and saved.data["regions"][0]["area"] == 81
+
+
+def test_a_ground_truth_annotation_is_aligned_again_when_the_reference_changes(db):
+    product = product_with_reference({"method": "none"})
+    register_upload(product, {
+        "part/test/crack/000.png": part_png(size=SIZE, seed=2),
+        "part/ground_truth/crack/000_mask.png": png_bytes(square_mask([(10, 10, 6, 4)])),
+    })
+    job = product_set_reference_image(product=product, file=SimpleUploadedFile("new.png", part_png(size=SIZE, seed=5)))
+    registration_job_run(job_id=job.pk, worker="test:1")
+    revisions = list(Annotation.objects.filter(image__product=product).order_by("revision"))
+    assert [(item.revision, item.source) for item in revisions] == [(1, "ground_truth"), (2, "ground_truth")]
+    product.refresh_from_db()
+    assert revisions[1].registration_revision == product.registration_revision == 2
+
+
+def test_deleting_a_product_with_annotations_deletes_them_and_their_masks(django_capture_on_commit_callbacks,
+                                                                         private_media):
+    from inspection.services.products import product_delete
+
+    image = RegisteredImageFactory()
+    scratch = DefectTypeFactory(product=image.product)
+    annotation = annotation_save(image=image, base_revision=0, regions=[
+        RegionInput(defect_type=scratch.pk, mask=png_bytes(square_mask([(5, 5, 4, 4)], size=128)), name="a")])
+    path = private_media / annotation.regions.get().mask.name
+    with django_capture_on_commit_callbacks(execute=True):
+        product_delete(product=image.product)
+    assert not path.exists()
+    assert not DefectType.objects.exists() and not AnnotationRegion.objects.exists()
