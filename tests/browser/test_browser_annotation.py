@@ -266,3 +266,119 @@ def test_an_earlier_revision_can_be_viewed_and_restored(signed_in_page, scratche
     expect(page.locator("[data-region-list] li")).to_have_count(1)
     (mask,) = stored_masks(image)
     assert int((mask == 255).sum()) == 100
+
+
+def test_zooming_and_panning_keep_the_drawing_on_the_pixels_under_the_pointer(signed_in_page, scratched):
+    page = signed_in_page
+    image, _ = scratched
+    DefectTypeFactory(product=image.product, name="scratch", color="#e6194b")
+    open_editor(page, image)
+    zoom = page.locator("[data-zoom-text]")
+    fitted = zoom.text_content()
+    page.mouse.move(*to_screen(page, 160, 120))
+    page.mouse.wheel(0, -400)
+    expect(zoom).not_to_have_text(fitted)
+    before = image_box(page)
+    # Space + drag pans, and so does the middle button.
+    page.keyboard.down(" ")
+    drag(page, (500, 500), (440, 470))
+    page.keyboard.up(" ")
+    page.mouse.move(500, 500)
+    page.mouse.down(button="middle")
+    page.mouse.move(480, 520, steps=5)
+    page.mouse.up(button="middle")
+    after = image_box(page)
+    assert (round(after["left"] - before["left"]), round(after["top"] - before["top"])) == (-80, -10)
+    assert Annotation.objects.filter(image=image).count() == 0 and page.evaluate("window.annotationEditor.regions.length") == 0
+
+    page.keyboard.press("]")
+    expect(page.locator("[data-brush-size-text]")).to_have_text("25 px")
+    page.keyboard.press("p")
+    corners = [(120.5, 80.5), (170.5, 85.5), (165.5, 130.5), (118.5, 125.5)]
+    screen = [to_screen(page, *corner) for corner in corners]
+    for point in screen[:-1]:
+        page.mouse.click(*point)
+    page.mouse.dblclick(*screen[-1])
+    expect(page.locator("[data-region-list] li")).to_have_count(1)
+    save(page, 1)
+    (mask,) = stored_masks(image)
+    polygon = np.array([to_image(page, point) for point in screen], dtype=np.float32)
+    ys, xs = np.nonzero(mask == 255)
+    assert all(cv2.pointPolygonTest(polygon, (x + 0.5, y + 0.5), True) >= -1 for x, y in zip(xs, ys))
+    assert mask[105, 145] == 255
+
+
+def test_renaming_and_recolouring_a_defect_type_repaints_its_regions(signed_in_page, scratched):
+    page = signed_in_page
+    image, _ = scratched
+    DefectTypeFactory(product=image.product, name="scratch", color="#e6194b")
+    open_editor(page, image)
+    drag(page, to_screen(page, 40.5, 40.5), to_screen(page, 120.5, 40.5))
+    pixel = "Array.from(window.annotationEditor.regions[0].canvas.getContext('2d').getImageData(80, 40, 1, 1).data)"
+    assert page.evaluate(pixel) == [0xE6, 0x19, 0x4B, 255]
+
+    page.get_by_role("button", name="Edit defect type scratch").click()
+    page.get_by_label("New name of scratch").fill("deep scratch")
+    page.get_by_label("Colour of scratch").fill("#00ff00")
+    page.get_by_role("button", name="Save type").click()
+    expect(page.locator("[data-type-list]")).to_contain_text("deep scratch")
+    expect(page.get_by_label("Defect type of region 1")).to_contain_text("deep scratch")
+    assert page.evaluate(pixel) == [0, 255, 0, 255]
+
+    # A name already taken is refused in words.
+    page.get_by_label("New defect type").fill("deep scratch")
+    page.get_by_role("button", name="Add type").click()
+    expect(page.locator("[data-type-error]")).to_have_text("The product already has a defect type named 'deep scratch'.")
+
+
+def test_a_confirmed_defect_is_drawn_right_after_review_and_outlined_over_its_heatmap(signed_in_page, private_media):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from inspection.services.inspections import inspection_run
+    from tests.platform.loop_data import SIZE, activated_version, defective_png, ready_product
+
+    page = signed_in_page
+    product = ready_product(train=8, test_good=4, test_defective=4, name="Hinge")
+    activated_version(product)
+    product.refresh_from_db()
+    inspection = inspection_run(product=product, file=SimpleUploadedFile("flagged.png", defective_png(7)))
+    page.goto(f"/products/{product.pk}/review/{inspection.review_item.pk}/")
+    page.get_by_label("Defect type D").fill("scratch")
+    page.get_by_role("button", name="Confirm and draw the defect region").click()
+    expect(page.get_by_role("heading", name="Annotate flagged.png")).to_be_visible()
+    expect(page.locator("[data-annotator]")).to_have_attribute("data-state", "ready")
+    add_defect_type(page, "scratch", "#e6194b")
+    box = image_box(page)
+    drag(page, (round(box["left"] + box["width"] * 0.3), round(box["top"] + box["height"] * 0.5)),
+         (round(box["left"] + box["width"] * 0.6), round(box["top"] + box["height"] * 0.5)))
+    save(page, 1)
+
+    page.goto(f"/products/{product.pk}/inspections/{inspection.pk}/")
+    outlines = page.locator("[data-region-outlines]")
+    expect(outlines).to_be_visible()
+    expect(outlines.locator("path")).to_have_count(1)
+    assert outlines.get_attribute("viewBox") == f"0 0 {SIZE} {SIZE}"
+    screenshot(page, "21-inspection-with-drawn-regions", full_page=False)
+    page.get_by_label("Outline the drawn defect regions").uncheck()
+    expect(outlines).to_be_hidden()
+
+
+def test_leaving_with_unsaved_changes_asks_first(signed_in_page, scratched):
+    page = signed_in_page
+    image, _ = scratched
+    DefectTypeFactory(product=image.product, name="scratch", color="#e6194b")
+    open_editor(page, image)
+    drag(page, to_screen(page, 40.5, 40.5), to_screen(page, 120.5, 40.5))
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.get_by_role("link", name="Data set").click()
+    page.wait_for_timeout(300)
+    assert asked == ["beforeunload"]
+    # Staying keeps the drawing.
+    assert page.evaluate("window.annotationEditor.regions.length") == 1
+    expect(page.locator("[data-dirty-state]")).to_have_text("Unsaved changes")

@@ -47,7 +47,11 @@
       item.appendChild(element("span", { class: "type-name" }, type.name));
       item.appendChild(element("small", { class: "muted" }, plural(type.region_count || 0, "saved region")));
       item.appendChild(element("button", { type: "button", class: "button-small button-secondary", "data-edit-type": "", "aria-label": "Edit defect type " + type.name }, "Edit"));
-      item.appendChild(element("button", { type: "button", class: "button-small button-secondary", "data-delete-type": "", "aria-label": "Delete defect type " + type.name }, "Delete"));
+      const remove = element("button", { type: "button", class: "button-small button-secondary", "data-delete-type": "", "aria-label": "Delete defect type " + type.name }, "Delete");
+      // A type any saved revision uses stays, so that every revision can still be restored.
+      remove.disabled = Boolean(type.in_use);
+      if (type.in_use) remove.title = "Saved regions use this type";
+      item.appendChild(remove);
       list.appendChild(item);
     });
     find(editor, "[data-type-empty]").hidden = editor.types.length > 0;
