@@ -6,6 +6,7 @@ from django.db.models import F
 
 from inspection.models import Image
 from tests.platform.factories import ImageFactory, ProductFactory, RegisteredImageFactory
+from tests.platform.test_pages_training import assert_every_control_is_labelled
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ def test_the_editor_opens_on_a_registered_image_with_the_api_addresses_it_uses(s
     assert "js/annotate.js" in html
     # The shortcuts are written on the page.
     assert "Keyboard shortcuts" in html and "<kbd>[</kbd>" in html
+    assert_every_control_is_labelled(html)
 
 
 def test_an_image_of_another_product_is_not_found(signed_in, product):

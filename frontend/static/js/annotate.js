@@ -4,7 +4,7 @@
  * defect type; Save sends every non-empty mask as a PNG with the revision the drawing
  * started from, so a save made meanwhile by someone else is refused (409) instead of being
  * overwritten. Side panels (types, regions, revisions, saving) are in annotate_panels.js,
- * pointer and keys in annotate_input.js, zoom and pan in annotate_view.js. */
+ * pointer, keys and toolbar in annotate_input.js, zoom and pan in annotate_view.js. */
 (function () {
   "use strict";
 
@@ -18,18 +18,6 @@
     hand: "Hand: drag to move the image; the wheel zooms.",
   };
   const SVG = "http://www.w3.org/2000/svg";
-
-  function composite(steps) {
-    return {
-      undo: function () { steps.slice().reverse().forEach(function (step) { step.undo(); }); },
-      redo: function () { steps.forEach(function (step) { step.redo(); }); },
-    };
-  }
-
-  function sameBytes(a, b) {
-    for (let index = 0; index < a.length; index += 1) if (a[index] !== b[index]) return false;
-    return true;
-  }
 
   class Editor {
     constructor(root) {
@@ -287,7 +275,7 @@
       const rect = stroke.rect;
       const before = rect ? region.mask.copyRect(rect, stroke.before) : null;
       const after = rect ? region.mask.copyRect(rect) : null;
-      if (!rect || sameBytes(before, after)) {
+      if (!rect || Annotate.sameBytes(before, after)) {
         if (stroke.created) this.detach(stroke.created);
         this.changed();
         return;
@@ -299,7 +287,7 @@
         undo: function () { region.mask.pasteRect(rect, before); region.area -= delta; editor.repaint(region, rect); },
         redo: function () { region.mask.pasteRect(rect, after); region.area += delta; editor.repaint(region, rect); },
       };
-      this.record(stroke.created ? composite([this.creationStep(stroke.created), paint]) : paint);
+      this.record(stroke.created ? Annotate.composite([this.creationStep(stroke.created), paint]) : paint);
     }
 
     addVertex(point) {

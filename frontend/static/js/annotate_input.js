@@ -1,4 +1,4 @@
-/* Pointer and keyboard input of the annotation editor (annotate.js).
+/* Pointer, keyboard and toolbar input of the annotation editor (annotate.js).
  *
  * Left button draws with the current tool; the hand tool, the middle button or
  * a held space bar pan instead. Keys typed into a field are text, not
@@ -118,8 +118,28 @@
     if (handled) event.preventDefault();
   }
 
+  /* --- Toolbar ------------------------------------------------------------------------- */
+
+  function bindToolbar(editor) {
+    editor.root.querySelectorAll("[data-tool]").forEach(function (button) {
+      button.addEventListener("click", function () { editor.setTool(button.dataset.tool); });
+    });
+    editor.el.size.addEventListener("input", function () { editor.setSize(Number(editor.el.size.value)); });
+    const zoom = { in: function () { editor.view.zoomBy(1.25); }, out: function () { editor.view.zoomBy(0.8); },
+      fit: function () { editor.view.fit(); }, actual: function () { editor.view.zoomTo(1); } };
+    editor.root.querySelectorAll("[data-zoom]").forEach(function (button) {
+      button.addEventListener("click", zoom[button.dataset.zoom]);
+    });
+    editor.el.undo.addEventListener("click", function () { editor.undo(); });
+    editor.el.redo.addEventListener("click", function () { editor.redo(); });
+    function fade() { editor.el.layers.style.opacity = editor.el.opacity.value / 100; }
+    editor.el.opacity.addEventListener("input", fade);
+    fade();
+  }
+
   Annotate.bindInput = function (editor) {
     bindPointer(editor);
+    bindToolbar(editor);
     document.addEventListener("keydown", function (event) { onKey(editor, event); });
     document.addEventListener("keyup", function (event) { if (event.key === " ") setSpace(editor, false); });
     window.addEventListener("blur", function () { setSpace(editor, false); });

@@ -188,6 +188,19 @@
     context.putImageData(pixels, rect.x0, rect.y0);
   };
 
+  Annotate.sameBytes = function (a, b) {
+    for (let index = 0; index < a.length; index += 1) if (a[index] !== b[index]) return false;
+    return true;
+  };
+
+  /* Several steps undone and redone as one (a stroke and the region it started). */
+  Annotate.composite = function (steps) {
+    return {
+      undo: function () { steps.slice().reverse().forEach(function (step) { step.undo(); }); },
+      redo: function () { steps.forEach(function (step) { step.redo(); }); },
+    };
+  };
+
   /* Undo and redo: each step knows how to take itself back and do itself again. */
   class History {
     constructor(limit) {

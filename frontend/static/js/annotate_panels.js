@@ -1,4 +1,4 @@
-/* Side panels and toolbar of the annotation editor (annotate.js): defect types, the list of
+/* Side panels of the annotation editor (annotate.js): defect types, the list of
  * regions, saving with its conflict answer, and the revisions with view and restore. */
 (function () {
   "use strict";
@@ -205,6 +205,11 @@
   Annotate.save = async function (editor, baseRevision) {
     if (editor.readOnly() || editor.saving || editor.root.dataset.state !== "ready") return;
     if (editor.polygon.length) editor.closePolygon();
+    const note = find(editor, "[data-note]").value.trim();
+    if (baseRevision === undefined && !editor.isDirty() && !note && editor.revision) {
+      status(editor, "Nothing changed since revision " + editor.revision + ".");
+      return;
+    }
     const kept = editor.regions.filter(function (region) { return region.area > 0; });
     editor.saving = true;
     Annotate.renderSaveState(editor);
@@ -212,7 +217,7 @@
     try {
       const data = new FormData();
       data.append("base_revision", String(baseRevision === undefined ? editor.revision : baseRevision));
-      data.append("note", find(editor, "[data-note]").value.trim());
+      data.append("note", note);
       const entries = [];
       for (let index = 0; index < kept.length; index += 1) {
         const name = "mask_" + index;
@@ -372,27 +377,7 @@
     find(editor, "[data-restore-viewed]").addEventListener("click", function () { restoreRevision(editor, editor.viewing.revision); });
   }
 
-  /* --- Toolbar ------------------------------------------------------------------------- */
-
-  function bindToolbar(editor) {
-    editor.root.querySelectorAll("[data-tool]").forEach(function (button) {
-      button.addEventListener("click", function () { editor.setTool(button.dataset.tool); });
-    });
-    editor.el.size.addEventListener("input", function () { editor.setSize(Number(editor.el.size.value)); });
-    const zoom = { in: function () { editor.view.zoomBy(1.25); }, out: function () { editor.view.zoomBy(0.8); },
-      fit: function () { editor.view.fit(); }, actual: function () { editor.view.zoomTo(1); } };
-    editor.root.querySelectorAll("[data-zoom]").forEach(function (button) {
-      button.addEventListener("click", zoom[button.dataset.zoom]);
-    });
-    editor.el.undo.addEventListener("click", function () { editor.undo(); });
-    editor.el.redo.addEventListener("click", function () { editor.redo(); });
-    function fade() { editor.el.layers.style.opacity = editor.el.opacity.value / 100; }
-    editor.el.opacity.addEventListener("input", fade);
-    fade();
-  }
-
   Annotate.bindPanels = function (editor) {
-    bindToolbar(editor);
     bindTypes(editor);
     bindRegions(editor);
     bindSaving(editor);
