@@ -382,3 +382,17 @@ def test_leaving_with_unsaved_changes_asks_first(signed_in_page, scratched):
     # Staying keeps the drawing.
     assert page.evaluate("window.annotationEditor.regions.length") == 1
     expect(page.locator("[data-dirty-state]")).to_have_text("Unsaved changes")
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (820, 1180)], ids=["laptop", "tablet"])
+def test_the_editor_fits_the_screen(signed_in_page, scratched, width, height):
+    page = signed_in_page
+    image, _ = scratched
+    page.set_viewport_size({"width": width, "height": height})
+    open_editor(page, image)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the editor is {overflow}px wider than a {width}px screen"
+    # The whole drawing area is on the first screen, under the toolbar.
+    bottom = page.evaluate("document.querySelector('[data-viewport]').getBoundingClientRect().bottom")
+    assert bottom <= height
+    screenshot(page, f"{'tablet' if width < 1000 else 'page'}-annotate", full_page=False)
