@@ -13,6 +13,18 @@ Rule for small training sets: at least 2 training embeddings are required
 the training set allows is *clamped*, not refused, to ``n_train - 1`` so that
 scoring a new embedding and leave-one-out scoring of a training embedding
 use the same number of neighbours; ``n_neighbors_`` records the value used.
+
+Variance scaling with few training images: ``variance_shrinkage`` (s) scales
+feature j by sqrt(var_j + s * mean(var)) instead of sqrt(var_j). With tens of
+training embeddings of thousands of features, many features (channels that
+rarely fire on a good part's anomaly map) have a variance estimate near zero;
+plain scaling multiplies their small, chance departures on a new image into
+the largest terms of the distance, and the score follows them instead of the
+defect. Shrinking every variance towards the average (as diagonal shrinkage
+estimators do) bounds that amplification while still equalising features of
+very different ranges. ``0`` is plain standardisation (the paper's text).
+Measured on anomaly-map embeddings (docs/benchmarks.md): synthetic set 4,
+image AUROC 0.843 -> 0.940 with s = 1; circuitboard 0.626 -> 0.746.
 """
 
 from __future__ import annotations
@@ -31,17 +43,22 @@ _BLOCK_ROWS = 256
 class KNNScorer:
     """Mean distance to the k nearest standardised training embeddings."""
 
-    def __init__(self, n_neighbors: int = 5, standardize: bool = True):
+    def __init__(self, n_neighbors: int = 5, standardize: bool = True, variance_shrinkage: float = 0.0):
         self.n_neighbors = n_neighbors
         self.standardize = standardize
+        self.variance_shrinkage = variance_shrinkage
 
     # -- scikit-learn style parameter access ---------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"n_neighbors": self.n_neighbors, "standardize": self.standardize}
+        return {
+            "n_neighbors": self.n_neighbors,
+            "standardize": self.standardize,
+            "variance_shrinkage": self.variance_shrinkage,
+        }
 
     def set_params(self, **params) -> "KNNScorer":
         for key, value in params.items():
-            if key not in ("n_neighbors", "standardize"):
+            if key not in ("n_neighbors", "standardize", "variance_shrinkage"):
                 raise ValueError(f"unknown parameter {key!r}")
             setattr(self, key, value)
         return self
@@ -56,10 +73,14 @@ class KNNScorer:
             )
         if int(self.n_neighbors) < 1:
             raise ValueError(f"n_neighbors must be at least 1, got {self.n_neighbors}")
+        shrinkage = float(self.variance_shrinkage)
+        if not (np.isfinite(shrinkage) and shrinkage >= 0.0):
+            raise ValueError(f"variance_shrinkage must be a number >= 0, got {self.variance_shrinkage}")
         self.n_neighbors_ = min(int(self.n_neighbors), n_train - 1)
         if self.standardize:
             mean = embeddings.mean(axis=0, dtype=np.float64)
-            scale = embeddings.std(axis=0, dtype=np.float64)
+            variance = embeddings.var(axis=0, dtype=np.float64)
+            scale = np.sqrt(variance + shrinkage * variance.mean())
             # A feature that never varies on good parts carries no distance
             # information among them; dividing by 1 keeps it finite (it still
             # counts if a test embedding departs from the constant).
@@ -96,6 +117,7 @@ class KNNScorer:
         config = {
             "n_neighbors": int(self.n_neighbors),
             "standardize": bool(self.standardize),
+            "variance_shrinkage": float(self.variance_shrinkage),
             "n_neighbors_": int(self.n_neighbors_),
         }
         arrays = {
@@ -108,7 +130,12 @@ class KNNScorer:
 
     @classmethod
     def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> "KNNScorer":
-        scorer = cls(n_neighbors=int(config["n_neighbors"]), standardize=bool(config["standardize"]))
+        scorer = cls(
+            n_neighbors=int(config["n_neighbors"]),
+            standardize=bool(config["standardize"]),
+            # Scorers stored before the option existed were fitted without shrinkage.
+            variance_shrinkage=float(config.get("variance_shrinkage", 0.0)),
+        )
         scorer.n_neighbors_ = int(config["n_neighbors_"])
         scorer.scaler_mean_ = np.asarray(arrays["scaler_mean"], dtype=np.float32)
         scorer.scaler_scale_ = np.asarray(arrays["scaler_scale"], dtype=np.float32)

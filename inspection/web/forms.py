@@ -146,6 +146,8 @@ TRAINING_PARAMETERS = {
                  ("cpcae-knn", "deep-feature", "patch-knn")),
     "n_neighbors": (forms.IntegerField(label="Neighbours (k)", min_value=1, max_value=100, required=False,
                                        widget=forms.NumberInput(attrs={"placeholder": "5 or 15"})), ("cpcae-knn", "deep-feature")),
+    "variance_shrinkage": (forms.FloatField(label="Variance shrinkage", min_value=0.0, max_value=100.0, required=False,
+                                            widget=forms.NumberInput(attrs={"placeholder": "1", "step": "any"})), ("cpcae-knn",)),
     "input_side": (forms.IntegerField(label="Input side (pixels)", min_value=32, max_value=2048, required=False,
                                       widget=forms.NumberInput(attrs={"placeholder": "512"})), ("patch-knn",)),
     "coreset_ratio": (forms.FloatField(label="Coreset ratio", min_value=0.0001, max_value=1.0, required=False,

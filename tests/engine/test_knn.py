@@ -22,7 +22,7 @@ def training_embeddings():
 
 def test_hyper_parameters_are_stored_unchanged_and_fit_returns_self(training_embeddings):
     scorer = KNNScorer(n_neighbors=3, standardize=False)
-    assert scorer.get_params() == {"n_neighbors": 3, "standardize": False}
+    assert scorer.get_params() == {"n_neighbors": 3, "standardize": False, "variance_shrinkage": 0.0}
     assert scorer.fit(training_embeddings) is scorer
     assert scorer.n_neighbors == 3
 
@@ -109,3 +109,39 @@ def test_embeddings_of_the_wrong_width_are_refused(training_embeddings):
     scorer = KNNScorer().fit(training_embeddings)
     with pytest.raises(ValueError, match="features"):
         scorer.score(np.zeros((1, 5)))
+
+
+def test_variance_shrinkage_scales_each_feature_by_its_variance_plus_a_share_of_the_average():
+    embeddings = np.random.default_rng(2).normal(size=(30, 6)) * np.array([1, 2, 3, 4, 5, 1e-4])
+    scorer = KNNScorer(variance_shrinkage=0.5).fit(embeddings)
+    variance = embeddings.var(axis=0)
+    np.testing.assert_allclose(scorer.scaler_scale_, np.sqrt(variance + 0.5 * variance.mean()), rtol=1e-5)
+
+
+def test_variance_shrinkage_stops_a_nearly_constant_feature_from_outweighing_a_real_departure():
+    rng = np.random.default_rng(3)
+    train = rng.normal(size=(20, 8))
+    train[:, 7] = rng.normal(scale=1e-4, size=20)  # a channel that barely varies on good parts
+    noise = rng.normal(size=(1, 8)) * 0.5
+    noise[0, 7] = 0.01  # a chance departure, tiny in absolute terms, 100 standard deviations
+    defect = rng.normal(size=(1, 8)) * 0.5
+    defect[0, 0] = 6.0  # a large departure in an ordinary feature
+    defect[0, 7] = 0.0  # and the quiet channel as on good parts
+    queries = np.concatenate([noise, defect])
+    plain = KNNScorer(n_neighbors=3).fit(train).score(queries)
+    shrunk = KNNScorer(n_neighbors=3, variance_shrinkage=1.0).fit(train).score(queries)
+    assert plain[0] > plain[1]
+    assert shrunk[1] > shrunk[0]
+
+
+def test_a_negative_variance_shrinkage_is_refused(training_embeddings):
+    with pytest.raises(ValueError, match="variance_shrinkage"):
+        KNNScorer(variance_shrinkage=-1.0).fit(training_embeddings)
+
+
+def test_variance_shrinkage_survives_the_state_round_trip_and_old_states_mean_none(training_embeddings):
+    scorer = KNNScorer(variance_shrinkage=2.0).fit(training_embeddings)
+    config, arrays = scorer.get_state()
+    assert KNNScorer.from_state(config, arrays).variance_shrinkage == 2.0
+    older = {key: value for key, value in config.items() if key != "variance_shrinkage"}
+    assert KNNScorer.from_state(older, arrays).variance_shrinkage == 0.0

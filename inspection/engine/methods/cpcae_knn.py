@@ -160,6 +160,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         backbone: str = "xception",
         weights: str = "imagenet",
         n_neighbors: int = 5,
+        variance_shrinkage: float = 1.0,
         embedding_batch_size: int = 4,
         **cpcae_parameters,
     ):
@@ -167,6 +168,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         self.backbone = backbone
         self.weights = weights
         self.n_neighbors = n_neighbors
+        self.variance_shrinkage = variance_shrinkage
         self.embedding_batch_size = embedding_batch_size
 
     def get_params(self) -> dict:
@@ -175,6 +177,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             "backbone": self.backbone,
             "weights": self.weights,
             "n_neighbors": self.n_neighbors,
+            "variance_shrinkage": self.variance_shrinkage,
             "embedding_batch_size": self.embedding_batch_size,
         }
 
@@ -206,7 +209,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         report(progress, ProgressEvent(stage="embed", fraction=0.0, message="embedding training anomaly maps"))
         embeddings, _, _ = self._embed(images, progress=progress)
         report(progress, ProgressEvent(stage="fit-knn", fraction=0.0))
-        self.knn_ = KNNScorer(n_neighbors=self.n_neighbors).fit(embeddings)
+        self.knn_ = KNNScorer(n_neighbors=self.n_neighbors, variance_shrinkage=self.variance_shrinkage).fit(embeddings)
         self.training_scores_ = self.knn_.training_scores_
         report(progress, ProgressEvent(stage="fit-knn", fraction=1.0))
         return self
@@ -258,7 +261,8 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
     def from_state(cls, state: MethodState) -> "CPCAEKNNDetector":
         from ..knn import KNNScorer
 
-        detector = cls(**state.config["params"])
+        # Models stored before the option existed were fitted with plain standardisation.
+        detector = cls(**{"variance_shrinkage": 0.0, **state.config["params"]})
         detector.autoencoder_ = cls._autoencoder_from_state(state)
         knn_arrays = {key.split(".", 1)[1]: value for key, value in state.arrays.items() if key.startswith("knn.")}
         detector.knn_ = KNNScorer.from_state(state.config["knn"], knn_arrays)
