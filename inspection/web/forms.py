@@ -150,6 +150,8 @@ TRAINING_PARAMETERS = {
                                             widget=forms.NumberInput(attrs={"placeholder": "1", "step": "any"})), ("cpcae-knn",)),
     "input_side": (forms.IntegerField(label="Input side (pixels)", min_value=32, max_value=2048, required=False,
                                       widget=forms.NumberInput(attrs={"placeholder": "512"})), ("patch-knn",)),
+    "enlarge": (forms.BooleanField(label="Enlarge smaller images to the input side", required=False,
+                                   help_text="For defects a few pixels across; slower"), ("patch-knn",)),
     "coreset_ratio": (forms.FloatField(label="Coreset ratio", min_value=0.0001, max_value=1.0, required=False,
                                        widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"})), ("patch-knn",)),
     "working_side": (forms.IntegerField(label="Working side (pixels)", min_value=8, max_value=4096, required=False,
@@ -175,10 +177,11 @@ class TrainingForm(forms.Form):
     def params(self) -> dict:
         """The hyper-parameters the chosen method takes, leaving out empty ones (method default)."""
         method = self.cleaned_data["method"]
+        # An unticked box also means "the method's default"; `is False`, because 0 == False.
         return {
             name: self.cleaned_data[name]
             for name, (_, methods) in TRAINING_PARAMETERS.items()
-            if method in methods and self.cleaned_data.get(name) not in (None, "")
+            if method in methods and self.cleaned_data.get(name) not in (None, "") and self.cleaned_data[name] is not False
         }
 
 

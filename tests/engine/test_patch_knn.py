@@ -99,6 +99,11 @@ def test_features_come_from_the_registered_size_shrunk_only_above_input_side():
     assert PatchKNNDetector(**SMALL).fit(small).input_shape_ == (71, 71)
 
 
+def test_with_enlarge_a_smaller_image_is_enlarged_to_input_side_and_without_it_is_not():
+    assert PatchKNNDetector(**{**SMALL, "input_side": 128}).fit(TRAIN[:2]).input_shape_ == (96, 96)
+    assert PatchKNNDetector(**{**SMALL, "input_side": 128, "enlarge": True}).fit(TRAIN[:2]).input_shape_ == (128, 128)
+
+
 def test_greedy_coreset_covers_separated_clusters_that_random_sampling_could_miss():
     rng = np.random.default_rng(0)
     common = rng.normal(0.0, 0.1, size=(2000, 8))

@@ -72,6 +72,19 @@ def test_empty_settings_keep_the_methods_defaults(signed_in):
     assert ModelVersion.objects.get().params == {}
 
 
+def test_a_ticked_box_and_a_zero_are_settings_and_an_unticked_box_is_the_default(signed_in):
+    requests = [
+        {"method": "patch-knn", "enlarge": "on", "input_side": "768"},
+        {"method": "patch-knn", "input_side": "768"},
+        {"method": "cpcae-knn", "variance_shrinkage": "0"},
+    ]
+    for settings in requests:  # one product each: a product trains one version at a time
+        product = ready_product(train=3, test_good=0, test_defective=0)
+        signed_in.post(f"/products/{product.pk}/training/", settings)
+    params = [version.params for version in ModelVersion.objects.order_by("pk")]
+    assert params == [{"enlarge": True, "input_side": 768}, {"input_side": 768}, {"variance_shrinkage": 0.0}]
+
+
 def test_bad_settings_are_explained_next_to_their_field(signed_in):
     product = ready_product(train=3, test_good=0, test_defective=0)
     response = signed_in.post(f"/products/{product.pk}/training/", {"method": "cpcae-knn", "epochs": "0"})
