@@ -12,6 +12,7 @@ import numpy as np
 
 from inspection.models import Image
 from inspection.selectors.annotations import annotation_current
+from inspection.services.masks import mask_read
 
 
 def annotation_outlines(*, image: Image | None) -> dict | None:
@@ -27,7 +28,7 @@ def annotation_outlines(*, image: Image | None) -> dict | None:
         return None
     regions, legend, size = [], {}, None
     for region in annotation.regions.all():
-        mask = _read_mask(region.mask)
+        mask = mask_read(region.mask)
         size = mask.shape
         defect_type = region.defect_type
         regions.append({"name": defect_type.name, "color": defect_type.color, "area": region.area, "path": svg_path(mask)})
@@ -56,10 +57,3 @@ def svg_path(mask: np.ndarray) -> str:
         steps = " L".join(f"{x + 0.5:g} {y + 0.5:g}" for x, y in points)
         parts.append(f"M{steps} Z")
     return " ".join(parts)
-
-
-def _read_mask(stored) -> np.ndarray:
-    from PIL import Image as PillowImage
-
-    with stored.open("rb") as handle, PillowImage.open(handle) as picture:
-        return np.asarray(picture.convert("L")) >= 128
