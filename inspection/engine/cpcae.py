@@ -12,14 +12,22 @@ Patches are not materialised for training: a tf.data pipeline gathers each
 shuffled batch straight from the stack of downsized images, so memory is one
 copy of the downsized training set whatever the overlap.
 
-Defaults sized by measurement on 2 CPU cores shared with other jobs (load
-average 5-7): 200 synthetic 1024x1024 RGB cursor images (49 patches each,
-9800 per epoch, 154 batches of 64) train at 25-43 s per epoch, 293 s for 8
-epochs including downsizing; the loss per epoch was 0.030, 0.0013, 0.00086,
-0.00067, 0.00056, 0.00052, 0.00043, 0.00039. Six epochs (about 3.5 minutes
-there, less on an idle machine) keep the whole training pipeline well inside
-10 minutes while most of the gain is already made. Reconstruction costs about
-45-75 ms per 1024x1024 image once the network is traced.
+Training length: ``epochs`` passes over the patches, each pass made at
+least ``min_steps_per_epoch`` batches long (patches repeat in shuffled
+order), so every training gets at least 6 x 350 = 2100 optimisation steps by
+default. Why a floor on steps rather than more epochs: small sets (tens of
+images of a few patches each) otherwise get few steps and stop while the loss
+is still falling, whereas more epochs would lengthen every training in
+proportion (20 epochs of the 200-image set below are 3080 steps). Measured with the benchmark script (seed
+0, downsize 2): synthetic sets of 60 images of 256 x 256 (540 patches, 9
+batches a pass) had 600 steps under the former floor of 100 a pass, and
+image AUROC of cpcae-knn on sets 3, 4 and 5 was 0.948, 0.940 and 0.941; with
+2100 steps it is given in docs/benchmarks.md. 200 synthetic 1024 x 1024
+images at downsize 4 (49 patches each, 154 batches a pass) now get 2100
+steps instead of 924; the whole training (registration, CPCAE, Xception
+embeddings, k-NN) took 288 s on an idle 2-core machine, inside its 10-minute
+budget. Reconstruction costs about 45-75 ms per 1024 x 1024 image once the
+network is traced.
 """
 
 from __future__ import annotations
@@ -51,10 +59,10 @@ class CPCAE:
     latent_dim, filters, dense_units, l1_lambda : network shape and the weight
         of the L1 sparsity penalty on the latent code (eq. 3).
     epochs, batch_size, learning_rate : Adam training schedule.
-    min_steps_per_epoch : an epoch is one pass over all patches, repeated as
-        often as needed to make at least this many batches, so that small sets
-        (few images, or few patches per image) still get enough optimisation
-        steps; large sets are unaffected.
+    min_steps_per_epoch : an epoch is one pass over all patches, or exactly
+        this many batches when a pass is shorter (patches repeat in shuffled
+        order), so that small sets (few images, or few patches per image) still
+        get enough optimisation steps; passes longer than this are unchanged.
     seed : makes training reproducible (weights, shuffling).
     cancel_check_batches : the progress callback is also consulted every this
         many batches, so a cancel request stops training within an epoch.
@@ -77,7 +85,7 @@ class CPCAE:
         epochs: int = 6,
         batch_size: int = 64,
         learning_rate: float = 1e-3,
-        min_steps_per_epoch: int = 100,
+        min_steps_per_epoch: int = 350,
         seed: int = 0,
         cancel_check_batches: int = 10,
     ):
@@ -292,7 +300,8 @@ def _patch_dataset(small: np.ndarray, positions, patch_size: int, batch_size: in
     count, height, width, channels = small.shape
     per_image = len(positions)
     total = count * per_image
-    repeats = max(1, math.ceil(min_steps * batch_size / total))
+    steps = max(math.ceil(total / batch_size), int(min_steps))
+    repeats = max(1, math.ceil(steps * batch_size / total))
     pixels = tf.constant(small.reshape(-1, channels))
     grid = np.asarray(positions, dtype=np.int64)
     rows_start, columns_start = tf.constant(grid[:, 0]), tf.constant(grid[:, 1])
@@ -312,10 +321,11 @@ def _patch_dataset(small: np.ndarray, positions, patch_size: int, batch_size: in
         .repeat(repeats)
         .shuffle(total * repeats, seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size)
+        .take(steps)
         .map(gather, num_parallel_calls=2, deterministic=True)
         .prefetch(2)
     )
-    return dataset, math.ceil(total * repeats / batch_size)
+    return dataset, steps
 
 
 def _make_progress_watcher(progress: Optional[ProgressCallback], epochs: int, steps: int, check_every: int):

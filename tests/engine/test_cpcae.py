@@ -78,12 +78,20 @@ def test_planted_defect_gives_a_higher_residual_where_it_is(trained):
     assert normal_residual[defect_mask].mean() < inside / 3
 
 
-def test_small_sets_are_repeated_to_reach_the_minimum_steps_per_epoch():
+def test_small_sets_are_repeated_to_make_exactly_the_minimum_steps_per_epoch():
     images = _training_set(2)  # 50 patches: 2 batches of 32 per pass
     events = []
     CPCAE(**dict(TINY, epochs=1, min_steps_per_epoch=6, cancel_check_batches=1)).fit(images, progress=events.append)
     batch_checks = [event for event in events if event.loss is None]
-    assert len(batch_checks) == 7  # 4 passes of 50 patches = 200 patches = 7 batches
+    assert len(batch_checks) == 6
+    assert all("of 6" in event.message for event in batch_checks)
+
+
+def test_a_pass_longer_than_the_minimum_steps_is_left_as_it_is():
+    images = _training_set(8)  # 200 patches: 7 batches of 32 per pass
+    events = []
+    CPCAE(**dict(TINY, epochs=1, min_steps_per_epoch=3, cancel_check_batches=1)).fit(images, progress=events.append)
+    assert len([event for event in events if event.loss is None]) == 7
 
 
 def test_seeded_fits_give_identical_reconstructions():
