@@ -148,10 +148,18 @@ TRAINING_PARAMETERS = {
                                        widget=forms.NumberInput(attrs={"placeholder": "5 or 15"})), ("cpcae-knn", "deep-feature")),
     "variance_shrinkage": (forms.FloatField(label="Variance shrinkage", min_value=0.0, max_value=100.0, required=False,
                                             widget=forms.NumberInput(attrs={"placeholder": "1", "step": "any"})), ("cpcae-knn",)),
+    "residual_normalisation": (forms.TypedChoiceField(
+        label="Normalise residuals per pixel", required=False, coerce=lambda choice: choice == "on", empty_value="",
+        choices=(("", "Method default (on)"), ("on", "On"), ("off", "Off: raw residuals, as in the paper")),
+    ), ("cpcae-knn",)),
     "input_side": (forms.IntegerField(label="Input side (pixels)", min_value=32, max_value=2048, required=False,
                                       widget=forms.NumberInput(attrs={"placeholder": "512"})), ("patch-knn",)),
     "enlarge": (forms.BooleanField(label="Enlarge smaller images to the input side", required=False,
                                    help_text="For defects a few pixels across; slower"), ("patch-knn",)),
+    "fine_input_side": (forms.IntegerField(label="Finer second pass, input side (pixels)", min_value=0, max_value=4096,
+                                           required=False, widget=forms.NumberInput(attrs={"placeholder": "768"}),
+                                           help_text="Finds defects a few pixels across; 0 turns it off (faster)"),
+                        ("patch-knn",)),
     "coreset_ratio": (forms.FloatField(label="Coreset ratio", min_value=0.0001, max_value=1.0, required=False,
                                        widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"})), ("patch-knn",)),
     "working_side": (forms.IntegerField(label="Working side (pixels)", min_value=8, max_value=4096, required=False,
@@ -177,12 +185,16 @@ class TrainingForm(forms.Form):
     def params(self) -> dict:
         """The hyper-parameters the chosen method takes, leaving out empty ones (method default)."""
         method = self.cleaned_data["method"]
-        # An unticked box also means "the method's default"; `is False`, because 0 == False.
         return {
             name: self.cleaned_data[name]
-            for name, (_, methods) in TRAINING_PARAMETERS.items()
-            if method in methods and self.cleaned_data.get(name) not in (None, "") and self.cleaned_data[name] is not False
+            for name, (field, methods) in TRAINING_PARAMETERS.items()
+            if method in methods and not _means_default(field, self.cleaned_data.get(name))
         }
+
+
+def _means_default(field, value) -> bool:
+    # An unticked box also means "the method's default"; `is False`, because 0 == False.
+    return value is None or value == "" or (isinstance(field, forms.BooleanField) and value is False)
 
 
 # --- Operating points and activation -------------------------------------------
