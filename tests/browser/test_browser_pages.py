@@ -21,7 +21,9 @@ from tests.platform.loop_data import defective_png, good_png, ready_product
 
 
 def trained_version(product, **params) -> ModelVersion:
-    version = model_version_create(product=product, method="variation", params=params)
+    # Not handed to the workers: a session's worker could claim the job before this process runs it.
+    with mock.patch("inspection.services.jobs.job_dispatch"):
+        version = model_version_create(product=product, method="variation", params=params)
     training_job_run(job_id=version.job_id, worker="browser-test")
     version.refresh_from_db()
     assert version.status == "trained", version.error

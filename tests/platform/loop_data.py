@@ -101,9 +101,14 @@ def _aligned_image(product, content: bytes, label: str, split: str, defect: str 
 
 def trained_version(product: Product, method: str = "variation", **params):
     """Train a version in this process (no worker) and return it."""
+    from unittest import mock
+
     from inspection.services.training import model_version_create, training_job_run
 
-    version = model_version_create(product=product, method=method, params=params)
+    # Not handed to the workers: in a test that commits (browser tests), a
+    # session's worker could claim the job before this process runs it.
+    with mock.patch("inspection.services.jobs.job_dispatch"):
+        version = model_version_create(product=product, method=method, params=params)
     training_job_run(job_id=version.job_id, worker="here:1")
     version.refresh_from_db()
     assert version.status == "trained", version.error
