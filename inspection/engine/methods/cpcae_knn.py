@@ -16,6 +16,13 @@ without / with: circuitboard 0.753 / 0.809, synthetic sets 4, 5, 6 0.972 /
 and whose texture varies from tile to tile, 0.848 / 0.836. The end-to-end
 figures are in docs/benchmarks.md.
 
+A second addition, also on by default (``pooling_grid`` = 3): the paper's
+pooling is applied to each cell of a 3 x 3 grid over the backbone's feature
+map instead of once over all of it (``embedding.regional_paper_pooling``),
+because on a registered part the place of a residual is evidence; ``1`` is
+the paper's global pooling. Stored models load with the settings they were
+fitted with.
+
 ``ae-l2``: the same CPCAE, scored by its L2 reconstruction error (section 4.4).
 """
 
@@ -177,15 +184,20 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         n_neighbors: int = 5,
         variance_shrinkage: float = 1.0,
         residual_normalisation: bool = True,
+        pooling_grid: int = 3,
         embedding_batch_size: int = 4,
         **cpcae_parameters,
     ):
+        from ..embedding import checked_grid
+
         super().__init__(**cpcae_parameters)
+        checked_grid(pooling_grid)
         self.backbone = backbone
         self.weights = weights
         self.n_neighbors = n_neighbors
         self.variance_shrinkage = variance_shrinkage
         self.residual_normalisation = residual_normalisation
+        self.pooling_grid = pooling_grid
         self.embedding_batch_size = embedding_batch_size
 
     def get_params(self) -> dict:
@@ -196,6 +208,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             "n_neighbors": self.n_neighbors,
             "variance_shrinkage": self.variance_shrinkage,
             "residual_normalisation": self.residual_normalisation,
+            "pooling_grid": self.pooling_grid,
             "embedding_batch_size": self.embedding_batch_size,
         }
 
@@ -207,7 +220,8 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             from ..embedding import AnomalyMapEmbedder
 
             embedder = AnomalyMapEmbedder(
-                backbone=self.backbone, weights=self.weights, batch_size=self.embedding_batch_size
+                backbone=self.backbone, weights=self.weights, batch_size=self.embedding_batch_size,
+                grid=self.pooling_grid,
             )
             self.__dict__["_embedder_instance"] = embedder
         return embedder
@@ -311,8 +325,11 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
     def from_state(cls, state: MethodState) -> "CPCAEKNNDetector":
         from ..knn import KNNScorer
 
-        # Models stored before the option existed were fitted with plain standardisation.
-        detector = cls(**{"variance_shrinkage": 0.0, "residual_normalisation": False, **state.config["params"]})
+        # Models stored before these options existed were fitted with plain
+        # standardisation, raw residuals and global pooling.
+        detector = cls(**{
+            "variance_shrinkage": 0.0, "residual_normalisation": False, "pooling_grid": 1, **state.config["params"],
+        })
         detector.autoencoder_ = cls._autoencoder_from_state(state)
         detector.residual_scale_ = state.arrays.get("residual_scale")
         knn_arrays = {key.split(".", 1)[1]: value for key, value in state.arrays.items() if key.startswith("knn.")}
