@@ -80,13 +80,15 @@ def test_a_ticked_box_a_zero_and_off_are_settings_and_an_unticked_box_or_blank_c
         {"method": "patch-knn", "fine_input_side": "0"},
         {"method": "cpcae-knn", "residual_normalisation": "off"},
         {"method": "cpcae-knn", "residual_normalisation": ""},
+        {"method": "cpcae-knn", "pooling_grid": "1"},
     ]
     for settings in requests:  # one product each: a product trains one version at a time
         product = ready_product(train=3, test_good=0, test_defective=0)
         signed_in.post(f"/products/{product.pk}/training/", settings)
     params = [version.params for version in ModelVersion.objects.order_by("pk")]
     assert params == [{"enlarge": True, "input_side": 768}, {"input_side": 768}, {"variance_shrinkage": 0.0},
-                      {"fine_input_side": 0}, {"residual_normalisation": False}, {}]
+                      {"fine_input_side": 0}, {"residual_normalisation": False}, {},
+                      {"pooling_grid": 1}]
 
 
 def test_bad_settings_are_explained_next_to_their_field(signed_in):
