@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPOSITORY))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from inspection.engine.cli import ConsoleProgress, format_table, parse_parameter  # noqa: E402
-from inspection.engine.evaluation import evaluate, peak_rss_mb  # noqa: E402
+from inspection.engine.scoring.evaluation import evaluate, peak_rss_mb  # noqa: E402
 
 SHARED_DATASETS = REPOSITORY.parent / "shared" / "datasets"
 
@@ -69,11 +69,11 @@ def median_ms(function, repeats: int) -> float:
 def speed(arguments) -> dict:
     import numpy as np
 
-    from inspection.engine import backbones
-    from inspection.engine.imageio import load_image
+    from inspection.engine.networks import backbones
+    from inspection.engine.data.imageio import load_image
     from inspection.engine.methods import create_method
-    from inspection.engine.registration import Registrar
-    from inspection.engine.synth import render_set
+    from inspection.engine.registration.alignment import Registrar
+    from inspection.engine.data.synth import render_set
 
     side = arguments.side
     with tempfile.TemporaryDirectory() as folder:
@@ -132,7 +132,7 @@ def speed(arguments) -> dict:
 
 def quality(arguments) -> list[dict]:
     from inspection.engine.methods import METHOD_NAMES, accepted_parameters
-    from inspection.engine.synth import render_set
+    from inspection.engine.data.synth import render_set
 
     methods = list(METHOD_NAMES) if arguments.methods == "all" else arguments.methods.split(",")
     records = []

@@ -74,7 +74,7 @@ def main() -> None:
 def _png(pixels) -> bytes:
     from PIL import Image as PillowImage
 
-    from inspection.engine.imageio import to_uint8
+    from inspection.engine.data.imageio import to_uint8
 
     array = to_uint8(pixels)
     if array.ndim == 3 and array.shape[2] == 1:
@@ -89,8 +89,8 @@ def run(arguments, folder: Path) -> dict:
     from django.core.files.uploadedfile import SimpleUploadedFile
     from rest_framework.test import APIClient
 
-    from inspection.engine.imageio import decode_image_bytes
-    from inspection.engine.synth import DEFECT_TYPES, render_cursor
+    from inspection.engine.data.imageio import decode_image_bytes
+    from inspection.engine.data.synth import DEFECT_TYPES, render_cursor
     from inspection.models import Job
     from inspection.services.bundles import bundle_load
     from inspection.services.inspections import inspection_batch_start

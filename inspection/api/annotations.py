@@ -30,8 +30,8 @@ from inspection.services.annotations import (
     defect_type_delete,
     defect_type_update,
 )
-from inspection.services.errors import Conflict, InvalidInput
-from inspection.services.masks import registered_size
+from inspection.errors import Conflict, InvalidInput
+from inspection.lib.mask_png import registered_size
 
 
 def _url(stored, request) -> str | None:

@@ -11,7 +11,7 @@ from inspection.api.serializers import JobOutputSerializer
 from inspection.models import Inspection, ReviewItem
 from inspection.selectors.inspections import inspection_get, inspection_list
 from inspection.selectors.products import product_get
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 from inspection.services.inspections import inspection_batch_start, inspection_run
 
 

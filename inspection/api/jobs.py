@@ -6,7 +6,7 @@ from inspection.api.pagination import StandardPagination
 from inspection.api.serializers import JobOutputSerializer
 from inspection.models import Job
 from inspection.selectors.jobs import job_get, job_list
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 from inspection.services.jobs import job_cancel
 
 

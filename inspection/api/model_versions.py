@@ -20,7 +20,7 @@ from inspection.selectors.model_versions import (
     threshold_setting_list,
 )
 from inspection.selectors.products import product_get
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
 from inspection.services.training import (
     DEFAULT_METHOD,

@@ -30,7 +30,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import BUNDLE_FORMAT_VERSION, ENGINE_VERSION
-from .base import AnomalyDetector, MethodState
+from .detector import AnomalyDetector, MethodState
 from .errors import BundleError
 
 MANIFEST_NAME = "bundle.json"
@@ -53,7 +53,7 @@ class Bundle:
 
     def registrar(self):
         """The product's Registrar, rebuilt from the bundle's config and reference."""
-        from .registration import Registrar
+        from .registration.alignment import Registrar
 
         if self.reference is None:
             raise BundleError(MANIFEST_NAME, "this bundle was saved without a registration reference")

@@ -105,7 +105,7 @@ def _public(record: dict) -> dict:
 
 
 def command_synth(arguments) -> int:
-    from .synth import render_set
+    from .data.synth import render_set
 
     sets = range(1, 7) if arguments.set == "all" else [int(arguments.set)]
     for set_id in sets:
@@ -143,7 +143,7 @@ def _evaluation_options(arguments) -> dict:
 
 
 def command_evaluate(arguments) -> int:
-    from .evaluation import evaluate, evaluate_all
+    from .scoring.evaluation import evaluate, evaluate_all
     from .methods import METHOD_NAMES
 
     options = _evaluation_options(arguments)
@@ -165,7 +165,7 @@ def command_evaluate(arguments) -> int:
 
 def command_train(arguments) -> int:
     from .bundle import save_bundle
-    from .evaluation import evaluate
+    from .scoring.evaluation import evaluate
 
     options = _evaluation_options(arguments)
     record = evaluate(arguments.data_dir, method=arguments.method, keep_detector=True, **options)
@@ -187,7 +187,7 @@ def command_train(arguments) -> int:
 
 def command_inspect(arguments) -> int:
     from .bundle import load_bundle
-    from .imageio import load_image
+    from .data.imageio import load_image
 
     bundle = load_bundle(arguments.bundle)
     registrar = bundle.registrar()

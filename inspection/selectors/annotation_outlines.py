@@ -12,7 +12,7 @@ import numpy as np
 
 from inspection.models import Image
 from inspection.selectors.annotations import annotation_current
-from inspection.services.masks import mask_read
+from inspection.lib.mask_png import mask_read
 
 
 def annotation_outlines(*, image: Image | None) -> dict | None:

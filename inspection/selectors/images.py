@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from inspection.models import Image, Product
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 
 _FILTERS = {
     "label": Image.Label.values,

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from inspection.models import Inspection, Product
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 
 
 def inspection_list(*, product: Product, decision: str | None = None, status: str | None = None,

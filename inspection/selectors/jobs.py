@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from inspection.models import Job
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 
 
 def job_list(*, product_id: int | None = None, status: str | None = None, kind: str | None = None) -> QuerySet[Job]:

@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
-from inspection.services import evaluation
-from inspection.services.errors import InvalidInput
+from inspection.lib import score_analysis as evaluation
+from inspection.errors import InvalidInput
 
 
 def model_version_list(*, product: Product, status: str | None = None) -> QuerySet[ModelVersion]:

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from inspection.models import Product, ReviewItem
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 
 QUEUE_STATES = ("open", "claimed", "decided", "pending", "all")
 

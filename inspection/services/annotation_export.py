@@ -28,7 +28,7 @@ import numpy as np
 from inspection.models import DefectType, Image, Product
 from inspection.selectors.annotations import annotation_current_by_image
 from inspection.services.annotations import DEFAULT_DEFECT_TYPE
-from inspection.services.masks import mask_encode, mask_read
+from inspection.lib.mask_png import mask_encode, mask_read
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

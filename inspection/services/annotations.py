@@ -21,8 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from inspection.models import Annotation, AnnotationRegion, DefectType, Image, Product
-from inspection.services.errors import Conflict, InvalidInput
-from inspection.services.masks import mask_area_and_bbox, mask_decode, mask_encode, mask_read, registered_size
+from inspection.errors import Conflict, InvalidInput
+from inspection.lib.mask_png import mask_area_and_bbox, mask_decode, mask_encode, mask_read, registered_size
 
 logger = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.core.files import File
 
 from inspection.models import ModelVersion
-from inspection.services.errors import ServiceError
+from inspection.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class LoadedModel:
     version_id: int
     checksum: str
     bundle: Any  # inspection.engine.bundle.Bundle
-    registrar: Any  # inspection.engine.registration.Registrar
+    registrar: Any  # inspection.engine.registration.alignment.Registrar
     # Keras models are not safe to call from two threads at once.
     lock: threading.Lock
 

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from inspection.models import Image, Product
 from inspection.services.annotations import annotation_mask_names
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 
 _EDITABLE_FIELDS = ("label", "split", "defect_type")
 

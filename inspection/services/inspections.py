@@ -34,12 +34,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspection.engine.errors import EngineError, ImageError
-from inspection.engine.imageio import decode_image_bytes, to_uint8
+from inspection.engine.data.imageio import decode_image_bytes, to_uint8
 from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, Product, ReviewItem, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
-from inspection.services import evaluation
+from inspection.lib import score_analysis as evaluation
 from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
-from inspection.services.errors import Conflict, InvalidInput
+from inspection.errors import Conflict, InvalidInput
 from inspection.services.jobs import (
     job_claim,
     job_create,

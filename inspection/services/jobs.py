@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspection.models import Job, Product
-from inspection.services.errors import Conflict
+from inspection.errors import Conflict
 
 logger = logging.getLogger(__name__)
 

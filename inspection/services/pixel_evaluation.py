@@ -8,7 +8,7 @@ punish the model for finding them.
 
 Numbers stored (see PixelEvaluation):
 
-* pixel AUROC over all pixels of those images (engine.metrics.pixel_auroc,
+* pixel AUROC over all pixels of those images (engine.scoring.metrics.pixel_auroc,
   equal to scikit-learn's roc_auc_score on the flattened masks and maps);
 * the pixel threshold: the smallest map value exceeded by at most 1% of the
   pixels of the normal evaluation images (their 99th percentile, taken as
@@ -34,12 +34,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspection.engine.errors import EngineError, ImageError
-from inspection.engine.imageio import decode_image_bytes
-from inspection.engine.metrics import pixel_auroc
+from inspection.engine.data.imageio import decode_image_bytes
+from inspection.engine.scoring.metrics import pixel_auroc
 from inspection.models import Image, Job, ModelVersion, ModelVersionImage, PixelEvaluation
 from inspection.selectors.annotations import annotation_current_by_image
 from inspection.services.bundles import ModelUnavailable, bundle_load
-from inspection.services.errors import Conflict
+from inspection.errors import Conflict
 from inspection.services.jobs import (
     job_claim,
     job_create,
@@ -48,7 +48,7 @@ from inspection.services.jobs import (
     job_report_progress,
     job_succeed,
 )
-from inspection.services.masks import mask_read
+from inspection.lib.mask_png import mask_read
 
 logger = logging.getLogger(__name__)
 

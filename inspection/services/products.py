@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from inspection.engine.errors import EngineError, ImageError
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_mask_names
-from inspection.services.errors import Conflict, InvalidInput
+from inspection.errors import Conflict, InvalidInput
 from inspection.services.registration import registration_fit, registration_settings_check, registration_start
 from inspection.services.uploads import image_bytes_check
 

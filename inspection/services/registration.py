@@ -20,11 +20,11 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from inspection.engine.errors import EngineError, ImageError
-from inspection.engine.imageio import decode_image_bytes, to_uint8
-from inspection.engine.registration import METHODS, MOTIONS, Registrar
+from inspection.engine.data.imageio import decode_image_bytes, to_uint8
+from inspection.engine.registration.alignment import METHODS, MOTIONS, Registrar
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_from_ground_truth
-from inspection.services.errors import InvalidInput, ServiceError
+from inspection.errors import InvalidInput, ServiceError
 from inspection.services.thumbnails import thumbnail_from_pixels
 from inspection.services.jobs import (
     job_claim,

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from inspection.models import Image, Inspection, Product, ReviewItem
-from inspection.services.errors import Conflict, InvalidInput
+from inspection.errors import Conflict, InvalidInput
 from inspection.services.images import image_update
 from inspection.services.registration import registration_start
 

@@ -23,8 +23,8 @@ from django.db import transaction
 
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
-from inspection.services import evaluation
-from inspection.services.errors import Conflict, InvalidInput
+from inspection.lib import score_analysis as evaluation
+from inspection.errors import Conflict, InvalidInput
 
 
 def threshold_set(

@@ -24,7 +24,7 @@ def thumbnail_from_pixels(pixels: np.ndarray) -> ContentFile:
     """A JPEG thumbnail of an engine image (float (H, W, C) in [0, 1])."""
     from PIL import Image as PillowImage
 
-    from inspection.engine.imageio import to_uint8
+    from inspection.engine.data.imageio import to_uint8
 
     array = to_uint8(pixels)
     if array.ndim == 3 and array.shape[2] == 1:

@@ -36,13 +36,13 @@ from django.utils import timezone
 
 from inspection.engine import ENGINE_VERSION
 from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
-from inspection.engine.imageio import decode_image_bytes
+from inspection.engine.data.imageio import decode_image_bytes
 from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method
 from inspection.engine.progress import ProgressEvent
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
-from inspection.services import evaluation
+from inspection.lib import score_analysis as evaluation
 from inspection.services.bundles import bundle_store
-from inspection.services.errors import Conflict, InvalidInput
+from inspection.errors import Conflict, InvalidInput
 from inspection.services.jobs import (
     job_cancel,
     job_claim,

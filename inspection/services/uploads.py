@@ -22,13 +22,13 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from inspection.engine.errors import ImageError
-from inspection.engine.imageio import IMAGE_EXTENSIONS, decode_image_bytes
+from inspection.engine.data.imageio import IMAGE_EXTENSIONS, decode_image_bytes
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import defect_types_import
-from inspection.services.archives import CheckedArchive, archive_check, looks_like_zip
-from inspection.services.errors import InvalidInput
+from inspection.lib.zip_archives import CheckedArchive, archive_check, looks_like_zip
+from inspection.errors import InvalidInput
 from inspection.services.thumbnails import thumbnail_from_bytes
-from inspection.services.layouts import LayoutPlan, mvtec_plan, mvtec_root
+from inspection.lib.mvtec_layout import LayoutPlan, mvtec_plan, mvtec_root
 from inspection.services.registration import registration_start
 
 _EXTENSION_FOR_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}

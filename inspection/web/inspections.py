@@ -12,7 +12,7 @@ from inspection.selectors.annotation_outlines import annotation_outlines
 from inspection.selectors.inspections import inspection_get, inspection_list
 from inspection.selectors.model_versions import threshold_current
 from inspection.selectors.products import product_get
-from inspection.services.errors import ServiceError
+from inspection.errors import ServiceError
 from inspection.services.inspections import inspection_batch_start, inspection_run
 from inspection.web.annotations import annotatable
 from inspection.web.common import describe_setting, form_error_words, product_page_context

@@ -13,7 +13,7 @@ from inspection.models import ReviewItem
 from inspection.selectors.images import image_list
 from inspection.selectors.products import product_get
 from inspection.selectors.reviews import review_item_get, review_item_list
-from inspection.services.errors import ServiceError
+from inspection.errors import ServiceError
 from inspection.services.reviews import review_item_claim_next, review_item_decide, review_item_release
 from inspection.web.common import product_page_context
 from inspection.web.forms import ReviewDecisionForm

@@ -12,7 +12,7 @@ from inspection.models import Image, ModelVersion
 from inspection.selectors.images import image_list
 from inspection.selectors.model_versions import model_version_get, model_version_list
 from inspection.selectors.products import product_get
-from inspection.services.errors import ServiceError
+from inspection.errors import ServiceError
 from inspection.services.training import DEFAULT_METHOD, model_version_cancel, model_version_create, model_version_retrain
 from inspection.web.common import product_page_context, safe_next
 from inspection.web.forms import TrainingForm

@@ -20,8 +20,8 @@ from inspection.selectors.model_versions import (
 )
 from inspection.selectors.pixel_evaluation import pixel_evaluation_active_job, pixel_evaluation_summary
 from inspection.selectors.products import product_get
-from inspection.services import evaluation
-from inspection.services.errors import ServiceError
+from inspection.lib import score_analysis as evaluation
+from inspection.errors import ServiceError
 from inspection.services.pixel_evaluation import pixel_evaluation_start
 from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
 from inspection.web.common import describe_setting, form_error_words, product_page_context

@@ -19,7 +19,7 @@ from inspection.selectors.images import image_list
 from inspection.selectors.jobs import job_list
 from inspection.selectors.model_versions import threshold_current
 from inspection.selectors.products import product_get, product_list
-from inspection.services.errors import ServiceError
+from inspection.errors import ServiceError
 from inspection.services.images import image_bulk_update, image_delete
 from inspection.services.products import product_create, product_set_reference_image
 from inspection.services.registration import registration_start

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from inspection import views
+from inspection.web.health import health
 from inspection.api.media import media_file
 
 urlpatterns = [
@@ -15,7 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", views.health, name="health"),
+    path("healthz", health, name="health"),
     path("", include("inspection.web.urls")),
     re_path(r"^media/(?P<path>.+)$", media_file, name="media"),
 ]

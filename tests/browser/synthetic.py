@@ -18,7 +18,7 @@ class SyntheticSet:
 
 
 def cursor_set(folder: Path, *, train: int = 16, test_good: int = 6, test_defective: int = 6, size: int = 96) -> SyntheticSet:
-    from inspection.engine.synth import render_set
+    from inspection.engine.data.synth import render_set
 
     render_set(folder, set_id=1, seed=3, n_train=train, n_test_good=test_good, n_test_defective=test_defective, size=(size, size))
     buffer = io.BytesIO()

@@ -26,7 +26,7 @@ BRUSH_RADIUS = 10  # the editor's default brush is 20 pixels across
 @pytest.fixture
 def scratched(db, private_media):
     """A registered picture of a cursor with a scratch, and the scratch's two ends in image pixels."""
-    from inspection.engine.synth import render_cursor
+    from inspection.engine.data.synth import render_cursor
 
     picture, truth = render_cursor(1, seed=(7, 1, 2, 0), defect="scratch", size=(HEIGHT, WIDTH))
     content = png_bytes((picture[:, :, 0] * 255).round().astype(np.uint8))

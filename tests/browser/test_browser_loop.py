@@ -155,7 +155,7 @@ def test_the_budget_suggestions_in_the_browser_match_the_engine(page, live_serve
     """The page's escape and false-call budget rules are the engine's, on many random score sets."""
     import numpy as np
 
-    from inspection.engine import thresholds
+    from inspection.engine.scoring import thresholds
 
     page.goto("/accounts/login/")
     page.add_script_tag(path=str(REPOSITORY / "frontend/static/js/operating_point.js"))
@@ -183,7 +183,7 @@ def test_the_budget_suggestions_in_the_browser_match_the_engine(page, live_serve
             "([scores, labels, t]) => OperatingPoint.outcome(scores, labels, t, null, 0.01)",
             [scores.tolist(), labels.tolist(), float(engine[0])],
         )
-        from inspection.engine.metrics import rates_at
+        from inspection.engine.scoring.metrics import rates_at
 
         rates = rates_at(labels, scores, engine[0])
         assert outcome["recall"] == rates["recall"]

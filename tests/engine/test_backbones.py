@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inspection.engine import backbones, weights
+from inspection.engine.networks import backbones, weights
 
 requires_efficientnet_package = pytest.mark.skipif(
     weights.offline_package_file("efficientnet-lite0") is None,

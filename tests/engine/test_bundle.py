@@ -9,7 +9,7 @@ from inspection.engine import BUNDLE_FORMAT_VERSION
 from inspection.engine.bundle import load_bundle, save_bundle
 from inspection.engine.errors import BundleError
 from inspection.engine.methods import create_method
-from inspection.engine.registration import Registrar
+from inspection.engine.registration.alignment import Registrar
 
 from tiny_parts import defective_part, part_set
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from inspection.engine.cli import main
-from inspection.engine.synth import render_set
+from inspection.engine.data.synth import render_set
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 TINY = ["--param", "downsize_factor=1", "--param", "patch_size=16", "--param", "stride=16",

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inspection.engine.cpcae import CPCAE
+from inspection.engine.networks.cpcae_trainer import CPCAE
 from inspection.engine.errors import TrainingCancelled, TrainingDataError
 
 SIDE = 48

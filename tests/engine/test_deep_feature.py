@@ -4,11 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
-from inspection.engine.base import MethodState
+from inspection.engine.detector import MethodState
 from inspection.engine.errors import ImageError, TrainingDataError
 from inspection.engine.methods import create_method
 from inspection.engine.methods.deep_feature import DeepFeatureDetector
-from inspection.engine.weights import offline_package_file
+from inspection.engine.networks.weights import offline_package_file
 
 requires_efficientnet_weights = pytest.mark.skipif(
     offline_package_file("efficientnet-lite0") is None,

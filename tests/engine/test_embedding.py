@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from inspection.engine import embedding
-from inspection.engine.embedding import AnomalyMapEmbedder, parallel_cascade_pooling
+from inspection.engine.features import map_embedding as embedding
+from inspection.engine.features.map_embedding import AnomalyMapEmbedder, parallel_cascade_pooling
 from inspection.engine.errors import TrainingCancelled
-from inspection.engine.weights import offline_package_file
+from inspection.engine.networks.weights import offline_package_file
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from inspection.engine.errors import ImageError
-from inspection.engine.imageio import (
+from inspection.engine.data.imageio import (
     check_minimum_size,
     decode_image_bytes,
     load_image,

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from inspection.engine.errors import TrainingDataError
-from inspection.engine.knn import KNNScorer
+from inspection.engine.features.knn import KNNScorer
 
 
 def brute_force_mean_distance(queries, train, k, exclude_same_index=False):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
-from inspection.engine import metrics
+from inspection.engine.scoring import metrics
 
 
 def labelled_samples(seed, size, tie_heavy):

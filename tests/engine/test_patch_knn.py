@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inspection.engine.base import MethodState
+from inspection.engine.detector import MethodState
 from inspection.engine.errors import EngineError, ImageError, TrainingDataError
 from inspection.engine.methods import create_method
 from inspection.engine.methods.patch_knn import PatchKNNDetector, greedy_coreset

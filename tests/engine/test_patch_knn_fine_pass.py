@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inspection.engine.base import MethodState
+from inspection.engine.detector import MethodState
 from inspection.engine.methods.patch_knn import PatchKNNDetector
 
 from tiny_parts import synthetic_parts, with_planted_blob

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inspection.engine.patches import extract_patches, patch_grid, reassemble
+from inspection.engine.networks.cpcae_patches import extract_patches, patch_grid, reassemble
 
 
 def test_grid_covers_the_image_with_the_last_patch_flush_with_the_border():

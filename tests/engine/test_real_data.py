@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from inspection.engine.dataset import load_mvtec_layout
-from inspection.engine.evaluation import evaluate
+from inspection.engine.data.dataset import load_mvtec_layout
+from inspection.engine.scoring.evaluation import evaluate
 
 MAGNETIC_TILE = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "magnetic_tile"
 

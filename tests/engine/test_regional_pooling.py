@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from inspection.engine.base import MethodState
-from inspection.engine.embedding import AnomalyMapEmbedder, parallel_cascade_pooling, regional_paper_pooling
+from inspection.engine.detector import MethodState
+from inspection.engine.features.map_embedding import AnomalyMapEmbedder, parallel_cascade_pooling, regional_paper_pooling
 from inspection.engine.methods import create_method
 from inspection.engine.methods.cpcae_knn import CPCAEKNNDetector
-from inspection.engine.weights import offline_package_file
+from inspection.engine.networks.weights import offline_package_file
 
 from tiny_parts import defective_part, part_set
 

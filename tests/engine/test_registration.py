@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from inspection.engine.errors import RegistrationError, TrainingCancelled
-from inspection.engine.registration import Registrar, RegistrationResult
+from inspection.engine.registration.alignment import Registrar, RegistrationResult
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 HEIGHT, WIDTH = 180, 240
@@ -169,7 +169,7 @@ def test_circuitboard_photos_register_with_high_quality():
     root = DATASETS / "circuitboard"
     if not root.is_dir():
         pytest.skip(f"real data set not available at {root}")
-    from inspection.engine.imageio import load_image
+    from inspection.engine.data.imageio import load_image
 
     paths = sorted(glob.glob(str(root / "train" / "good" / "*.jpg")))
     reference = load_image(paths[0])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from inspection.engine.base import MethodState
+from inspection.engine.detector import MethodState
 from inspection.engine.methods import create_method
 from inspection.engine.methods.cpcae_knn import NORMALISED_MAP_GAIN, CPCAEKNNDetector
 

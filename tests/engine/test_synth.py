@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from inspection.engine.dataset import load_mask, load_mvtec_layout
-from inspection.engine.imageio import load_image
-from inspection.engine.synth import DEFECT_TYPES, SET_DESCRIPTIONS, render_cursor, render_set
+from inspection.engine.data.dataset import load_mask, load_mvtec_layout
+from inspection.engine.data.imageio import load_image
+from inspection.engine.data.synth import DEFECT_TYPES, SET_DESCRIPTIONS, render_cursor, render_set
 
 SIZE = (128, 128)
 

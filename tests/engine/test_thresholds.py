@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from inspection.engine import thresholds
-from inspection.engine.metrics import rates_at
+from inspection.engine.scoring import thresholds
+from inspection.engine.scoring.metrics import rates_at
 
 # Five normal images scored 1..5, four defects scored 4, 6, 7, 8 (a tie at 4).
 LABELS = [0, 0, 0, 0, 1, 0, 1, 1, 1]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from inspection.engine.base import MethodState
+from inspection.engine.detector import MethodState
 from inspection.engine.errors import ImageError, TrainingDataError
 from inspection.engine.methods import create_method
 from inspection.engine.methods.variation import VariationModelDetector

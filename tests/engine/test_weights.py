@@ -8,7 +8,7 @@ import types
 import numpy as np
 import pytest
 
-from inspection.engine import torch_checkpoint, weights
+from inspection.engine.networks import torch_checkpoint, weights
 from inspection.engine.errors import EngineError, WeightsUnavailable
 
 XCEPTION_PARAMETERS = 20_861_480
@@ -61,7 +61,7 @@ def test_real_xception_weights_come_from_the_offline_package_with_the_stock_para
 
 @requires_xception_package
 def test_real_xception_weights_differ_from_a_random_initialisation(real_xception_arrays):
-    from inspection.engine.backbones import build_network
+    from inspection.engine.networks.backbones import build_network
 
     arrays, _ = real_xception_arrays
     random_network = build_network("xception")
@@ -258,7 +258,7 @@ def test_the_efficientnet_package_file_is_read_without_pytorch():
 def test_the_extracted_xception_computes_exactly_what_the_packaged_network_computes(real_xception_arrays):
     import keras
 
-    from inspection.engine.backbones import assign_weights, build_network
+    from inspection.engine.networks.backbones import assign_weights, build_network
 
     keras.layers.BatchNormalization()  # shift Keras's name counters, as any earlier model would
     arrays, _ = real_xception_arrays
@@ -273,7 +273,7 @@ def write_keras_legacy_xception_file(path, arrays):
     """A file in the layout of Keras's published notop Xception weights (HDF5, by layer order)."""
     h5py = pytest.importorskip("h5py")
     legacy = pytest.importorskip("keras.src.legacy.saving.legacy_h5_format")
-    from inspection.engine.backbones import assign_weights, build_network
+    from inspection.engine.networks.backbones import assign_weights, build_network
 
     network = build_network("xception")
     assign_weights(network, arrays)

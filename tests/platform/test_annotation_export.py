@@ -12,7 +12,7 @@ from PIL import Image as PillowImage
 
 from inspection.models import Annotation, DefectType, Image
 from inspection.services.annotations import RegionInput, annotation_save
-from inspection.services.masks import mask_read
+from inspection.lib.mask_png import mask_read
 from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_job_run
 from tests.platform.factories import DefectTypeFactory, ProductFactory, RegisteredImageFactory, png_bytes

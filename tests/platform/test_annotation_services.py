@@ -16,7 +16,7 @@ from inspection.services.annotations import (
     annotation_save,
 )
 from inspection.services.images import image_delete
-from inspection.services.masks import mask_read
+from inspection.lib.mask_png import mask_read
 from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_job_run
 from inspection.services.uploads import image_upload

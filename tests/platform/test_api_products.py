@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from inspection.engine.registration import Registrar
+from inspection.engine.registration.alignment import Registrar
 from inspection.models import Image, Job, Product
 from tests.platform.factories import ImageFactory, ProductFactory, noise_pixels, part_png, png_bytes
 

@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 from inspection.models import Image, Job, ModelVersion, ModelVersionImage, PixelEvaluation
 from inspection.selectors.pixel_evaluation import pixel_evaluation_summary
 from inspection.services.annotations import RegionInput, annotation_save
-from inspection.services.errors import Conflict
+from inspection.errors import Conflict
 from inspection.services.pixel_evaluation import (
     PixelCollector,
     pixel_evaluation_job_run,

@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage
-from inspection.services.errors import Conflict, InvalidInput
+from inspection.errors import Conflict, InvalidInput
 from inspection.services.jobs import job_reap_stale
 from inspection.services.training import (
     model_version_cancel,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import inspect
 
-from ..base import AnomalyDetector
+from ..detector import AnomalyDetector
 
 # name -> "module:ClassName", relative to this package
 _REGISTRY = {

@@ -32,7 +32,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..base import AnomalyDetector, Explanation, MethodState
+from ..detector import AnomalyDetector, Explanation, MethodState
 from ..progress import ProgressCallback, ProgressEvent, report
 
 CPCAE_PARAMETERS = (
@@ -70,7 +70,7 @@ def _as_batch(images: Sequence[np.ndarray]) -> np.ndarray:
 class _CPCAEBackedDetector(AnomalyDetector):
     """Shared CPCAE handling of the two reconstruction-based methods."""
 
-    # None means "the CPCAE's own default" (see inspection.engine.cpcae.CPCAE),
+    # None means "the CPCAE's own default" (see inspection.engine.networks.cpcae_trainer.CPCAE),
     # so the defaults live in one place.
     def __init__(
         self,
@@ -105,7 +105,7 @@ class _CPCAEBackedDetector(AnomalyDetector):
         return {name: getattr(self, name) for name in CPCAE_PARAMETERS if getattr(self, name) is not None}
 
     def _fit_autoencoder(self, batch: np.ndarray, progress: Optional[ProgressCallback]) -> None:
-        from ..cpcae import CPCAE
+        from ..networks.cpcae_trainer import CPCAE
 
         self.autoencoder_ = CPCAE(**self._cpcae_parameters()).fit(batch, progress=progress)
 
@@ -125,7 +125,7 @@ class _CPCAEBackedDetector(AnomalyDetector):
 
     @staticmethod
     def _autoencoder_from_state(state: MethodState):
-        from ..cpcae import CPCAE
+        from ..networks.cpcae_trainer import CPCAE
 
         autoencoder = CPCAE.from_config(state.config["cpcae"])
         autoencoder.load_network_weights(state.keras_models["cpcae"])
@@ -188,7 +188,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         embedding_batch_size: int = 4,
         **cpcae_parameters,
     ):
-        from ..embedding import checked_grid
+        from ..features.map_embedding import checked_grid
 
         super().__init__(**cpcae_parameters)
         checked_grid(pooling_grid)
@@ -217,7 +217,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         # must not be rebuilt (retraced) for every call on the inspection path.
         embedder = self.__dict__.get("_embedder_instance")
         if embedder is None:
-            from ..embedding import AnomalyMapEmbedder
+            from ..features.map_embedding import AnomalyMapEmbedder
 
             embedder = AnomalyMapEmbedder(
                 backbone=self.backbone, weights=self.weights, batch_size=self.embedding_batch_size,
@@ -238,7 +238,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             yield start, residuals, reconstructions
 
     def fit(self, images, *, progress=None):
-        from ..knn import KNNScorer
+        from ..features.knn import KNNScorer
 
         self._fit_autoencoder(images, progress)
         self.residual_scale_ = None
@@ -323,7 +323,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
 
     @classmethod
     def from_state(cls, state: MethodState) -> "CPCAEKNNDetector":
-        from ..knn import KNNScorer
+        from ..features.knn import KNNScorer
 
         # Models stored before these options existed were fitted with plain
         # standardisation, raw residuals and global pooling.

@@ -7,7 +7,7 @@ features: 2048 for Xception), the embeddings are standardised (mean removal
 and variance scaling learned on the training set) and an image's score is
 the mean Euclidean distance to its k = 15 nearest training embeddings. With
 fewer than 16 training images k is clamped to n_train - 1 (see
-:mod:`inspection.engine.knn`). Training scores are leave-one-out.
+:mod:`inspection.engine.features.knn`). Training scores are leave-one-out.
 
 Anomaly maps are not native to this method (its decision uses one vector per
 image). For display, the map is the channel mean of ``|F - mean(F_train)|``:
@@ -18,7 +18,7 @@ bilinearly upsampled from 1/32 of the image size to the image size. It shows
 pixels); it is not calibrated and is not what the score is computed from.
 
 Backbone weights are not part of the saved state: they are resolved by name
-(and checksummed) by :mod:`inspection.engine.weights` when the model is loaded.
+(and checksummed) by :mod:`inspection.engine.networks.weights` when the model is loaded.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from .. import backbones
-from ..base import (
+from ..networks import backbones
+from ..detector import (
     AnomalyDetector,
     Explanation,
     MethodState,
@@ -37,9 +37,9 @@ from ..base import (
     check_training_images,
     image_shape,
 )
-from ..embedding import as_three_channel_batch, automatic_batch_size, compiled_forward
+from ..features.map_embedding import as_three_channel_batch, automatic_batch_size, compiled_forward
 from ..errors import TrainingDataError
-from ..knn import KNNScorer
+from ..features.knn import KNNScorer
 from ..progress import ProgressCallback, ProgressEvent, report
 
 

@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from ..base import (
+from ..detector import (
     AnomalyDetector,
     Explanation,
     MethodState,

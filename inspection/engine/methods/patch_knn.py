@@ -92,7 +92,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from ..base import (
+from ..detector import (
     AnomalyDetector,
     Explanation,
     MethodState,
@@ -102,7 +102,7 @@ from ..base import (
 )
 from ..errors import EngineError
 from ..progress import ProgressCallback, ProgressEvent, report
-from .patch_features import PatchFeatureExtractor, greedy_coreset, input_shape, weights_checksum
+from ..features.patch_features import PatchFeatureExtractor, greedy_coreset, input_shape, weights_checksum
 
 # Bound on the (patches x bank) distance block held at once, in float32 values.
 _DISTANCE_BLOCK_VALUES = 16_000_000

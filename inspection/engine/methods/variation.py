@@ -40,7 +40,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..base import (
+from ..detector import (
     AnomalyDetector,
     Explanation,
     MethodState,

@@ -4,7 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from inspection.models import Image, Product
-from inspection.services.errors import ServiceError
+from inspection.errors import ServiceError
 from inspection.services.products import product_create, product_set_reference_image
 from inspection.services.uploads import image_import_directory
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo product {name!r} already has {product.images.count()} images; nothing to do.")
             return
         try:
-            from inspection.engine.synth import render_set
+            from inspection.engine.data.synth import render_set
         except ImportError as error:
             raise CommandError(f"The engine's synthetic data generator is not available ({error}).") from None
         try:

@@ -5,9 +5,6 @@ nothing is overwritten, so a mistaken save is undone by restoring an earlier
 one. The current annotation is the highest revision. Each revision holds
 regions: one binary mask (8-bit PNG, 0 or 255, white = defect) at the
 registered image's size, with the region's defect type, area and bounding box.
-
-Kept apart from models.py (which imports these names) so that neither module
-grows past a readable size.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ class PatchFeatureExtractor:
     def __init__(self, backbone: str, weights: str, layers: Optional[Sequence[str]]):
         import tensorflow as tf
 
-        from .. import backbones
+        from ..networks import backbones
 
         self.backbone = backbone
         self.model = backbones.backbone_layer_model(backbone, tuple(layers) if layers else None, weights)
@@ -83,7 +83,7 @@ def input_shape(
 ) -> tuple[int, int]:
     """(height, width) fed to the backbone: longer side at most ``input_side`` (exactly, with
     ``enlarge``), shorter at least the backbone's minimum."""
-    from ..backbones import MINIMUM_INPUT_SIZE
+    from ..networks.backbones import MINIMUM_INPUT_SIZE
 
     height, width = shape[:2]
     scale = 1.0

@@ -8,7 +8,7 @@
     <root>/ground_truth/<defect>/<stem>_mask.png  optional pixel masks (non-zero = defect)
 
 Only file names are collected here; images are read later, one at a time,
-through :mod:`~inspection.engine.imageio`.
+through :mod:`~inspection.engine.data.imageio`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .errors import TrainingDataError
+from ..errors import TrainingDataError
 from .imageio import IMAGE_EXTENSIONS, load_image
 
 NORMAL = "good"

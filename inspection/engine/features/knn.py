@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import TrainingDataError
+from ..errors import TrainingDataError
 
 # Neighbour search is done in blocks so that distance matrices stay small
 # even with thousands of training embeddings of 6144 features.

@@ -52,9 +52,9 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .errors import RegistrationError
-from .imageio import to_gray
-from .progress import ProgressCallback, ProgressEvent, report
+from ..errors import RegistrationError
+from ..data.imageio import to_gray
+from ..progress import ProgressCallback, ProgressEvent, report
 
 METHODS = ("ecc", "orb", "orb+ecc", "none")
 _PARAMETERS = (

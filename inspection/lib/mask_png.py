@@ -13,7 +13,7 @@ import io
 
 import numpy as np
 
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 
 _MAX_VALUES_NAMED = 6
 

@@ -21,7 +21,7 @@ from typing import IO
 
 from django.conf import settings
 
-from inspection.services.errors import InvalidInput, TooLarge
+from inspection.errors import InvalidInput, TooLarge
 
 # Files that archiving tools add on their own; they are skipped, not reported as bad images.
 _TOOL_DEBRIS = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}

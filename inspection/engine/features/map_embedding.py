@@ -61,8 +61,8 @@ from typing import Optional
 
 import numpy as np
 
-from . import backbones
-from .progress import ProgressCallback, ProgressEvent, report
+from ..networks import backbones
+from ..progress import ProgressCallback, ProgressEvent, report
 
 _compiled: dict[tuple, object] = {}
 _compiled_lock = threading.Lock()

@@ -39,7 +39,7 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import EngineError, WeightsUnavailable
+from ..errors import EngineError, WeightsUnavailable
 from .torch_checkpoint import read_torch_legacy_checkpoint
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """The conditional patch-based convolutional autoencoder network (plain Keras).
 
 This module only builds the network; training, patching and inference live in
-:mod:`inspection.engine.cpcae`.
+:mod:`inspection.engine.networks.cpcae_trainer`.
 
 How Fig. 2 of Saeedi & Giusti (VISAPP 2022) is read here:
 
@@ -22,7 +22,7 @@ How Fig. 2 of Saeedi & Giusti (VISAPP 2022) is read here:
   last one outputs ``channels`` maps with a sigmoid, since pixels are in [0, 1].
 
 The figure does not give kernel sizes or layer widths; 3x3 kernels and the
-defaults of :class:`~inspection.engine.cpcae.CPCAE` are this implementation's
+defaults of :class:`~inspection.engine.networks.cpcae_trainer.CPCAE` are this implementation's
 choices. The training loss is the mean squared error (the paper's L2, eq. 2)
 plus the activity regulariser, which Keras adds to the compiled loss.
 """

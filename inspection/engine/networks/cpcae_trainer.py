@@ -2,7 +2,7 @@
 
 Paper section 3.1: each registered image is downsized (``downsize_factor``),
 cut into overlapping patches, and the autoencoder of
-:mod:`~inspection.engine.cpcae_network` learns to reconstruct each patch given
+:mod:`~inspection.engine.networks.cpcae_network` learns to reconstruct each patch given
 its position (patch index / number of patches) as a condition. For inference the
 reconstructed patches are stitched back with overlap averaging and upsized to
 the registered resolution; the residual |x - x_hat| is the anomaly map that the
@@ -38,9 +38,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .errors import EngineError, TrainingCancelled, TrainingDataError
-from .patches import extract_patches, patch_grid, reassemble
-from .progress import ProgressCallback, ProgressEvent, report
+from ..errors import EngineError, TrainingCancelled, TrainingDataError
+from .cpcae_patches import extract_patches, patch_grid, reassemble
+from ..progress import ProgressCallback, ProgressEvent, report
 
 _PARAMETERS = (
     "downsize_factor", "patch_size", "stride", "latent_dim", "filters", "dense_units",

@@ -19,7 +19,7 @@ import zipfile
 
 import numpy as np
 
-from .errors import EngineError
+from ..errors import EngineError
 
 TORCH_STORAGE_DTYPES = {
     "FloatStorage": np.float32,

@@ -1,4 +1,4 @@
-"""The health check; the pages live in inspection/web/."""
+"""The health check, open to anyone for container orchestration."""
 
 from django.db import connection
 from django.http import JsonResponse

@@ -16,8 +16,8 @@ import math
 
 import numpy as np
 
-from inspection.engine import metrics as engine_metrics
-from inspection.engine import thresholds as engine_thresholds
+from inspection.engine.scoring import metrics as engine_metrics
+from inspection.engine.scoring import thresholds as engine_thresholds
 
 # Operating points suggested for a new version, stored with its metrics.
 SUGGESTED_MIN_RECALL = 1.0

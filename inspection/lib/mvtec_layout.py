@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from inspection.models import Image
-from inspection.services.errors import InvalidInput
+from inspection.errors import InvalidInput
 
 _SPLIT_FOLDERS = {"train": Image.Split.TRAIN, "test": Image.Split.TEST}
 _GOOD = "good"

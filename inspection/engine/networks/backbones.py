@@ -12,7 +12,7 @@ Two backbones are offered:
     head at 1280 channels. About 6x cheaper than Xception; last feature map 1280
     channels at 1/32 of the input size. 3,413,024 parameters without the classifier.
 
-Weights come from :mod:`inspection.engine.weights` (offline, checksummed).
+Weights come from :mod:`inspection.engine.networks.weights` (offline, checksummed).
 ``weights="random"`` gives an untrained network and must be asked for
 explicitly (tests, benchmarks); a missing ImageNet file raises
 WeightsUnavailable instead of silently degrading.

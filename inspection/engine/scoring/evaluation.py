@@ -17,9 +17,9 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from . import ENGINE_VERSION
-from .errors import EngineError, TrainingDataError
-from .progress import ProgressCallback, ProgressEvent, report
+from .. import ENGINE_VERSION
+from ..errors import EngineError, TrainingDataError
+from ..progress import ProgressCallback, ProgressEvent, report
 
 #: How many test images are inspected one at a time to measure latency.
 LATENCY_SAMPLE = 12
@@ -46,8 +46,8 @@ def build_registrar(
     """Load the reference (optionally resized to ``image_size`` = (width, height)) and fit a Registrar."""
     import cv2
 
-    from .imageio import load_image
-    from .registration import Registrar
+    from ..data.imageio import load_image
+    from ..registration.alignment import Registrar
 
     reference = load_image(reference_path, mode=mode)
     if image_size is not None:
@@ -58,7 +58,7 @@ def build_registrar(
 
 
 def register_paths(registrar, paths: Sequence[Path], *, mode, progress: Optional[ProgressCallback], stage: str):
-    from .imageio import load_image
+    from ..data.imageio import load_image
 
     kept = RegisteredSet(images=[], paths=[], rejected=[], results=[])
     for index, path in enumerate(paths):
@@ -77,7 +77,7 @@ def registered_mask(registrar, mask_path: Optional[Path], result, shape: tuple[i
     """The ground-truth mask in registered coordinates (all zero for a normal image)."""
     if mask_path is None:
         return np.zeros(shape, dtype=bool)
-    from .dataset import load_mask
+    from ..data.dataset import load_mask
 
     reference_shape = registrar.reference_.shape[:2]
     return registrar.warp_mask(load_mask(mask_path, reference_shape), result) > 0
@@ -99,7 +99,7 @@ def _scores_in_batches(detector, images: Sequence[np.ndarray], progress, *, with
 
 def measure_latency(detector, registrar, paths: Sequence[Path], *, mode) -> float:
     """Median milliseconds for one image, from file to score, after one warm-up."""
-    from .imageio import load_image
+    from ..data.imageio import load_image
 
     sample = list(paths[: LATENCY_SAMPLE + 1])
     timings = []
@@ -127,8 +127,8 @@ def evaluate(
     keep_detector: bool = False,
 ) -> dict[str, Any]:
     """Fit ``method`` on the folder's normal training images and score its test images."""
-    from .dataset import load_mvtec_layout
-    from .methods import create_method
+    from ..data.dataset import load_mvtec_layout
+    from ..methods import create_method
     from .metrics import average_precision, image_auroc, pixel_auroc
 
     params = dict(params or {})
@@ -205,7 +205,7 @@ def evaluate(
 
 def evaluate_all(data_dir, *, methods: Sequence[str], on_record: Optional[Callable[[dict], None]] = None, **options):
     """Every method on one data set in one process; a failing method is recorded, not fatal."""
-    from .methods import accepted_parameters
+    from ..methods import accepted_parameters
 
     shared_params = dict(options.pop("params", None) or {})
     records = []

@@ -1,0 +1,1 @@
+"""From scores to decisions and figures: metrics, operating points, and whole-data-set evaluation."""
