@@ -21,10 +21,14 @@ from inspection.models import Inspection, Job, ModelVersion
 from inspection.selectors.inspections import inspection_list
 from inspection.selectors.live import job_live_get
 from inspection.selectors.model_versions import model_version_get, model_version_list
-from inspection.selectors.pixel_evaluation import pixel_evaluation_active_job, pixel_evaluation_summary
+from inspection.selectors.pixel_evaluation import (
+    pixel_evaluation_active_job,
+    pixel_evaluation_summary,
+)
 from inspection.selectors.products import product_get
 from inspection.services.jobs import job_cancel
 from inspection.services.training import model_version_cancel
+from inspection.web.dataset_grid import image_grid_context
 
 RECENT_INSPECTIONS = 30
 HISTORY_VERSIONS = 100
@@ -104,6 +108,17 @@ def training_history_live(request, product_id: int):
     product = product_get(product_id=product_id)
     versions = list(model_version_list(product=product)[:HISTORY_VERSIONS])
     return render(request, "partials/version_history.html", {"product": product, "versions": versions})
+
+
+# --- Data set -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def dataset_grid_live(request, product_id: int):
+    """The image grid as the page's filters ask for it, with the counts of the page head and alignment panel."""
+    product = product_get(product_id=product_id)
+    return render(request, "partials/image_grid_live.html", {"product": product, **image_grid_context(request, product)})
 
 
 # --- Inspection results ---------------------------------------------------------

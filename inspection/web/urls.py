@@ -47,6 +47,7 @@ urlpatterns = [
     path(_VERSION + "live/training/", partials.training_live, name="training-live"),
     path(_VERSION + "live/training/cancel/", partials.training_live_cancel, name="training-live-cancel"),
     path(_PRODUCT + "live/versions/", partials.training_history_live, name="training-history-live"),
+    path(_PRODUCT + "live/images/", partials.dataset_grid_live, name="dataset-grid-live"),
     path(_PRODUCT + "live/inspections/", partials.inspection_rows_live, name="inspection-rows-live"),
     path(_VERSION + "live/pixel-evaluation/", partials.pixel_evaluation_live, name="pixel-evaluation-live"),
 ]
