@@ -57,6 +57,15 @@ def test_every_live_partial_needs_a_signed_in_user(client, db):
     assert job.status == Job.Status.QUEUED and not job.cancel_requested
 
 
+def test_a_partial_asked_for_by_htmx_after_the_session_ended_sends_the_page_to_the_sign_in_form(client, db):
+    job = JobFactory(status=Job.Status.RUNNING)
+    response = client.get(
+        f"/live/jobs/{job.pk}/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/products/7/images/?page=2"}
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/accounts/login/?next=%2Fproducts%2F7%2Fimages%2F"
+
+
 def test_a_running_job_asks_for_its_partial_again_and_a_finished_one_stops_and_says_so(signed_in):
     job = JobFactory(status=Job.Status.RUNNING, progress=40, stage="aligning", message="8 of 20 images")
     response = signed_in.get(f"/live/jobs/{job.pk}/?title=Alignment")

@@ -110,6 +110,19 @@
     return window.htmx.ajax("GET", element.dataset.liveUrl, { target: element, swap: "outerHTML" });
   };
 
+  /* A live part whose partial cannot be read keeps its last state and says why; htmx asks again on its
+   * next trigger, and a partial that comes back replaces the sentence. */
+  function liveError(event, words) {
+    const part = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("[data-job], [data-training], [data-results]") : null;
+    if (part && part.matches("[data-job], [data-training]")) App.showError(part, "Progress cannot be read: " + words);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    liveError(event, App.errorWords(null, event.detail.xhr ? event.detail.xhr.status : 0));
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    liveError(event, "the server cannot be reached; check the network connection.");
+  });
+
   /* A click on anything with data-confirm asks first; delegated, so parts swapped in later are covered too. */
   document.addEventListener("click", function (event) {
     const element = event.target.closest ? event.target.closest("[data-confirm]") : null;
