@@ -233,3 +233,11 @@ def test_pages_with_live_parts_load_the_vendored_htmx_and_send_the_csrf_token(si
     html = signed_in.get("/").content.decode()
     assert '<script src="/static/vendor/htmx/2.0.11/htmx.min.js" defer></script>' in html
     assert 'hx-headers=\'{"X-CSRFToken": "' in html
+
+
+def test_the_product_list_follows_a_running_latest_job_and_leaves_a_finished_one_alone(signed_in):
+    running = JobFactory(product=ProductFactory(name="Hinge"), status=Job.Status.RUNNING, progress=30)
+    finished = JobFactory(product=ProductFactory(name="Bracket"), status=Job.Status.SUCCEEDED, progress=100)
+    html = signed_in.get("/").content.decode()
+    assert f'hx-get="/live/jobs/{running.pk}/"' in html
+    assert f"/live/jobs/{finished.pk}/" not in html and f'data-job-id="{finished.pk}" data-job-status="succeeded"' in html
