@@ -2,10 +2,10 @@
 
 A partial of something still running carries its own hx-get and hx-trigger, so
 the page asks again a second later; once it has finished the partial comes back
-without them and the asking stops. The response that first shows it finished
-also names an event in its HX-Trigger header ("job-finished",
-"training-finished"), on which other parts of the page ask for their own
-partials instead of the whole page being fetched again.
+without them and the asking stops. A response that shows it finished (the last
+one the page asks for) also names an event in its HX-Trigger header
+("job-finished", "training-finished"), on which other parts of the page ask
+for their own partials instead of the whole page being fetched again.
 """
 
 from __future__ import annotations
