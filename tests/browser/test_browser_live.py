@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from django.core.files.base import ContentFile
 from playwright.sync_api import expect
 
 from inspection.models import Image, Job
@@ -49,3 +50,21 @@ def test_a_running_jobs_progress_follows_the_job_without_reloading_and_stops_ask
     page.wait_for_timeout(3000)
     assert len(asked) == polls, f"still asking after the job ended: {asked[polls:]}"
     expect(widget).to_have_attribute("data-job-status", "succeeded")
+
+
+def test_the_annotation_editor_opens_by_itself_once_its_images_alignment_job_ends(signed_in_page, private_media):
+    page = signed_in_page
+    image = ImageFactory(registration_status=Image.RegistrationStatus.PENDING)
+    job = JobFactory(product=image.product, kind=Job.Kind.REGISTRATION, status=Job.Status.RUNNING, progress=50)
+    page.goto(f"/products/{image.product_id}/images/{image.pk}/annotate/")
+    waiting = page.locator("[data-wait-for-alignment] [data-job]")
+    expect(waiting).to_have_attribute("data-job-status", "running")
+    expect(page.locator("[data-annotator]")).to_have_count(0)
+
+    image.file.open("rb")
+    image.aligned_file.save("aligned.png", ContentFile(image.file.read()), save=False)
+    image.registration_status = Image.RegistrationStatus.REGISTERED
+    image.save()
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED, progress=100)
+    # The job partial's "job-finished" event reloads the page, which now opens the editor.
+    expect(page.locator("[data-annotator]")).to_have_attribute("data-state", "ready")
