@@ -17,6 +17,7 @@ from inspection.services.inspections import inspection_batch_start, inspection_r
 from inspection.web.annotations import annotatable
 from inspection.web.common import describe_setting, form_error_words, product_page_context
 from inspection.web.forms import InspectForm
+from inspection.web.partials import inspection_rows_context
 
 # The colour scale of anomaly maps is calibrated on this many recent passed parts of the same version.
 CALIBRATION_PARTS = 200
@@ -153,6 +154,6 @@ def inspect_page(request, product_id: int):
         "version": version,
         "setting_description": describe_setting(setting),
         "ready": version is not None and setting is not None and version.is_usable,
-        "recent": list(inspection_list(product=product)[:30]),
+        **inspection_rows_context(product),
     }
     return render(request, "inspect.html", context)

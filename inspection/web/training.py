@@ -71,7 +71,7 @@ def _data_set_counts(product) -> dict:
 @login_required
 @require_POST
 def training_cancel(request, product_id: int, version_id: int):
-    """Cancel without JavaScript (the page's script calls the API and stays on the page)."""
+    """Cancel without JavaScript (with it, the progress partial posts to partials.training_live_cancel and stays)."""
     product = product_get(product_id=product_id)
     try:
         version = model_version_cancel(version=model_version_get(product=product, version_id=version_id))

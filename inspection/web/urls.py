@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from inspection.web import annotations, inspections, reviews, training, versions, views
+from inspection.web import annotations, inspections, partials, reviews, training, versions, views
 
 _PRODUCT = "products/<int:product_id>/"
 _VERSION = _PRODUCT + "versions/<int:version_id>/"
@@ -41,4 +41,13 @@ urlpatterns = [
     path(_PRODUCT + "review/<int:item_id>/", reviews.review_item_page, name="review-item"),
     path(_PRODUCT + "review/<int:item_id>/decide/", reviews.review_decide, name="review-decide"),
     path(_PRODUCT + "review/<int:item_id>/release/", reviews.review_release, name="review-release"),
+    # Live parts of the pages, asked for by htmx while a job runs (see inspection.web.partials)
+    path("live/jobs/<int:job_id>/", partials.job_live, name="job-live"),
+    path("live/jobs/<int:job_id>/cancel/", partials.job_live_cancel, name="job-live-cancel"),
+    path(_VERSION + "live/training/", partials.training_live, name="training-live"),
+    path(_VERSION + "live/training/cancel/", partials.training_live_cancel, name="training-live-cancel"),
+    path(_PRODUCT + "live/versions/", partials.training_history_live, name="training-history-live"),
+    path(_PRODUCT + "live/images/", partials.dataset_grid_live, name="dataset-grid-live"),
+    path(_PRODUCT + "live/inspections/", partials.inspection_rows_live, name="inspection-rows-live"),
+    path(_VERSION + "live/pixel-evaluation/", partials.pixel_evaluation_live, name="pixel-evaluation-live"),
 ]

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from inspection.models import Image
-from inspection.selectors.annotations import annotation_current_revisions
 from inspection.selectors.images import image_list
 from inspection.selectors.jobs import job_list
 from inspection.selectors.model_versions import threshold_current
@@ -25,7 +23,8 @@ from inspection.services.products import product_create, product_set_reference_i
 from inspection.services.registration import registration_start
 from inspection.services.uploads import image_upload
 from inspection.web.common import describe_setting, form_error_words, product_page_context, safe_next
-from inspection.web.forms import BulkActionForm, ImageFilterForm, ProductCreateForm, ReferenceUploadForm, UploadForm
+from inspection.web.dataset_grid import image_grid_context
+from inspection.web.forms import BulkActionForm, ProductCreateForm, ReferenceUploadForm, UploadForm
 
 
 # --- Products -------------------------------------------------------------
@@ -57,36 +56,10 @@ def product_list_page(request):
 @login_required
 def dataset_page(request, product_id: int):
     product = product_get(product_id=product_id)
-    filter_form = ImageFilterForm(request.GET or None, auto_id="filter_%s")
-    filters, page_size, filter_error = {}, 48, ""
-    if filter_form.is_bound:
-        if filter_form.is_valid():
-            filters = filter_form.filters()
-            page_size = filter_form.cleaned_data.get("page_size") or page_size
-        else:
-            filter_error = "Some filters were not understood and are ignored: " + "; ".join(
-                f"{filter_form.fields[name].label}: {' '.join(errors)}" for name, errors in filter_form.errors.items()
-            )
-    try:
-        images = image_list(product=product, filters=filters)
-    except ServiceError as error:
-        filter_error, images = error.message, image_list(product=product)
-    paginator = Paginator(images, page_size)
-    page = paginator.get_page(request.GET.get("page"))
-    # Which tiles already carry an annotation, in one query for the whole page.
-    revisions = annotation_current_revisions(image_ids=[image.pk for image in page])
-    for image in page:
-        image.annotation_revision = revisions[image.pk]
-    query = request.GET.copy()
-    query.pop("page", None)
     all_images = image_list(product=product)
     context = {
         **product_page_context(product, "dataset"),
-        "filter_form": filter_form,
-        "filter_error": filter_error,
-        "filtered": any(filters.values()),
-        "page": page,
-        "query": query.urlencode(),
+        **image_grid_context(request, product),
         "bulk_form": BulkActionForm(),
         "upload_form": UploadForm(auto_id="upload_%s"),
         "reference_form": ReferenceUploadForm(auto_id="reference_%s"),

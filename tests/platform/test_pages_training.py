@@ -61,8 +61,8 @@ def test_starting_a_training_queues_a_version_with_only_the_settings_of_its_meth
     version = ModelVersion.objects.get()
     assert (version.method, version.params, version.status, version.created_by) == ("nn", {"working_side": 48}, "queued", user)
     assert "Version 1 is queued for training." in html
-    # The running training is shown with a live progress widget.
-    assert "data-training " in html and f'data-url="/api/products/{product.pk}/model-versions/{version.pk}/"' in html
+    # The running training is shown with its progress partial, which asks the server for itself again.
+    assert "data-training " in html and f'hx-get="/products/{product.pk}/versions/{version.pk}/live/training/"' in html
     assert 'aria-label="Training progress of version 1"' in html
 
 

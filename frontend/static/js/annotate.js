@@ -394,7 +394,8 @@
     const waiting = document.querySelector("[data-wait-for-alignment]");
     if (waiting) {
       // An image still being aligned: open the editor as soon as it can be.
-      waiting.addEventListener("job:finished", function () { window.location.reload(); });
+      // Its job partial announces the end with the htmx event "job-finished" (HX-Trigger), which bubbles here.
+      waiting.addEventListener("job-finished", function () { window.location.reload(); });
     }
   });
 })();

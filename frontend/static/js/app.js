@@ -1,5 +1,5 @@
-/* Shared helpers of every page: API calls with errors in words, live job progress,
- * and refreshing part of a page without reloading it. Plain JavaScript, no build step. */
+/* Shared helpers of every page: API calls with errors in words, numbers as people read them,
+ * and showing the server-rendered live parts. Plain JavaScript, no build step. */
 (function () {
   "use strict";
 
@@ -78,90 +78,6 @@
     return value.toPrecision(4).replace(/\.?0+$/, "");
   };
 
-  /* --- Live job progress ------------------------------------------------------
-   * <div data-job data-job-id="12" data-job-status="running"> with a <progress>,
-   * [data-job-text] and [data-job-error] inside; polled every second until done. */
-  const FINISHED = ["succeeded", "failed", "cancelled"];
-
-  App.jobSentence = function (job) {
-    if (job.status === "queued") return job.message || "Waiting for a worker.";
-    if (job.status === "running") {
-      return [job.stage ? job.stage.charAt(0).toUpperCase() + job.stage.slice(1) : "Running", job.message]
-        .filter(Boolean).join(": ");
-    }
-    if (job.status === "succeeded") return job.message || "Finished.";
-    if (job.status === "cancelled") return job.message || "Cancelled.";
-    return "Failed.";
-  };
-
-  App.renderJob = function (element, job) {
-    element.dataset.jobStatus = job.status;
-    element.dataset.jobProgress = job.progress;
-    const bar = element.querySelector("progress");
-    if (bar) {
-      bar.value = job.progress;
-      bar.textContent = job.progress + " %";
-    }
-    const figure = element.querySelector("[data-job-percent]");
-    if (figure) figure.textContent = job.progress + " %";
-    const status = element.querySelector("[data-job-state]");
-    if (status) {
-      status.textContent = job.status;
-      status.className = "badge badge-job-" + job.status;
-    }
-    const text = element.querySelector("[data-job-text]");
-    if (text) text.textContent = App.jobSentence(job);
-    const error = element.querySelector("[data-job-error]");
-    if (error) {
-      error.textContent = job.error || "";
-      error.hidden = !job.error;
-    }
-    const cancel = element.querySelector("[data-job-cancel]");
-    if (cancel) cancel.hidden = FINISHED.indexOf(job.status) >= 0 || job.cancel_requested;
-  };
-
-  App.watchJob = function (element) {
-    if (element._watching) return;
-    element._watching = true;
-    const id = element.dataset.jobId;
-    const url = "/api/jobs/" + id + "/";
-    const cancel = element.querySelector("[data-job-cancel]");
-    if (cancel) {
-      cancel.addEventListener("click", async function () {
-        cancel.disabled = true;
-        try {
-          App.renderJob(element, await App.api(url + "cancel/", { method: "POST" }));
-        } catch (error) {
-          App.showError(element, error.message);
-        } finally {
-          cancel.disabled = false;
-        }
-      });
-    }
-    let failures = 0;
-    async function poll() {
-      let job;
-      try {
-        job = await App.api(url);
-        failures = 0;
-      } catch (error) {
-        failures += 1;
-        if (failures >= 3) App.showError(element, "Progress cannot be read: " + error.message);
-        window.setTimeout(poll, Math.min(10000, 1000 * failures));
-        return;
-      }
-      App.renderJob(element, job);
-      element.dispatchEvent(new CustomEvent("job:update", { bubbles: true, detail: job }));
-      if (FINISHED.indexOf(job.status) >= 0) {
-        element._watching = false;
-        element.dispatchEvent(new CustomEvent("job:finished", { bubbles: true, detail: job }));
-        return;
-      }
-      window.setTimeout(poll, 1000);
-    }
-    poll();
-  };
-
   App.showError = function (near, message) {
     let box = near.querySelector(":scope > [data-client-error]");
     if (!box) {
@@ -175,51 +91,41 @@
     box.hidden = !message;
   };
 
-  /* A job widget for a job that started on this page (e.g. after an upload). */
-  App.jobWidget = function (job, title) {
-    const element = document.createElement("div");
-    element.className = "job";
-    element.dataset.job = "";
-    element.dataset.jobId = job.id;
-    element.innerHTML =
-      '<div class="job-head"><strong></strong> <span data-job-state class="badge"></span></div>' +
-      '<div class="job-bar"><progress max="100" value="0"></progress> <span data-job-percent>0 %</span></div>' +
-      '<p class="job-text" data-job-text aria-live="polite"></p>' +
-      '<p class="error" data-job-error hidden></p>' +
-      '<button type="button" class="button-secondary" data-job-cancel>Cancel</button>';
-    element.querySelector("strong").textContent = title || "Job " + job.id;
-    element.querySelector("progress").setAttribute("aria-label", (title || "Job") + " progress");
-    App.renderJob(element, job);
-    App.watchJob(element);
-    return element;
+  /* --- Live parts ------------------------------------------------------------
+   * Job and training progress, and batch results, are partials rendered by the server
+   * (inspection/web/partials.py) that htmx refreshes while they run; nothing here draws them. */
+
+  /* The live partial of a job given its URL pattern ("/live/jobs/0/") and id. */
+  App.jobUrl = function (pattern, id) {
+    return pattern.replace(/\/0\/$/, "/" + id + "/");
   };
 
-  /* Replace the elements matching `selectors` with the same elements of a fresh copy of the page. */
-  App.refreshParts = async function (selectors) {
-    const response = await fetch(window.location.href, { credentials: "same-origin" });
-    if (!response.ok) return;
-    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-    selectors.forEach(function (selector) {
-      const current = document.querySelector(selector);
-      const replacement = fresh.querySelector(selector);
-      if (current && replacement) current.replaceWith(document.importNode(replacement, true));
-    });
-    document.dispatchEvent(new CustomEvent("app:refreshed", { detail: selectors }));
-    App.start(document);
+  /* Show the live partial of a job that started on this page (e.g. after an upload) at the end of `container`. */
+  App.showJob = function (container, url, title) {
+    return window.htmx.ajax("GET", url + (title ? "?title=" + encodeURIComponent(title) : ""), { target: container, swap: "beforeend" });
   };
 
-  App.start = function (root) {
-    root.querySelectorAll("[data-job]").forEach(function (element) {
-      if (FINISHED.indexOf(element.dataset.jobStatus) < 0) App.watchJob(element);
-    });
-    root.querySelectorAll("[data-confirm]").forEach(function (element) {
-      if (element._confirmBound) return;
-      element._confirmBound = true;
-      element.addEventListener("click", function (event) {
-        if (!window.confirm(element.dataset.confirm)) event.preventDefault();
-      });
-    });
+  /* Ask the server again for a live part that names its partial in data-live-url. */
+  App.refreshLive = function (element) {
+    return window.htmx.ajax("GET", element.dataset.liveUrl, { target: element, swap: "outerHTML" });
   };
 
-  document.addEventListener("DOMContentLoaded", function () { App.start(document); });
+  /* A live part whose partial cannot be read keeps its last state and says why; htmx asks again on its
+   * next trigger, and a partial that comes back replaces the sentence. */
+  function liveError(event, words) {
+    const part = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("[data-job], [data-training], [data-results]") : null;
+    if (part && part.matches("[data-job], [data-training]")) App.showError(part, "Progress cannot be read: " + words);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    liveError(event, App.errorWords(null, event.detail.xhr ? event.detail.xhr.status : 0));
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    liveError(event, "the server cannot be reached; check the network connection.");
+  });
+
+  /* A click on anything with data-confirm asks first; delegated, so parts swapped in later are covered too. */
+  document.addEventListener("click", function (event) {
+    const element = event.target.closest ? event.target.closest("[data-confirm]") : null;
+    if (element && !window.confirm(element.dataset.confirm)) event.preventDefault();
+  });
 })();

@@ -106,7 +106,7 @@
     return item;
   }
 
-  function renderReport(container, totals, lastJob) {
+  function renderReport(container, totals, lastJob, jobUrl) {
     container.innerHTML = "";
     const summary = document.createElement("p");
     summary.className = totals.created ? "message message-success" : "message message-warning";
@@ -133,13 +133,8 @@
       details.appendChild(list);
       container.appendChild(details);
     }
-    if (lastJob) {
-      const widget = App.jobWidget(lastJob, "Aligning the new images");
-      widget.addEventListener("job:finished", function () {
-        App.refreshParts(["#image-grid", "#alignment-summary", ".page-head"]);
-      });
-      container.appendChild(widget);
-    }
+    // The job's own partial follows it; when it ends, the grid and the counts ask for theirs.
+    if (lastJob) App.showJob(container, App.jobUrl(jobUrl, lastJob.id), "Aligning the new images");
   }
 
   function bindUpload() {
@@ -232,8 +227,9 @@
       dropped = null;
       input.value = "";
       chosen.textContent = "Drop or choose more files to add them too.";
-      renderReport(report, totals, lastJob);
-      if (totals.created) App.refreshParts(["#image-grid", ".page-head"]);
+      renderReport(report, totals, lastJob, form.dataset.jobUrl);
+      // The image grid and the counts are server-rendered partials that ask for themselves on this event.
+      if (totals.created) window.htmx.trigger(document.body, "images-added");
     });
   }
 
@@ -242,5 +238,6 @@
     bindBulkBar();
     bindUpload();
   });
-  document.addEventListener("app:refreshed", function () { bindSelection(); });
+  // A refreshed image grid is a new element: bind its checkboxes again.
+  document.addEventListener("htmx:load", function () { bindSelection(); });
 })();

@@ -1,61 +1,9 @@
-/* Inspect page: send one image (answered at once) or several (a background job) through the API
- * and show each result as soon as it exists, without reloading the page. */
+/* Inspect page: send dropped or chosen images through the API, one (answered at once) or several
+ * (a background job); the results table and the job's progress are live server-rendered partials. */
 (function () {
   "use strict";
 
   const App = window.App;
-
-  function cell(row, content) {
-    const td = document.createElement("td");
-    if (content instanceof Node) td.appendChild(content); else td.textContent = content;
-    row.appendChild(td);
-    return td;
-  }
-
-  function resultRow(inspection, detailBase) {
-    const row = document.createElement("tr");
-    row.dataset.inspection = inspection.id;
-    const cellWrap = document.createElement("td");
-    const part = document.createElement("span");
-    part.className = "image-cell";
-    const image = document.createElement("img");
-    image.src = inspection.source_file;
-    image.alt = "";
-    image.width = 48;
-    image.height = 48;
-    const link = document.createElement("a");
-    link.href = detailBase.replace(/inspect\/$/, "inspections/" + inspection.id + "/");
-    link.textContent = inspection.original_name;
-    part.appendChild(image);
-    part.appendChild(link);
-    cellWrap.appendChild(part);
-    row.appendChild(cellWrap);
-    const badge = document.createElement("span");
-    if (inspection.status === "done") {
-      badge.className = "badge badge-" + inspection.decision;
-      badge.textContent = inspection.decision;
-    } else if (inspection.status === "failed") {
-      badge.className = "badge badge-failed";
-      badge.textContent = "not inspected";
-    } else {
-      badge.className = "badge";
-      badge.textContent = "waiting";
-    }
-    cell(row, badge);
-    cell(row, inspection.score === null ? "–" : inspection.score.toFixed(4)).className = "num";
-    cell(row, inspection.reason || "");
-    // As the server writes it (its time zone): 2026-01-31 14:05:09.
-    cell(row, String(inspection.created_at || "").slice(0, 19).replace("T", " "));
-    return row;
-  }
-
-  function show(tbody, inspection, detailBase) {
-    const empty = tbody.querySelector("[data-empty]");
-    if (empty) empty.remove();
-    const fresh = resultRow(inspection, detailBase);
-    const existing = tbody.querySelector('[data-inspection="' + inspection.id + '"]');
-    if (existing) existing.replaceWith(fresh); else tbody.insertBefore(fresh, tbody.firstChild);
-  }
 
   document.addEventListener("DOMContentLoaded", function () {
     const form = document.getElementById("inspect-form");
@@ -64,8 +12,6 @@
     const zone = form.querySelector("[data-dropzone]");
     const chosen = form.querySelector("[data-chosen]");
     const status = form.querySelector("[data-inspect-status]");
-    const tbody = document.querySelector("[data-results]");
-    const detailBase = form.dataset.detailBase;
     let dropped = null;
 
     function describe(files) { chosen.textContent = files.length + " image" + (files.length === 1 ? "" : "s") + " chosen."; }
@@ -96,25 +42,14 @@
       status.appendChild(working);
       try {
         const answer = await App.api(form.dataset.apiUrl, { method: "POST", body: body });
+        // The rows are the server's partial; a batch's pending rows keep asking for it until all are answered.
         if (files.length === 1) {
-          show(tbody, answer, detailBase);
           working.textContent = answer.original_name + ": " + answer.decision + ". " + (answer.reason || "");
         } else {
-          answer.inspections.forEach(function (inspection) { show(tbody, inspection, detailBase); });
           working.textContent = files.length + " images are being inspected.";
-          const widget = App.jobWidget(answer.job, "Inspecting " + files.length + " images");
-          status.appendChild(widget);
-          const refresh = async function () {
-            try {
-              const page = await App.api(form.dataset.apiUrl + "?job=" + answer.job.id + "&page_size=500");
-              page.results.forEach(function (inspection) { show(tbody, inspection, detailBase); });
-            } catch (error) {
-              App.showError(status, error.message);
-            }
-          };
-          widget.addEventListener("job:update", refresh);
-          widget.addEventListener("job:finished", refresh);
+          App.showJob(status, App.jobUrl(form.dataset.jobUrl, answer.job.id), "Inspecting " + files.length + " images");
         }
+        App.refreshLive(document.querySelector("[data-results]"));
       } catch (error) {
         working.remove();
         App.showError(status, error.message);
