@@ -23,7 +23,6 @@ failed (see model_version_settle_orphans).
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 import time
 from pathlib import Path
@@ -43,9 +42,9 @@ from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVe
 from inspection.lib import score_analysis as evaluation
 from inspection.services.bundles import bundle_store
 from inspection.errors import Conflict, InvalidInput
+from inspection.services.job_runner import JobFailed, job_run
 from inspection.services.jobs import (
     job_cancel,
-    job_claim,
     job_create,
     job_fail,
     job_mark_cancelled,
@@ -54,8 +53,6 @@ from inspection.services.jobs import (
 )
 from inspection.services.pixel_evaluation import PixelCollector, pixel_evaluation_store
 from inspection.services.registration import registration_fit
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_METHOD = "cpcae-knn"
 MIN_TRAINING_IMAGES = 2
@@ -255,15 +252,14 @@ class _Progress:
 
 def training_job_run(*, job_id: int, worker: str) -> None:
     """Body of the training task: train, evaluate and store the job's model version."""
-    job = job_claim(job_id=job_id, worker=worker)
-    version = ModelVersion.objects.select_related("product").filter(job_id=job_id).first()
-    if job is None:
-        if version is not None:
-            model_version_settle_orphans(product=version.product)
-        return
+    job_run(job_id=job_id, worker=worker, name="training", work=_train_version_of_job,
+            when_not_claimed=_settle_version_of_job, when_failing=_fail_version_of_job)
+
+
+def _train_version_of_job(job: Job) -> None:
+    version = ModelVersion.objects.select_related("product").filter(job_id=job.pk).first()
     if version is None:
-        job_fail(job=job, error="The model version of this job no longer exists.")
-        return
+        raise JobFailed("The model version of this job no longer exists.")
     if version.status not in ModelVersion.ACTIVE_STATUSES:
         # The same message again after the work was finished (worker died before acknowledging).
         job_succeed(job=job, message=f"Version {version.number} is already {version.status}.")
@@ -272,11 +268,17 @@ def training_job_run(*, job_id: int, worker: str) -> None:
         _train(job, version)
     except _Stop:
         _stopped(job, version)
-    except Exception as error:
-        logger.exception("training job %s crashed", job.pk)
-        _finish(version, ModelVersion.Status.FAILED, error=f"Unexpected error: {error!r}")
-        job_fail(job=job, error=f"Unexpected error: {error!r}")
-        raise
+
+
+def _settle_version_of_job(job_id: int) -> None:
+    version = ModelVersion.objects.select_related("product").filter(job_id=job_id).first()
+    if version is not None:
+        model_version_settle_orphans(product=version.product)
+
+
+def _fail_version_of_job(job: Job, error: str) -> None:
+    for version in ModelVersion.objects.filter(job_id=job.pk):
+        _finish(version, ModelVersion.Status.FAILED, error=error)
 
 
 def _stopped(job: Job, version: ModelVersion) -> None:
