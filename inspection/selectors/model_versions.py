@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
@@ -12,7 +12,11 @@ from inspection.errors import InvalidInput
 
 def model_version_list(*, product: Product, status: str | None = None) -> QuerySet[ModelVersion]:
     """The product's versions, newest first."""
-    versions = ModelVersion.objects.filter(product=product).select_related("job", "created_by").order_by("-number")
+    versions = (
+        ModelVersion.objects.filter(product=product)
+        .select_related("product", "job__created_by", "created_by")
+        .order_by("-number")
+    )
     if status:
         if status not in ModelVersion.Status.values:
             raise InvalidInput(f"status must be one of {', '.join(ModelVersion.Status.values)}, not {status!r}.")
@@ -75,5 +79,28 @@ def threshold_current(*, product: Product, version: ModelVersion | None = None) 
     return threshold_setting_list(product=product, version=version).first()
 
 
-def activation_list(*, product: Product) -> QuerySet[Activation]:
-    return Activation.objects.filter(product=product).select_related("version", "previous_version", "activated_by")
+def threshold_current_by_version(*, version_ids) -> dict[int, ThresholdSetting]:
+    """{version id: the operating point in force for it} for those of the versions that have one, in one query.
+
+    The same settings as threshold_current gives one version at a time.
+    """
+    newest = (
+        ThresholdSetting.objects.filter(product=OuterRef("product"), version=OuterRef("version"))
+        .order_by("-set_at", "-id")
+        .values("pk")[:1]
+    )
+    settings = (
+        ThresholdSetting.objects.filter(version_id__in=list(version_ids))
+        .annotate(newest=Subquery(newest))
+        .filter(pk=F("newest"))
+        .select_related("version", "set_by")
+    )
+    return {setting.version_id: setting for setting in settings}
+
+
+def activation_list(*, product: Product, version: ModelVersion | None = None) -> QuerySet[Activation]:
+    """The product's activations (or those of one version), newest first."""
+    activations = Activation.objects.filter(product=product).select_related("version", "previous_version", "activated_by")
+    if version is not None:
+        activations = activations.filter(version=version)
+    return activations

@@ -17,8 +17,7 @@ from inspection.models import Image
 from inspection.selectors.annotations import annotation_current_revisions
 from inspection.selectors.images import image_list
 from inspection.selectors.jobs import job_list
-from inspection.selectors.model_versions import threshold_current
-from inspection.selectors.products import product_get, product_list
+from inspection.selectors.products import product_get, product_overview_list
 from inspection.errors import ServiceError
 from inspection.services.images import image_bulk_update, image_delete
 from inspection.services.products import product_create, product_set_reference_image
@@ -43,10 +42,9 @@ def product_list_page(request):
         else:
             messages.success(request, f"Product {product.name} created. Upload its images below.")
             return redirect("dataset-page", product_id=product.pk)
-    products = list(product_list().select_related("active_version"))
+    products = product_overview_list()
     for product in products:
-        product.last_job = job_list(product_id=product.pk).first()
-        product.operating_point = describe_setting(threshold_current(product=product))
+        product.operating_point = describe_setting(product.current_setting)
     status = 400 if form.errors else 200
     return render(request, "products.html", {"products": products, "form": form}, status=status)
 
