@@ -30,7 +30,9 @@ def inspection_list(*, product: Product, decision: str | None = None, status: st
 
 def inspection_get(*, product: Product, inspection_id: int) -> Inspection:
     return get_object_or_404(
-        Inspection.objects.select_related("version", "nearest_image", "threshold_setting", "created_by"),
+        Inspection.objects.select_related(
+            "version", "nearest_image", "threshold_setting", "created_by", "labelled_image", "review_item"
+        ),
         product=product, pk=inspection_id,
     )
 

@@ -10,8 +10,10 @@ from inspection.lib import score_analysis as evaluation
 from inspection.errors import InvalidInput
 
 
-def model_version_list(*, product: Product, status: str | None = None) -> QuerySet[ModelVersion]:
-    """The product's versions, newest first."""
+def model_version_list(
+    *, product: Product, status: str | None = None, other_than: ModelVersion | None = None
+) -> QuerySet[ModelVersion]:
+    """The product's versions (in one status, other than one version), newest first."""
     versions = (
         ModelVersion.objects.filter(product=product)
         .select_related("product", "job__created_by", "created_by")
@@ -21,6 +23,8 @@ def model_version_list(*, product: Product, status: str | None = None) -> QueryS
         if status not in ModelVersion.Status.values:
             raise InvalidInput(f"status must be one of {', '.join(ModelVersion.Status.values)}, not {status!r}.")
         versions = versions.filter(status=status)
+    if other_than is not None:
+        versions = versions.exclude(pk=other_than.pk)
     return versions
 
 

@@ -98,7 +98,7 @@ def _version_context(request, product, version, *, threshold_form=None, activati
         },
         "threshold_form": threshold_form or ThresholdForm(initial=_initial_threshold(version, current)),
         "activation_form": activation_form or ActivationForm(auto_id="activate_%s"),
-        "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED).exclude(pk=version.pk)[:50]),
+        "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED, other_than=version)[:50]),
         "pixel": pixel_evaluation_summary(version=version),
         "pixel_job": pixel_evaluation_active_job(version=version),
     }
@@ -175,7 +175,7 @@ def version_activate(request, product_id: int, version_id: int):
                 request, f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')})."
             )
             return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#activation")
-    product.refresh_from_db()
+    product = product_get(product_id=product.pk)
     context = _version_context(request, product, version, activation_form=form)
     return render(request, "version.html", context, status=400)
 

@@ -13,10 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from inspection.models import Image
 from inspection.selectors.annotations import annotation_current_revisions
-from inspection.selectors.images import image_list
-from inspection.selectors.jobs import job_list
+from inspection.selectors.images import image_defect_type_names, image_find, image_list, image_list_by_ids
+from inspection.selectors.jobs import job_latest
 from inspection.selectors.products import product_get, product_overview_list
 from inspection.errors import ServiceError
 from inspection.services.images import image_bulk_update, image_delete
@@ -77,7 +76,6 @@ def dataset_page(request, product_id: int):
         image.annotation_revision = revisions[image.pk]
     query = request.GET.copy()
     query.pop("page", None)
-    all_images = image_list(product=product)
     context = {
         **product_page_context(product, "dataset"),
         "filter_form": filter_form,
@@ -89,8 +87,8 @@ def dataset_page(request, product_id: int):
         "upload_form": UploadForm(auto_id="upload_%s"),
         "reference_form": ReferenceUploadForm(auto_id="reference_%s"),
         # Defect types already used in the product, offered while typing.
-        "defect_types": sorted(set(all_images.exclude(defect_type="").values_list("defect_type", flat=True))),
-        "last_registration": job_list(product_id=product.pk, kind="registration").first(),
+        "defect_types": image_defect_type_names(product=product),
+        "last_registration": job_latest(product_id=product.pk, kind="registration"),
         "upload_max_files": _upload_batch_size(),
     }
     return render(request, "dataset.html", context)
@@ -116,7 +114,7 @@ def dataset_bulk_action(request, product_id: int):
     action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
     try:
         if action == "delete":
-            images = list(image_list(product=product).filter(pk__in=ids))
+            images = image_list_by_ids(product=product, image_ids=ids)
             missing = sorted(set(ids) - {image.pk for image in images})
             if missing:
                 raise ServiceError(
@@ -132,7 +130,9 @@ def dataset_bulk_action(request, product_id: int):
                 image_delete(image=image)
             messages.success(request, f"Deleted {len(images)} image{'s' if len(images) != 1 else ''}.")
         elif action == "reference":
-            image = image_list(product=product).get(pk=ids[0])
+            image = image_find(product=product, image_id=ids[0])
+            if image is None:
+                raise ServiceError(f"Image {ids[0]} does not belong to {product.name}.")
             job = product_set_reference_image(product=product, image=image, set_by=request.user)
             messages.success(
                 request,
@@ -142,8 +142,6 @@ def dataset_bulk_action(request, product_id: int):
         else:
             updated = image_bulk_update(product=product, image_ids=ids, data=form.changes())
             messages.success(request, f"Updated {updated} image{'s' if updated != 1 else ''}.")
-    except Image.DoesNotExist:
-        messages.error(request, f"Image {ids[0]} does not belong to {product.name}.")
     except ServiceError as error:
         messages.error(request, error.message)
     return redirect(back)
