@@ -6,7 +6,7 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
-from inspection.lib import score_analysis as evaluation
+from inspection.lib import score_analysis
 from inspection.errors import InvalidInput
 
 
@@ -56,7 +56,7 @@ def model_version_operating_point(
     if threshold is None and (band_lower is None or band_upper is None or not band_lower < band_upper):
         raise InvalidInput("A band needs band_lower below band_upper.")
     rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
-    result["proposed"] = evaluation.operating_point(
+    result["proposed"] = score_analysis.operating_point(
         [label for label, _ in rows], [score for _, score in rows],
         threshold=threshold, band_lower=band_lower, band_upper=band_upper,
     )

@@ -36,7 +36,7 @@ from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.data.imageio import decode_image_bytes, to_uint8
 from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, Product, ReviewItem, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
-from inspection.lib import score_analysis as evaluation
+from inspection.lib import score_analysis
 from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
 from inspection.errors import Conflict, InvalidInput
 from inspection.services.job_runner import JobFailed, job_heartbeat, job_run
@@ -254,21 +254,21 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
     if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT):
         ReviewItem.objects.get_or_create(
             inspection=inspection,
-            defaults={"product_id": inspection.product_id, "doubt": evaluation.doubt(
+            defaults={"product_id": inspection.product_id, "doubt": score_analysis.doubt(
                 inspection.score, threshold=setting.threshold, band_lower=setting.band_lower,
                 band_upper=setting.band_upper)},
         )
 
 
 def _decision(score: float, setting: ThresholdSetting) -> tuple[str, str]:
-    decision = evaluation.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
+    decision = score_analysis.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
                                  band_upper=setting.band_upper)
     if setting.threshold is not None:
-        relation = "at or above" if decision == evaluation.REJECT else "below"
+        relation = "at or above" if decision == score_analysis.REJECT else "below"
         return decision, f"Score {score:.4g} is {relation} the threshold {setting.threshold:.4g}."
-    if decision == evaluation.REJECT:
+    if decision == score_analysis.REJECT:
         return decision, f"Score {score:.4g} is at or above the upper threshold {setting.band_upper:.4g}."
-    if decision == evaluation.REVIEW:
+    if decision == score_analysis.REVIEW:
         return decision, (f"Score {score:.4g} lies in the review band "
                           f"[{setting.band_lower:.4g}, {setting.band_upper:.4g}).")
     return decision, f"Score {score:.4g} is below the lower threshold {setting.band_lower:.4g}."

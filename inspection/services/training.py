@@ -39,7 +39,7 @@ from inspection.engine.data.imageio import decode_image_bytes
 from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method
 from inspection.engine.progress import ProgressEvent
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
-from inspection.lib import score_analysis as evaluation
+from inspection.lib import score_analysis
 from inspection.services.bundles import bundle_store
 from inspection.errors import Conflict, InvalidInput
 from inspection.services.job_runner import JobFailed, job_run
@@ -239,7 +239,7 @@ class _Progress:
                 losses = self.state["losses"]
                 if len(losses) < event.epoch:
                     losses.append(event.loss)
-        ModelVersion.objects.filter(pk=self.version.pk).update(progress=evaluation.json_safe(self.state))
+        ModelVersion.objects.filter(pk=self.version.pk).update(progress=score_analysis.json_safe(self.state))
         return job_report_progress(job=self.job, progress=percent, stage=label, message=message)
 
     def engine_callback(self, event: ProgressEvent) -> bool:
@@ -351,7 +351,7 @@ def _train(job: Job, version: ModelVersion) -> None:
             float(peak) for peak, row in zip(peaks, eval_rows[start:start + chunk]) if row.label == Image.Label.NORMAL
         ]
     labels = [row.label for row in eval_rows]
-    metrics, curves, evaluated = evaluation.summarise(labels, scores, detector.training_scores_)
+    metrics, curves, evaluated = score_analysis.summarise(labels, scores, detector.training_scores_)
     # What a good part's anomaly map peaks at: the inspection page's colour
     # scale starts above it, so that good parts do not glow from the first one.
     metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
@@ -368,7 +368,7 @@ def _train(job: Job, version: ModelVersion) -> None:
         directory = save_bundle(
             Path(scratch) / "bundle", detector=detector, image_shape=tuple(image_shape),
             registration=registrar.get_config(), reference=registrar.reference_,
-            thresholds=metrics.get("suggested") or {}, metrics=evaluation.json_safe(metrics),
+            thresholds=metrics.get("suggested") or {}, metrics=score_analysis.json_safe(metrics),
         )
         progress.check("save", 0.5, "Storing the model.")
         bundle_store(version=version, directory=directory)
@@ -381,9 +381,9 @@ def _train(job: Job, version: ModelVersion) -> None:
         pixel_evaluation_store(version=version, result=pixels.result())
         done = _finish(
             version, ModelVersion.Status.TRAINED, bundle=version.bundle.name, bundle_checksum=version.bundle_checksum,
-            bundle_size=version.bundle_size, image_shape=image_shape, metrics=evaluation.json_safe(metrics),
-            curves=evaluation.json_safe(curves), evaluated=evaluated, train_seconds=round(train_seconds, 3),
-            engine_version=ENGINE_VERSION, progress=evaluation.json_safe({**progress.state, "stage": "done", "percent": 100}),
+            bundle_size=version.bundle_size, image_shape=image_shape, metrics=score_analysis.json_safe(metrics),
+            curves=score_analysis.json_safe(curves), evaluated=evaluated, train_seconds=round(train_seconds, 3),
+            engine_version=ENGINE_VERSION, progress=score_analysis.json_safe({**progress.state, "stage": "done", "percent": 100}),
         )
         if not done:
             # Cancelled or failed meanwhile: the stored bundle must not be used.
