@@ -38,3 +38,21 @@ def test_nobody_holds_an_item_whose_claim_ran_out(db):
     product, me = ProductFactory(), UserFactory()
     review_item(product, status="claimed", claimed_by=me, expires_in=timedelta(minutes=-1))
     assert review_item_held_by(product=product, user=me) is None
+
+
+def test_the_review_list_api_costs_the_same_queries_however_many_items_there_are(api_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    product = ProductFactory()
+    review_item(product, status="claimed", claimed_by=UserFactory())
+    url = f"/api/products/{product.pk}/review-items/"
+    with CaptureQueriesContext(connection) as one:
+        api_client.get(url)
+    for _ in range(5):
+        review_item(product, status="claimed", claimed_by=UserFactory())
+    with CaptureQueriesContext(connection) as six:
+        response = api_client.get(url)
+    results = response.data["results"]
+    assert len(results) == 6 and all(item["claimed_by"] and item["inspection"]["review_item"] for item in results)
+    assert len(six) == len(one)
