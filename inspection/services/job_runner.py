@@ -14,7 +14,12 @@ import logging
 from collections.abc import Callable
 
 from inspection.models import Job
-from inspection.services.jobs import job_claim, job_fail, job_mark_cancelled, job_report_progress
+from inspection.services.jobs import (
+    job_claim,
+    job_fail,
+    job_mark_cancelled,
+    job_report_progress,
+)
 
 logger = logging.getLogger(__name__)
 

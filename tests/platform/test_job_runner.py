@@ -3,7 +3,12 @@
 import pytest
 
 from inspection.models import Job
-from inspection.services.job_runner import JobCancelled, JobFailed, job_heartbeat, job_run
+from inspection.services.job_runner import (
+    JobCancelled,
+    JobFailed,
+    job_heartbeat,
+    job_run,
+)
 from inspection.services.jobs import job_succeed
 from tests.platform.factories import JobFactory
 

@@ -4,8 +4,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from inspection.models import Product
-from inspection.selectors.model_versions import activation_list, threshold_current, threshold_current_by_version
-from tests.platform.factories import ActivationFactory, ProductFactory, ThresholdSettingFactory, TrainedVersionFactory
+from inspection.selectors.model_versions import (
+    activation_list,
+    threshold_current,
+    threshold_current_by_version,
+)
+from tests.platform.factories import (
+    ActivationFactory,
+    ProductFactory,
+    ThresholdSettingFactory,
+    TrainedVersionFactory,
+)
 
 
 def queries_of(function) -> int:

@@ -5,7 +5,11 @@ from datetime import timedelta
 from django.utils import timezone
 
 from inspection.models import Inspection, ReviewItem
-from inspection.selectors.reviews import review_item_held_by, review_pending_count, review_queue_counts
+from inspection.selectors.reviews import (
+    review_item_held_by,
+    review_pending_count,
+    review_queue_counts,
+)
 from tests.platform.factories import ProductFactory, UserFactory
 
 

@@ -2,7 +2,12 @@
 
 from inspection.models import EvaluationScore
 from inspection.selectors.version_comparison import model_version_comparison
-from tests.platform.factories import ImageFactory, ProductFactory, ThresholdSettingFactory, TrainedVersionFactory
+from tests.platform.factories import (
+    ImageFactory,
+    ProductFactory,
+    ThresholdSettingFactory,
+    TrainedVersionFactory,
+)
 
 
 def scored(version, rows):
