@@ -2,6 +2,8 @@
 
 import pytest
 
+from config.celery import app as celery_app
+from inspection import tasks  # noqa: F401  (registers the job tasks with Celery)
 from inspection.models import Job
 from inspection.services.job_runner import (
     JobCancelled,
@@ -9,7 +11,7 @@ from inspection.services.job_runner import (
     job_heartbeat,
     job_run,
 )
-from inspection.services.jobs import job_succeed
+from inspection.services.jobs import TASK_NAMES, job_succeed
 from tests.platform.factories import JobFactory
 
 
@@ -156,3 +158,10 @@ def test_a_job_reaped_while_working_keeps_its_failure_when_the_heartbeat_stops_i
     Recorder().run(job.pk, work)
     job.refresh_from_db()
     assert (job.status, job.error) == ("failed", "The worker stopped reporting.")
+
+
+def test_every_kind_of_job_has_a_task_that_acknowledges_only_when_done_and_returns_if_its_worker_dies():
+    assert set(TASK_NAMES) == set(Job.Kind.values)
+    for name in TASK_NAMES.values():
+        task = celery_app.tasks[name]
+        assert (task.acks_late, task.reject_on_worker_lost) == (True, True), name
