@@ -1,8 +1,8 @@
 """The job skeleton every background job runs in: claim, work, heartbeat, failure, cancellation, crash."""
 
 import pytest
-
 from config.celery import app as celery_app
+
 from inspection import tasks  # noqa: F401  (registers the job tasks with Celery)
 from inspection.models import Job
 from inspection.services.job_runner import (
