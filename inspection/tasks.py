@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from functools import partial
 
 from celery import shared_task
 from celery.signals import worker_ready
@@ -27,24 +28,29 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-@shared_task(name="inspection.register_images", acks_late=True, reject_on_worker_lost=True)
+# A job's message is acknowledged only when its work is done, and handed to
+# another worker if this one dies meanwhile (see services.job_runner).
+job_task = partial(shared_task, acks_late=True, reject_on_worker_lost=True)
+
+
+@job_task(name="inspection.register_images")
 def register_images(job_id: int) -> None:
     registration_job_run(job_id=job_id, worker=_worker_name())
 
 
 # Heavy jobs (routed to the "engine" queue in settings): TensorFlow is
 # imported in the worker process that runs them, never at import time here.
-@shared_task(name="inspection.train_model_version", acks_late=True, reject_on_worker_lost=True)
+@job_task(name="inspection.train_model_version")
 def train_model_version(job_id: int) -> None:
     training_job_run(job_id=job_id, worker=_worker_name())
 
 
-@shared_task(name="inspection.inspect_batch", acks_late=True, reject_on_worker_lost=True)
+@job_task(name="inspection.inspect_batch")
 def inspect_batch(job_id: int) -> None:
     inspection_job_run(job_id=job_id, worker=_worker_name())
 
 
-@shared_task(name="inspection.evaluate_pixels", acks_late=True, reject_on_worker_lost=True)
+@job_task(name="inspection.evaluate_pixels")
 def evaluate_pixels(job_id: int) -> None:
     pixel_evaluation_job_run(job_id=job_id, worker=_worker_name())
 

@@ -36,7 +36,7 @@ class ImageListUploadApi(APIView):
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
         filters = {name: request.query_params.get(name) for name in ("label", "split", "registration_status", "defect_type")}
-        images = image_list(product=product, filters=filters).select_related("uploaded_by")
+        images = image_list(product=product, filters=filters)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(images, request, view=self)
         return paginator.get_paginated_response(ImageOutputSerializer(page, many=True, context={"request": request}).data)

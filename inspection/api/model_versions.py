@@ -15,7 +15,7 @@ from inspection.selectors.model_versions import (
     model_version_get,
     model_version_list,
     model_version_operating_point,
-    threshold_current,
+    threshold_current_by_version,
     threshold_setting_get,
     threshold_setting_list,
 )
@@ -68,6 +68,9 @@ class ThresholdSettingOutputSerializer(serializers.ModelSerializer):
 
 
 class ActivationOutputSerializer(serializers.ModelSerializer):
+    """Needs the context `operating_points`: {version id: ThresholdSetting} (threshold_current_by_version),
+    read for all rows at once instead of one query per row."""
+
     activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version_number = serializers.IntegerField(source="version.number", read_only=True)
     operating_point = serializers.SerializerMethodField()
@@ -80,7 +83,7 @@ class ActivationOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ThresholdSettingOutputSerializer(allow_null=True))
     def get_operating_point(self, activation):
-        setting = threshold_current(product=activation.product, version=activation.version)
+        setting = self.context["operating_points"].get(activation.version_id)
         return ThresholdSettingOutputSerializer(setting).data if setting else None
 
 
@@ -92,6 +95,10 @@ class OperatingPointOutputSerializer(serializers.Serializer):
     metrics = serializers.JSONField()
     proposed = serializers.JSONField(allow_null=True, help_text="What the proposed threshold or band does on the "
                                      "evaluation images: confusion, precision, recall, f1, false_call_rate, decisions")
+
+
+def _activation_context(activations) -> dict:
+    return {"operating_points": threshold_current_by_version(version_ids={item.version_id for item in activations})}
 
 
 def _version_output(version, request):
@@ -110,7 +117,7 @@ class ModelVersionListCreateApi(APIView):
         product = product_get(product_id=product_id)
         versions = model_version_list(product=product, status=request.query_params.get("status"))
         paginator = StandardPagination()
-        page = paginator.paginate_queryset(versions.select_related("product"), request, view=self)
+        page = paginator.paginate_queryset(versions, request, view=self)
         return paginator.get_paginated_response(ModelVersionOutputSerializer(page, many=True).data)
 
     @extend_schema(request=ModelVersionCreateInputSerializer, responses={202: ModelVersionOutputSerializer, 409: None},
@@ -206,7 +213,7 @@ class ModelVersionActivateApi(APIView):
         serializer.is_valid(raise_exception=True)
         version = model_version_get(product=product, version_id=version_id)
         activation = model_version_activate(version=version, activated_by=request.user, **serializer.validated_data)
-        return Response(ActivationOutputSerializer(activation).data)
+        return Response(ActivationOutputSerializer(activation, context=_activation_context([activation])).data)
 
 
 class ActivationListApi(APIView):
@@ -215,7 +222,8 @@ class ActivationListApi(APIView):
         activations = activation_list(product=product_get(product_id=product_id))
         paginator = StandardPagination()
         page = paginator.paginate_queryset(activations, request, view=self)
-        return paginator.get_paginated_response(ActivationOutputSerializer(page, many=True).data)
+        output = ActivationOutputSerializer(page, many=True, context=_activation_context(page))
+        return paginator.get_paginated_response(output.data)
 
 
 class ThresholdListCreateApi(APIView):

@@ -15,10 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from inspection.models import Image
 from inspection.errors import InvalidInput
 
-_SPLIT_FOLDERS = {"train": Image.Split.TRAIN, "test": Image.Split.TEST}
+# The values of Image.Label and Image.Split these folders stand for (plain
+# strings, so that this module needs no models).
+NORMAL, DEFECTIVE = "normal", "defective"
+TRAIN, TEST = "train", "test"
+
+_SPLIT_FOLDERS = {"train": TRAIN, "test": TEST}
 _GOOD = "good"
 _MASKS = "ground_truth"
 _MASK_SUFFIX = "_mask"
@@ -92,7 +96,7 @@ def mvtec_plan(paths: list[PurePosixPath], root: PurePosixPath) -> LayoutPlan:
         images.append(
             PlannedImage(
                 path=path,
-                label=Image.Label.DEFECTIVE if defective else Image.Label.NORMAL,
+                label=DEFECTIVE if defective else NORMAL,
                 split=_SPLIT_FOLDERS[folder],
                 defect_type=class_name if defective else "",
             )
@@ -101,7 +105,7 @@ def mvtec_plan(paths: list[PurePosixPath], root: PurePosixPath) -> LayoutPlan:
     used_masks = set()
     for image in images:
         key = (image.defect_type, image.path.stem)
-        if image.split == Image.Split.TEST and image.defect_type and key in masks:
+        if image.split == TEST and image.defect_type and key in masks:
             used_masks.add(key)
             image = PlannedImage(image.path, image.label, image.split, image.defect_type, masks[key])
         planned.append(image)

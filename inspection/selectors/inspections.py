@@ -30,6 +30,18 @@ def inspection_list(*, product: Product, decision: str | None = None, status: st
 
 def inspection_get(*, product: Product, inspection_id: int) -> Inspection:
     return get_object_or_404(
-        Inspection.objects.select_related("version", "nearest_image", "threshold_setting", "created_by"),
+        Inspection.objects.select_related(
+            "version", "nearest_image", "threshold_setting", "created_by", "labelled_image", "review_item"
+        ),
         product=product, pk=inspection_id,
+    )
+
+
+def inspection_passed_map_peaks(*, product_id: int, version_id: int, limit: int) -> list[float]:
+    """The anomaly-map peaks of the `limit` parts of product `product_id` that version `version_id` passed last."""
+    return list(
+        Inspection.objects.filter(product_id=product_id, version_id=version_id, decision=Inspection.Decision.PASS,
+                                  anomaly_map_scale__isnull=False)
+        .order_by("-created_at", "-id")
+        .values_list("anomaly_map_scale", flat=True)[:limit]
     )

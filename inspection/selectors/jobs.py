@@ -9,7 +9,7 @@ from inspection.errors import InvalidInput
 
 def job_list(*, product_id: int | None = None, status: str | None = None, kind: str | None = None) -> QuerySet[Job]:
     """Jobs, newest first, optionally for one product, in one status or of one kind."""
-    jobs = Job.objects.select_related("product").order_by("-created_at", "-id")
+    jobs = Job.objects.select_related("product", "created_by").order_by("-created_at", "-id")
     if product_id is not None:
         jobs = jobs.filter(product_id=product_id)
     if status:
@@ -23,5 +23,10 @@ def job_list(*, product_id: int | None = None, status: str | None = None, kind: 
     return jobs
 
 
+def job_latest(*, product_id: int, kind: str | None = None) -> Job | None:
+    """The product's newest job (of one kind), or None."""
+    return job_list(product_id=product_id, kind=kind).first()
+
+
 def job_get(*, job_id: int) -> Job:
-    return get_object_or_404(Job.objects.select_related("product"), pk=job_id)
+    return get_object_or_404(Job.objects.select_related("product", "created_by"), pk=job_id)

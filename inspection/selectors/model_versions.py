@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
-from inspection.lib import score_analysis as evaluation
+from inspection.lib import score_analysis
 from inspection.errors import InvalidInput
 
 
-def model_version_list(*, product: Product, status: str | None = None) -> QuerySet[ModelVersion]:
-    """The product's versions, newest first."""
-    versions = ModelVersion.objects.filter(product=product).select_related("job", "created_by").order_by("-number")
+def model_version_list(
+    *, product: Product, status: str | None = None, other_than: ModelVersion | None = None
+) -> QuerySet[ModelVersion]:
+    """The product's versions (in one status, other than one version), newest first."""
+    versions = (
+        ModelVersion.objects.filter(product=product)
+        .select_related("product", "job__created_by", "created_by")
+        .order_by("-number")
+    )
     if status:
         if status not in ModelVersion.Status.values:
             raise InvalidInput(f"status must be one of {', '.join(ModelVersion.Status.values)}, not {status!r}.")
         versions = versions.filter(status=status)
+    if other_than is not None:
+        versions = versions.exclude(pk=other_than.pk)
     return versions
 
 
@@ -48,7 +56,7 @@ def model_version_operating_point(
     if threshold is None and (band_lower is None or band_upper is None or not band_lower < band_upper):
         raise InvalidInput("A band needs band_lower below band_upper.")
     rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
-    result["proposed"] = evaluation.operating_point(
+    result["proposed"] = score_analysis.operating_point(
         [label for label, _ in rows], [score for _, score in rows],
         threshold=threshold, band_lower=band_lower, band_upper=band_upper,
     )
@@ -75,5 +83,28 @@ def threshold_current(*, product: Product, version: ModelVersion | None = None) 
     return threshold_setting_list(product=product, version=version).first()
 
 
-def activation_list(*, product: Product) -> QuerySet[Activation]:
-    return Activation.objects.filter(product=product).select_related("version", "previous_version", "activated_by")
+def threshold_current_by_version(*, version_ids) -> dict[int, ThresholdSetting]:
+    """{version id: the operating point in force for it} for those of the versions that have one, in one query.
+
+    The same settings as threshold_current gives one version at a time.
+    """
+    newest = (
+        ThresholdSetting.objects.filter(product=OuterRef("product"), version=OuterRef("version"))
+        .order_by("-set_at", "-id")
+        .values("pk")[:1]
+    )
+    settings = (
+        ThresholdSetting.objects.filter(version_id__in=list(version_ids))
+        .annotate(newest=Subquery(newest))
+        .filter(pk=F("newest"))
+        .select_related("version", "set_by")
+    )
+    return {setting.version_id: setting for setting in settings}
+
+
+def activation_list(*, product: Product, version: ModelVersion | None = None) -> QuerySet[Activation]:
+    """The product's activations (or those of one version), newest first."""
+    activations = Activation.objects.filter(product=product).select_related("version", "previous_version", "activated_by")
+    if version is not None:
+        activations = activations.filter(version=version)
+    return activations

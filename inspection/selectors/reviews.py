@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -37,6 +37,24 @@ def review_item_list(*, product: Product, state: str = "pending") -> QuerySet[Re
     elif state == "decided":
         return items.filter(status=ReviewItem.Status.DECIDED).order_by("-decided_at", "-id")
     return items.order_by("doubt", "id")
+
+
+def review_pending_count(*, product: Product) -> int:
+    """How many of the product's review items wait for a decision."""
+    return ReviewItem.objects.filter(product=product).exclude(status=ReviewItem.Status.DECIDED).count()
+
+
+def review_queue_counts(*, product: Product, user) -> dict[str, int]:
+    """{pending: items not decided yet, held_by_others: those of them someone other than `user` holds now}."""
+    held_by_others = Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__gt=timezone.now()) & ~Q(claimed_by=user)
+    return ReviewItem.objects.filter(product=product).exclude(status=ReviewItem.Status.DECIDED).aggregate(
+        pending=Count("id"), held_by_others=Count("id", filter=held_by_others)
+    )
+
+
+def review_item_held_by(*, product: Product, user) -> ReviewItem | None:
+    """The product's review item `user` holds now (claimed, claim not expired), if any."""
+    return review_item_list(product=product, state="claimed").filter(claimed_by=user).first()
 
 
 def review_item_get(*, product: Product, item_id: int) -> ReviewItem:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import math
 import time
 import uuid
@@ -37,19 +36,11 @@ from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.data.imageio import decode_image_bytes, to_uint8
 from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, Product, ReviewItem, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
-from inspection.lib import score_analysis as evaluation
+from inspection.lib import score_analysis
 from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
 from inspection.errors import Conflict, InvalidInput
-from inspection.services.jobs import (
-    job_claim,
-    job_create,
-    job_fail,
-    job_mark_cancelled,
-    job_report_progress,
-    job_succeed,
-)
-
-logger = logging.getLogger(__name__)
+from inspection.services.job_runner import JobFailed, job_heartbeat, job_run
+from inspection.services.jobs import job_create, job_succeed
 
 STAGE = "inspecting images"
 _PNG_FAST = None  # OpenCV PNG options, filled on first use
@@ -126,17 +117,13 @@ def inspection_batch_start(*, product: Product, files, created_by=None) -> tuple
 
 def inspection_job_run(*, job_id: int, worker: str) -> None:
     """Body of the batch inspection task: score the job's pending inspections in chunks."""
-    job = job_claim(job_id=job_id, worker=worker)
-    if job is None:  # cancelled before it started, given up, or already finished
-        _fail_pending(job_id, "The inspection job ended before this image was inspected.")
-        return
-    try:
-        _run_batch(job)
-    except Exception as error:
-        logger.exception("inspection job %s crashed", job.pk)
-        _fail_pending(job.pk, f"Unexpected error: {error!r}")
-        job_fail(job=job, error=f"Unexpected error: {error!r}")
-        raise
+    job_run(
+        job_id=job_id, worker=worker, name="inspection", work=_run_batch,
+        # An image still pending when the job ends without finishing is failed with the reason.
+        when_not_claimed=lambda job_id: _fail_pending(job_id, "The inspection job ended before this image was inspected."),
+        when_failing=lambda job, error: _fail_pending(job.pk, error),
+        when_cancelling=lambda job: _fail_pending(job.pk, "The inspection job was cancelled before this image was inspected."),
+    )
 
 
 def _run_batch(job: Job) -> None:
@@ -148,15 +135,11 @@ def _run_batch(job: Job) -> None:
     version = first.version
     setting = threshold_current(product=first.product, version=version) if version else None
     if version is None or setting is None:
-        _fail_pending(job.pk, "The model version or its operating point was removed before inspection.")
-        job_fail(job=job, error="The model version or its operating point was removed before inspection.")
-        return
+        raise JobFailed("The model version or its operating point was removed before inspection.")
     try:
         loaded = bundle_load(version=version)
     except ModelUnavailable as error:
-        _fail_pending(job.pk, error.message)
-        job_fail(job=job, error=error.message)
-        return
+        raise JobFailed(error.message) from None
     total = Inspection.objects.filter(job=job).count()
     chunk_size = settings.INSPECTION_BATCH_CHUNK
     while True:
@@ -177,11 +160,9 @@ def _run_batch(job: Job) -> None:
                 with transaction.atomic():
                     _record(inspection, outcome, setting, uuid.uuid4().hex)
         done = total - pending.count()
-        if job_report_progress(job=job, progress=min(99, math.floor(100 * done / total)), stage=STAGE,
-                               message=f"Inspected {done} of {total} images."):
-            _fail_pending(job.pk, "The inspection job was cancelled before this image was inspected.")
-            job_mark_cancelled(job=job, message=f"Cancelled after inspecting {done} of {total} images.")
-            return
+        job_heartbeat(job=job, progress=min(99, math.floor(100 * done / total)), stage=STAGE,
+                      message=f"Inspected {done} of {total} images.",
+                      cancelled_message=f"Cancelled after inspecting {done} of {total} images.")
     job_succeed(job=job, message=_batch_summary(job))
 
 
@@ -273,21 +254,21 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
     if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT):
         ReviewItem.objects.get_or_create(
             inspection=inspection,
-            defaults={"product_id": inspection.product_id, "doubt": evaluation.doubt(
+            defaults={"product_id": inspection.product_id, "doubt": score_analysis.doubt(
                 inspection.score, threshold=setting.threshold, band_lower=setting.band_lower,
                 band_upper=setting.band_upper)},
         )
 
 
 def _decision(score: float, setting: ThresholdSetting) -> tuple[str, str]:
-    decision = evaluation.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
+    decision = score_analysis.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
                                  band_upper=setting.band_upper)
     if setting.threshold is not None:
-        relation = "at or above" if decision == evaluation.REJECT else "below"
+        relation = "at or above" if decision == score_analysis.REJECT else "below"
         return decision, f"Score {score:.4g} is {relation} the threshold {setting.threshold:.4g}."
-    if decision == evaluation.REJECT:
+    if decision == score_analysis.REJECT:
         return decision, f"Score {score:.4g} is at or above the upper threshold {setting.band_upper:.4g}."
-    if decision == evaluation.REVIEW:
+    if decision == score_analysis.REVIEW:
         return decision, (f"Score {score:.4g} lies in the review band "
                           f"[{setting.band_lower:.4g}, {setting.band_upper:.4g}).")
     return decision, f"Score {score:.4g} is below the lower threshold {setting.band_lower:.4g}."

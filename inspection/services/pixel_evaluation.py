@@ -25,7 +25,6 @@ after annotations were added.
 
 from __future__ import annotations
 
-import logging
 import math
 
 import numpy as np
@@ -40,17 +39,9 @@ from inspection.models import Image, Job, ModelVersion, ModelVersionImage, Pixel
 from inspection.selectors.annotations import annotation_current_by_image
 from inspection.services.bundles import ModelUnavailable, bundle_load
 from inspection.errors import Conflict
-from inspection.services.jobs import (
-    job_claim,
-    job_create,
-    job_fail,
-    job_mark_cancelled,
-    job_report_progress,
-    job_succeed,
-)
+from inspection.services.job_runner import JobFailed, job_heartbeat, job_run
+from inspection.services.jobs import job_create, job_succeed
 from inspection.lib.mask_png import mask_read
-
-logger = logging.getLogger(__name__)
 
 # Share of the normal evaluation images' pixels allowed above the pixel threshold.
 PIXEL_FALSE_POSITIVE_RATE = 0.01
@@ -187,21 +178,17 @@ def pixel_evaluation_start(*, version: ModelVersion, started_by=None) -> Job:
 
 def pixel_evaluation_job_run(*, job_id: int, worker: str) -> None:
     """Body of the pixel evaluation task: maps of the evaluation images, then the numbers."""
-    job = job_claim(job_id=job_id, worker=worker)
-    if job is None:
-        return
-    evaluation = PixelEvaluation.objects.select_related("version", "version__product").filter(job_id=job_id).first()
+    job_run(job_id=job_id, worker=worker, name="pixel evaluation", work=_evaluate)
+
+
+def _evaluate(job: Job) -> None:
+    evaluation = PixelEvaluation.objects.select_related("version", "version__product").filter(job_id=job.pk).first()
     if evaluation is None:
-        job_fail(job=job, error="The model version of this job no longer exists.")
-        return
+        raise JobFailed("The model version of this job no longer exists.")
     try:
         _run(job, evaluation.version)
     except ModelUnavailable as error:
-        job_fail(job=job, error=error.message)
-    except Exception as error:
-        logger.exception("pixel evaluation job %s crashed", job.pk)
-        job_fail(job=job, error=f"Unexpected error: {error!r}")
-        raise
+        raise JobFailed(error.message) from None
 
 
 def _run(job: Job, version: ModelVersion) -> None:
@@ -211,10 +198,9 @@ def _run(job: Job, version: ModelVersion) -> None:
     wanted = [row for row in rows if collector.wants(row)]
     chunk = settings.INSPECTION_BATCH_CHUNK
     for start in range(0, len(wanted), chunk):
-        if job_report_progress(job=job, progress=int(95 * start / len(wanted)), stage=STAGE,
-                               message=f"Mapped {start} of {len(wanted)} evaluation images."):
-            job_mark_cancelled(job=job, message="Cancelled; the earlier pixel evaluation is kept.")
-            return
+        job_heartbeat(job=job, progress=int(95 * start / len(wanted)), stage=STAGE,
+                      message=f"Mapped {start} of {len(wanted)} evaluation images.",
+                      cancelled_message="Cancelled; the earlier pixel evaluation is kept.")
         batch = []
         for row in wanted[start:start + chunk]:
             pixels = _registered_pixels(row, collector)

@@ -26,14 +26,8 @@ from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_from_ground_truth
 from inspection.errors import InvalidInput, ServiceError
 from inspection.services.thumbnails import thumbnail_from_pixels
-from inspection.services.jobs import (
-    job_claim,
-    job_create,
-    job_fail,
-    job_mark_cancelled,
-    job_report_progress,
-    job_succeed,
-)
+from inspection.services.job_runner import JobCancelled, JobFailed, job_heartbeat, job_run
+from inspection.services.jobs import job_create, job_report_progress, job_succeed
 
 logger = logging.getLogger(__name__)
 
@@ -120,31 +114,20 @@ def _reset_images(images) -> None:
 
 def registration_job_run(*, job_id: int, worker: str) -> None:
     """Body of the registration task: align every pending image of the job's product."""
-    job = job_claim(job_id=job_id, worker=worker)
-    if job is None:
-        return
-    try:
-        _run(job)
-    except Exception as error:
-        logger.exception("registration job %s crashed", job.pk)
-        job_fail(job=job, error=f"Unexpected error: {error!r}")
-        raise
+    job_run(job_id=job_id, worker=worker, name="registration", work=_run)
 
 
 def _run(job: Job) -> None:
     product = job.product
     if product is None or not product.reference_image:
-        job_fail(job=job, error="The product has no reference image to align to.")
-        return
+        raise JobFailed("The product has no reference image to align to.")
     revision = product.registration_revision
     try:
         registrar = registration_fit(product=product)
     except (EngineError, ValueError, OSError) as error:
-        job_fail(job=job, error=f"The reference image cannot be used: {error}")
-        return
-    if job_report_progress(job=job, progress=job.progress, stage=STAGE, message="Starting."):
-        job_mark_cancelled(job=job, message="Cancelled before any image was aligned.")
-        return
+        raise JobFailed(f"The reference image cannot be used: {error}") from None
+    job_heartbeat(job=job, progress=job.progress, stage=STAGE, message="Starting.",
+                  cancelled_message="Cancelled before any image was aligned.")
 
     pending = Image.objects.filter(product=product, registration_status=Image.RegistrationStatus.PENDING)
     done, last_id = 0, 0
@@ -159,13 +142,9 @@ def _run(job: Job) -> None:
             job=job, progress=job.progress, stage=STAGE, message=f"Aligned {done} of {done + remaining} images."
         )
         if not Product.objects.filter(pk=product.pk, registration_revision=revision).exists():
-            job_mark_cancelled(
-                job=job, message="The reference image or registration settings changed; a newer job aligns the images."
-            )
-            return
+            raise JobCancelled("The reference image or registration settings changed; a newer job aligns the images.")
         if stop:
-            job_mark_cancelled(job=job, message=f"Cancelled after aligning {done} images.")
-            return
+            raise JobCancelled(f"Cancelled after aligning {done} images.")
     job_succeed(job=job, message=_summary(product))
 
 

@@ -23,7 +23,7 @@ from django.db import transaction
 
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
-from inspection.lib import score_analysis as evaluation
+from inspection.lib import score_analysis
 from inspection.errors import Conflict, InvalidInput
 
 
@@ -45,7 +45,7 @@ def threshold_set(
         raise Conflict(f"Version {version.number} is {version.status}; operating points are set on trained versions.")
     threshold, band_lower, band_upper = _checked_values(threshold, band_lower, band_upper)
     labels, scores = _evaluation_scores(version)
-    expected = evaluation.operating_point(labels, scores, threshold=threshold, band_lower=band_lower,
+    expected = score_analysis.operating_point(labels, scores, threshold=threshold, band_lower=band_lower,
                                           band_upper=band_upper)
     return ThresholdSetting.objects.create(
         product=product, version=version, threshold=threshold, band_lower=band_lower, band_upper=band_upper,
@@ -151,7 +151,7 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
     report: dict = {"new_version": new.number, "old_version": old.number if old else None}
     normals = [row for row in new_scores.values() if row.label == "normal"]
     if new_setting is not None and normals:
-        rejected = sum(1 for row in normals if _decision(row.score, new_setting) == evaluation.REJECT)
+        rejected = sum(1 for row in normals if _decision(row.score, new_setting) == score_analysis.REJECT)
         report["false_call_rate"] = rejected / len(normals)
         report["false_calls"] = rejected
     else:
@@ -170,11 +170,11 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
         if row.label != "defective" or checksum not in old_scores:
             continue
         compared += 1
-        if _decision(old_scores[checksum], old_setting) != evaluation.REJECT:
+        if _decision(old_scores[checksum], old_setting) != score_analysis.REJECT:
             continue
         old_rejected += 1
         decision = _decision(row.score, new_setting)
-        if decision != evaluation.REJECT:
+        if decision != score_analysis.REJECT:
             missed.append({"image": row.image_id, "checksum": checksum, "defect_type": row.defect_type,
                            "score": row.score, "decision": decision})
     report.update(
@@ -188,5 +188,5 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
 
 
 def _decision(score: float, setting: ThresholdSetting) -> str:
-    return evaluation.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
+    return score_analysis.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
                              band_upper=setting.band_upper)

@@ -23,7 +23,6 @@ failed (see model_version_settle_orphans).
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 import time
 from pathlib import Path
@@ -40,12 +39,12 @@ from inspection.engine.data.imageio import decode_image_bytes
 from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method
 from inspection.engine.progress import ProgressEvent
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
-from inspection.lib import score_analysis as evaluation
+from inspection.lib import score_analysis
 from inspection.services.bundles import bundle_store
 from inspection.errors import Conflict, InvalidInput
+from inspection.services.job_runner import JobFailed, job_run
 from inspection.services.jobs import (
     job_cancel,
-    job_claim,
     job_create,
     job_fail,
     job_mark_cancelled,
@@ -54,8 +53,6 @@ from inspection.services.jobs import (
 )
 from inspection.services.pixel_evaluation import PixelCollector, pixel_evaluation_store
 from inspection.services.registration import registration_fit
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_METHOD = "cpcae-knn"
 MIN_TRAINING_IMAGES = 2
@@ -242,7 +239,7 @@ class _Progress:
                 losses = self.state["losses"]
                 if len(losses) < event.epoch:
                     losses.append(event.loss)
-        ModelVersion.objects.filter(pk=self.version.pk).update(progress=evaluation.json_safe(self.state))
+        ModelVersion.objects.filter(pk=self.version.pk).update(progress=score_analysis.json_safe(self.state))
         return job_report_progress(job=self.job, progress=percent, stage=label, message=message)
 
     def engine_callback(self, event: ProgressEvent) -> bool:
@@ -255,15 +252,14 @@ class _Progress:
 
 def training_job_run(*, job_id: int, worker: str) -> None:
     """Body of the training task: train, evaluate and store the job's model version."""
-    job = job_claim(job_id=job_id, worker=worker)
-    version = ModelVersion.objects.select_related("product").filter(job_id=job_id).first()
-    if job is None:
-        if version is not None:
-            model_version_settle_orphans(product=version.product)
-        return
+    job_run(job_id=job_id, worker=worker, name="training", work=_train_version_of_job,
+            when_not_claimed=_settle_version_of_job, when_failing=_fail_version_of_job)
+
+
+def _train_version_of_job(job: Job) -> None:
+    version = ModelVersion.objects.select_related("product").filter(job_id=job.pk).first()
     if version is None:
-        job_fail(job=job, error="The model version of this job no longer exists.")
-        return
+        raise JobFailed("The model version of this job no longer exists.")
     if version.status not in ModelVersion.ACTIVE_STATUSES:
         # The same message again after the work was finished (worker died before acknowledging).
         job_succeed(job=job, message=f"Version {version.number} is already {version.status}.")
@@ -272,11 +268,17 @@ def training_job_run(*, job_id: int, worker: str) -> None:
         _train(job, version)
     except _Stop:
         _stopped(job, version)
-    except Exception as error:
-        logger.exception("training job %s crashed", job.pk)
-        _finish(version, ModelVersion.Status.FAILED, error=f"Unexpected error: {error!r}")
-        job_fail(job=job, error=f"Unexpected error: {error!r}")
-        raise
+
+
+def _settle_version_of_job(job_id: int) -> None:
+    version = ModelVersion.objects.select_related("product").filter(job_id=job_id).first()
+    if version is not None:
+        model_version_settle_orphans(product=version.product)
+
+
+def _fail_version_of_job(job: Job, error: str) -> None:
+    for version in ModelVersion.objects.filter(job_id=job.pk):
+        _finish(version, ModelVersion.Status.FAILED, error=error)
 
 
 def _stopped(job: Job, version: ModelVersion) -> None:
@@ -349,7 +351,7 @@ def _train(job: Job, version: ModelVersion) -> None:
             float(peak) for peak, row in zip(peaks, eval_rows[start:start + chunk]) if row.label == Image.Label.NORMAL
         ]
     labels = [row.label for row in eval_rows]
-    metrics, curves, evaluated = evaluation.summarise(labels, scores, detector.training_scores_)
+    metrics, curves, evaluated = score_analysis.summarise(labels, scores, detector.training_scores_)
     # What a good part's anomaly map peaks at: the inspection page's colour
     # scale starts above it, so that good parts do not glow from the first one.
     metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
@@ -366,7 +368,7 @@ def _train(job: Job, version: ModelVersion) -> None:
         directory = save_bundle(
             Path(scratch) / "bundle", detector=detector, image_shape=tuple(image_shape),
             registration=registrar.get_config(), reference=registrar.reference_,
-            thresholds=metrics.get("suggested") or {}, metrics=evaluation.json_safe(metrics),
+            thresholds=metrics.get("suggested") or {}, metrics=score_analysis.json_safe(metrics),
         )
         progress.check("save", 0.5, "Storing the model.")
         bundle_store(version=version, directory=directory)
@@ -379,9 +381,9 @@ def _train(job: Job, version: ModelVersion) -> None:
         pixel_evaluation_store(version=version, result=pixels.result())
         done = _finish(
             version, ModelVersion.Status.TRAINED, bundle=version.bundle.name, bundle_checksum=version.bundle_checksum,
-            bundle_size=version.bundle_size, image_shape=image_shape, metrics=evaluation.json_safe(metrics),
-            curves=evaluation.json_safe(curves), evaluated=evaluated, train_seconds=round(train_seconds, 3),
-            engine_version=ENGINE_VERSION, progress=evaluation.json_safe({**progress.state, "stage": "done", "percent": 100}),
+            bundle_size=version.bundle_size, image_shape=image_shape, metrics=score_analysis.json_safe(metrics),
+            curves=score_analysis.json_safe(curves), evaluated=evaluated, train_seconds=round(train_seconds, 3),
+            engine_version=ENGINE_VERSION, progress=score_analysis.json_safe({**progress.state, "stage": "done", "percent": 100}),
         )
         if not done:
             # Cancelled or failed meanwhile: the stored bundle must not be used.

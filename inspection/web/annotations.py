@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from inspection.models import Image
-from inspection.selectors.images import image_get, image_list
-from inspection.selectors.jobs import job_list
+from inspection.selectors.images import image_aligned_neighbours, image_get
+from inspection.selectors.jobs import job_latest
 from inspection.selectors.products import product_get
 from inspection.web.common import product_page_context
 
@@ -39,14 +39,6 @@ def _not_annotatable_reason(image: Image) -> str:
     )
 
 
-def _neighbours(image: Image) -> tuple[Image | None, Image | None]:
-    """The previous and next aligned images of the product, to annotate one after another."""
-    aligned = image_list(product=image.product, filters={"registration_status": "registered"}).exclude(aligned_file="")
-    previous = aligned.filter(pk__lt=image.pk).order_by("-id").first()
-    following = aligned.filter(pk__gt=image.pk).order_by("id").first()
-    return previous, following
-
-
 @login_required
 @require_GET
 def annotate_page(request, product_id: int, image_id: int):
@@ -57,11 +49,12 @@ def annotate_page(request, product_id: int, image_id: int):
         pending = image.registration_status == Image.RegistrationStatus.PENDING
         context.update(
             reason=_not_annotatable_reason(image),
-            alignment_job=job_list(product_id=product.pk, kind="registration").first() if pending else None,
+            alignment_job=job_latest(product_id=product.pk, kind="registration") if pending else None,
         )
         # The editor cannot open: the same refusal the annotation API answers for this image.
         return render(request, "annotate.html", context, status=409)
-    previous, following = _neighbours(image)
+    # The previous and next aligned images of the product, to annotate one after another.
+    previous, following = image_aligned_neighbours(image=image)
     context.update(
         previous=previous,
         following=following,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from inspection.models import Product
-from inspection.selectors.reviews import review_item_list
+from inspection.selectors.reviews import review_pending_count
 
 
 def form_error_words(form) -> list[str]:
@@ -21,7 +21,7 @@ def product_page_context(product: Product, tab: str) -> dict:
     return {
         "product": product,
         "tab": tab,
-        "review_pending": review_item_list(product=product, state="pending").count(),
+        "review_pending": review_pending_count(product=product),
     }
 
 

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from inspection.models import Inspection, ReviewItem
 from inspection.selectors.annotation_outlines import annotation_outlines
-from inspection.selectors.inspections import inspection_get, inspection_list
+from inspection.selectors.inspections import inspection_get, inspection_list, inspection_passed_map_peaks
 from inspection.selectors.model_versions import threshold_current
 from inspection.selectors.products import product_get
 from inspection.errors import ServiceError
@@ -50,12 +50,9 @@ def heat_scale(inspection: Inspection) -> dict:
         return _fixed_scale(inspection, trained_level, "its good evaluation images")
     levels = []
     if inspection.version_id:
-        levels = sorted(
-            value
-            for value in inspection_list(product=inspection.product, decision=Inspection.Decision.PASS)
-            .filter(version_id=inspection.version_id, anomaly_map_scale__isnull=False)
-            .values_list("anomaly_map_scale", flat=True)[:CALIBRATION_PARTS]
-        )
+        levels = sorted(inspection_passed_map_peaks(
+            product_id=inspection.product_id, version_id=inspection.version_id, limit=CALIBRATION_PARTS
+        ))
     if len(levels) >= MIN_CALIBRATION_PARTS:
         middle = len(levels) // 2
         typical = levels[middle] if len(levels) % 2 else (levels[middle - 1] + levels[middle]) / 2

@@ -10,18 +10,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from inspection.models import ReviewItem
-from inspection.selectors.images import image_list
+from inspection.selectors.images import image_defect_type_names
 from inspection.selectors.products import product_get
-from inspection.selectors.reviews import review_item_get, review_item_list
+from inspection.selectors.reviews import review_item_get, review_item_held_by, review_item_list, review_queue_counts
 from inspection.errors import ServiceError
 from inspection.services.reviews import review_item_claim_next, review_item_decide, review_item_release
 from inspection.web.common import product_page_context
 from inspection.web.forms import ReviewDecisionForm
 from inspection.web.inspections import inspection_context
-
-
-def _known_defect_types(product) -> list[str]:
-    return sorted(set(image_list(product=product).exclude(defect_type="").values_list("defect_type", flat=True)))
 
 
 @login_required
@@ -30,20 +26,15 @@ def review_page(request, product_id: int):
     product = product_get(product_id=product_id)
     if "overview" not in request.GET:
         # Someone who holds a part goes straight back to it.
-        held = (
-            review_item_list(product=product, state="claimed").filter(claimed_by=request.user).first()
-        )
+        held = review_item_held_by(product=product, user=request.user)
         if held is not None:
             return redirect("review-item", product_id=product.pk, item_id=held.pk)
-    pending = review_item_list(product=product, state="pending")
-    now = timezone.now()
+    counts = review_queue_counts(product=product, user=request.user)
     context = {
         **product_page_context(product, "review"),
-        "pending_count": pending.count(),
-        "held_by_others": pending.filter(
-            status=ReviewItem.Status.CLAIMED, claim_expires_at__gt=now
-        ).exclude(claimed_by=request.user).count(),
-        "upcoming": list(pending[:10]),
+        "pending_count": counts["pending"],
+        "held_by_others": counts["held_by_others"],
+        "upcoming": list(review_item_list(product=product, state="pending")[:10]),
         "decided": list(review_item_list(product=product, state="decided")[:15]),
     }
     return render(request, "review.html", context)
@@ -66,7 +57,7 @@ def _item_context(request, product, item, form=None) -> dict:
         **inspection_context(item.inspection),
         "item": item,
         "form": form or ReviewDecisionForm(),
-        "defect_types": _known_defect_types(product),
+        "defect_types": image_defect_type_names(product=product),
         "held_by_me": item.status == ReviewItem.Status.CLAIMED and item.claimed_by_id == request.user.pk,
         "held_by_other": (
             item.status == ReviewItem.Status.CLAIMED

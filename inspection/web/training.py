@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from inspection.models import Image, ModelVersion
-from inspection.selectors.images import image_list
+from inspection.models import ModelVersion
+from inspection.selectors.images import image_training_counts
 from inspection.selectors.model_versions import model_version_get, model_version_list
 from inspection.selectors.products import product_get
 from inspection.errors import ServiceError
@@ -46,26 +46,7 @@ def training_page(request, product_id: int):
 
 def _data_set_counts(product) -> dict:
     """How many images a training would use now, and why others would not be used."""
-
-    def count(**filters) -> int:
-        return image_list(product=product, filters=filters).count()
-
-    registered = Image.RegistrationStatus.REGISTERED
-    return {
-        "train": count(label=Image.Label.NORMAL, split=Image.Split.TRAIN, registration_status=registered),
-        "train_not_aligned": count(label=Image.Label.NORMAL, split=Image.Split.TRAIN)
-        - count(label=Image.Label.NORMAL, split=Image.Split.TRAIN, registration_status=registered),
-        "eval_normal": sum(
-            count(label=Image.Label.NORMAL, split=split, registration_status=registered)
-            for split in (Image.Split.VALIDATION, Image.Split.TEST)
-        ),
-        "eval_defective": sum(
-            count(label=Image.Label.DEFECTIVE, split=split, registration_status=registered)
-            for split in (Image.Split.VALIDATION, Image.Split.TEST)
-        ),
-        "unlabelled": count(label=Image.Label.UNKNOWN),
-        "has_reference": bool(product.reference_image),
-    }
+    return {**image_training_counts(product=product), "has_reference": bool(product.reference_image)}
 
 
 @login_required

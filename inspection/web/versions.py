@@ -20,7 +20,7 @@ from inspection.selectors.model_versions import (
 )
 from inspection.selectors.pixel_evaluation import pixel_evaluation_active_job, pixel_evaluation_summary
 from inspection.selectors.products import product_get
-from inspection.lib import score_analysis as evaluation
+from inspection.selectors.version_comparison import model_version_comparison
 from inspection.errors import ServiceError
 from inspection.services.pixel_evaluation import pixel_evaluation_start
 from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
@@ -35,6 +35,10 @@ def _image_url(image) -> str | None:
     return stored.url if stored else None
 
 
+def _image_name(image, checksum: str) -> str:
+    return image.original_name if image else f"deleted image {checksum[:10]}…"
+
+
 def _evaluation_rows(version: ModelVersion) -> list[dict]:
     return [
         {
@@ -43,7 +47,7 @@ def _evaluation_rows(version: ModelVersion) -> list[dict]:
             "defect_type": row.defect_type,
             "checksum": row.checksum,
             "image": row.image_id,
-            "name": row.image.original_name if row.image else f"deleted image {row.checksum[:10]}…",
+            "name": _image_name(row.image, row.checksum),
             "url": _image_url(row.image),
         }
         for row in evaluation_score_list(version=version)
@@ -71,7 +75,7 @@ def _version_context(request, product, version, *, threshold_form=None, activati
     history = list(threshold_setting_list(product=product, version=version)[:50])
     for setting in history:
         setting.description = describe_setting(setting)
-    activations = list(activation_list(product=product).filter(version=version)[:10])
+    activations = list(activation_list(product=product, version=version)[:10])
     metrics = version.metrics or {}
     return {
         **product_page_context(product, "versions"),
@@ -94,7 +98,7 @@ def _version_context(request, product, version, *, threshold_form=None, activati
         },
         "threshold_form": threshold_form or ThresholdForm(initial=_initial_threshold(version, current)),
         "activation_form": activation_form or ActivationForm(auto_id="activate_%s"),
-        "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED).exclude(pk=version.pk)[:50]),
+        "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED, other_than=version)[:50]),
         "pixel": pixel_evaluation_summary(version=version),
         "pixel_job": pixel_evaluation_active_job(version=version),
     }
@@ -171,7 +175,7 @@ def version_activate(request, product_id: int, version_id: int):
                 request, f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')})."
             )
             return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#activation")
-    product.refresh_from_db()
+    product = product_get(product_id=product.pk)
     context = _version_context(request, product, version, activation_form=form)
     return render(request, "version.html", context, status=400)
 
@@ -191,24 +195,6 @@ def version_pixel_evaluation(request, product_id: int, version_id: int):
 
 
 # --- Comparison ------------------------------------------------------------------
-
-
-def _decision(score: float, setting) -> str | None:
-    if setting is None:
-        return None
-    return evaluation.decide(
-        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
-    )
-
-
-def _tally(rows: list[dict], key: str) -> dict:
-    """Decisions of one version on the shared images, per true label."""
-    tally = {label: {"pass": 0, "review": 0, "reject": 0} for label in ("normal", "defective")}
-    for row in rows:
-        decision = row[key]
-        if decision:
-            tally[row["label"]][decision] += 1
-    return tally
 
 
 @login_required
@@ -242,32 +228,19 @@ def version_compare(request, product_id: int):
     }
     a, b = context["a"], context["b"]
     if a is not None and b is not None and a.pk != b.pk:
-        setting_a = threshold_current(product=product, version=a)
-        setting_b = threshold_current(product=product, version=b)
-        scores_b = {row["checksum"]: row for row in _evaluation_rows(b)}
-        shared = []
-        for row in _evaluation_rows(a):
-            other = scores_b.get(row["checksum"])
-            if other is None:
-                continue
-            shared.append({
-                **row,
-                "score_a": row["score"],
-                "score_b": other["score"],
-                "decision_a": _decision(row["score"], setting_a),
-                "decision_b": _decision(other["score"], setting_b),
-            })
-        for row in shared:
-            # Without an operating point a version makes no decision, so nothing differs.
-            row["differs"] = bool(row["decision_a"] and row["decision_b"] and row["decision_a"] != row["decision_b"])
-        shared.sort(key=lambda row: (not row["differs"], row["label"] != "defective", -row["score_a"]))
+        comparison = model_version_comparison(product=product, a=a, b=b)
+        shared = [
+            {**row, "image": row["image"].pk if row["image"] else None, "score": row["score_a"],
+             "name": _image_name(row["image"], row["checksum"]), "url": _image_url(row["image"])}
+            for row in comparison["shared"]
+        ]
         context.update(
             shared=shared,
-            setting_a=describe_setting(setting_a),
-            setting_b=describe_setting(setting_b),
-            tally_a=_tally(shared, "decision_a") if setting_a else None,
-            tally_b=_tally(shared, "decision_b") if setting_b else None,
-            differing=sum(1 for row in shared if row["differs"]),
+            setting_a=describe_setting(comparison["setting_a"]),
+            setting_b=describe_setting(comparison["setting_b"]),
+            tally_a=comparison["tally_a"],
+            tally_b=comparison["tally_b"],
+            differing=comparison["differing"],
             page_data={
                 "a": {"label": f"Version {a.number}", "scores": [[row["score_a"], int(row["label"] == "defective")] for row in shared]},
                 "b": {"label": f"Version {b.number}", "scores": [[row["score_b"], int(row["label"] == "defective")] for row in shared]},

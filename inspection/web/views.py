@@ -12,11 +12,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from inspection.models import Image
-from inspection.selectors.images import image_list
-from inspection.selectors.jobs import job_list
+from inspection.selectors.images import image_defect_type_names, image_find, image_list, image_list_by_ids
+from inspection.selectors.jobs import job_latest
 from inspection.selectors.model_versions import threshold_current
-from inspection.selectors.products import product_get, product_list
+from inspection.selectors.products import product_get, product_overview_list
 from inspection.errors import ServiceError
 from inspection.services.images import image_bulk_update, image_delete
 from inspection.services.products import product_create, product_set_reference_image
@@ -42,10 +41,9 @@ def product_list_page(request):
         else:
             messages.success(request, f"Product {product.name} created. Upload its images below.")
             return redirect("dataset-page", product_id=product.pk)
-    products = list(product_list().select_related("active_version"))
+    products = product_overview_list()
     for product in products:
-        product.last_job = job_list(product_id=product.pk).first()
-        product.operating_point = describe_setting(threshold_current(product=product))
+        product.operating_point = describe_setting(product.current_setting)
     status = 400 if form.errors else 200
     return render(request, "products.html", {"products": products, "form": form}, status=status)
 
@@ -56,7 +54,6 @@ def product_list_page(request):
 @login_required
 def dataset_page(request, product_id: int):
     product = product_get(product_id=product_id)
-    all_images = image_list(product=product)
     context = {
         **product_page_context(product, "dataset"),
         **image_grid_context(request, product),
@@ -64,8 +61,8 @@ def dataset_page(request, product_id: int):
         "upload_form": UploadForm(auto_id="upload_%s"),
         "reference_form": ReferenceUploadForm(auto_id="reference_%s"),
         # Defect types already used in the product, offered while typing.
-        "defect_types": sorted(set(all_images.exclude(defect_type="").values_list("defect_type", flat=True))),
-        "last_registration": job_list(product_id=product.pk, kind="registration").first(),
+        "defect_types": image_defect_type_names(product=product),
+        "last_registration": job_latest(product_id=product.pk, kind="registration"),
         "upload_max_files": _upload_batch_size(),
     }
     return render(request, "dataset.html", context)
@@ -91,7 +88,7 @@ def dataset_bulk_action(request, product_id: int):
     action, ids = form.cleaned_data["action"], form.cleaned_data["ids"]
     try:
         if action == "delete":
-            images = list(image_list(product=product).filter(pk__in=ids))
+            images = image_list_by_ids(product=product, image_ids=ids)
             missing = sorted(set(ids) - {image.pk for image in images})
             if missing:
                 raise ServiceError(
@@ -107,7 +104,9 @@ def dataset_bulk_action(request, product_id: int):
                 image_delete(image=image)
             messages.success(request, f"Deleted {len(images)} image{'s' if len(images) != 1 else ''}.")
         elif action == "reference":
-            image = image_list(product=product).get(pk=ids[0])
+            image = image_find(product=product, image_id=ids[0])
+            if image is None:
+                raise ServiceError(f"Image {ids[0]} does not belong to {product.name}.")
             job = product_set_reference_image(product=product, image=image, set_by=request.user)
             messages.success(
                 request,
@@ -117,8 +116,6 @@ def dataset_bulk_action(request, product_id: int):
         else:
             updated = image_bulk_update(product=product, image_ids=ids, data=form.changes())
             messages.success(request, f"Updated {updated} image{'s' if updated != 1 else ''}.")
-    except Image.DoesNotExist:
-        messages.error(request, f"Image {ids[0]} does not belong to {product.name}.")
     except ServiceError as error:
         messages.error(request, error.message)
     return redirect(back)

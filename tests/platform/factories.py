@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from PIL import Image as PillowImage
 
-from inspection.models import DefectType, Image, Job, Product
+from inspection.models import Activation, DefectType, Image, Job, ModelVersion, Product, ThresholdSetting
 
 
 def part_pixels(*, size: int = 128, shift: tuple[int, int] = (0, 0), seed: int = 0) -> np.ndarray:
@@ -144,3 +144,37 @@ class DefectTypeFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     name = factory.Sequence(lambda number: f"defect-{number}")
     color = "#e6194b"
+
+
+class TrainedVersionFactory(factory.django.DjangoModelFactory):
+    """A model version recorded as trained (no bundle: enough for pages and lists, not for inspecting)."""
+
+    class Meta:
+        model = ModelVersion
+
+    product = factory.SubFactory(ProductFactory)
+    number = factory.Sequence(lambda number: number + 1)
+    method = "variation"
+    status = ModelVersion.Status.TRAINED
+    job = factory.SubFactory(JobFactory, product=factory.SelfAttribute("..product"), kind=Job.Kind.TRAINING,
+                             status=Job.Status.SUCCEEDED, created_by=factory.SubFactory(UserFactory))
+    created_by = factory.SubFactory(UserFactory)
+
+
+class ThresholdSettingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ThresholdSetting
+
+    version = factory.SubFactory(TrainedVersionFactory)
+    product = factory.SelfAttribute("version.product")
+    threshold = 0.5
+    set_by = factory.SubFactory(UserFactory)
+
+
+class ActivationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activation
+
+    version = factory.SubFactory(TrainedVersionFactory)
+    product = factory.SelfAttribute("version.product")
+    activated_by = factory.SubFactory(UserFactory)
