@@ -74,6 +74,7 @@ def register_audited_models() -> None:
         DefectType,
         Image,
         Inspection,
+        Job,
         ModelVersion,
         Product,
         ReviewItem,
@@ -91,6 +92,7 @@ def register_audited_models() -> None:
         ThresholdSetting: "product_id",
         Inspection: "product_id",
         ReviewItem: "product_id",
+        Job: "product_id",
     }
     for model, path in product_paths.items():
         model.get_additional_data = _product_of(path)
@@ -108,6 +110,9 @@ def register_audited_models() -> None:
     auditlog.register(Annotation)
     # Progress is rewritten every epoch; status changes (queued, running, cancelled, done) are kept.
     auditlog.register(ModelVersion, include_fields=["status", "method", "params", "error", "flagged_damaged", "product"])
+    # Jobs show who started or cancelled a registration, training or batch inspection; the
+    # services move a training's own status with a conditional update that sends no signal.
+    auditlog.register(Job, include_fields=["kind", "status", "cancel_requested", "product"])
     auditlog.register(ThresholdSetting)
     auditlog.register(Activation)
     auditlog.register(Inspection, include_fields=["status", "original_name", "checksum", "decision", "score", "version"])
@@ -120,6 +125,17 @@ def register_audited_models() -> None:
         m2m_fields={"groups", "user_permissions"},
     )
     user_login_failed.connect(record_sign_in_failure, dispatch_uid="inspection-audit-sign-in-failed")
+
+
+def record_bulk_update(originals: dict, changed: list) -> None:
+    """Entries for objects changed together by bulk_update(), which sends no signals:
+    `originals` maps each pk to a copy taken before the change."""
+    from auditlog.diff import model_instance_diff
+
+    for instance in changed:
+        changes = model_instance_diff(originals.get(instance.pk), instance)
+        if changes:
+            LogEntry.objects.log_create(instance, action=LogEntry.Action.UPDATE, changes=changes)
 
 
 def record_sign_in_failure(sender, credentials: dict, request=None, **kwargs) -> None:
