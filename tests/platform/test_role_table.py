@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.urls import resolve
 from rest_framework.test import APIClient
 
 from inspection.lib.roles import PERMISSIONS, ROLE_ORDER, ROLE_PERMISSIONS, role_needed
-from inspection.permissions import PERMISSION_TABLE, PUBLIC, permission_required
+from inspection.permissions import PERMISSION_TABLE, PUBLIC, RolePermission, permission_required
 from tests.platform.factories import ProductFactory, UserFactory
 from tests.platform.roles_support import Endpoint, endpoints, write_endpoints
 
@@ -117,3 +118,17 @@ def test_the_migrations_frozen_copy_of_the_roles_matches_the_code():
     assert {role: set(codenames) for role, codenames in migration.ROLES.items()} == {
         role: set(codenames) for role, codenames in ROLE_PERMISSIONS.items()
     }
+
+
+def test_no_api_view_replaces_the_role_check_with_its_own_permission_classes():
+    # The schema and its documentation page use drf-spectacular's SERVE_PERMISSIONS (signed in).
+    own_checks = {"schema", "api-docs"}
+    bypassing = []
+    for endpoint in endpoints():
+        if not endpoint.is_api or endpoint.name in own_checks:
+            continue
+        view_class = resolve(endpoint.path()).func.cls
+        if RolePermission not in view_class.permission_classes:
+            bypassing.append(endpoint.name)
+    # The token endpoint lets anyone ask for a token: that is what signing in is.
+    assert bypassing == ["api-token"]
