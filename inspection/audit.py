@@ -12,6 +12,7 @@ from __future__ import annotations
 from auditlog.middleware import AuditlogMiddleware
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
+from celery.signals import task_prerun
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.contenttypes.models import ContentType
@@ -124,6 +125,14 @@ def register_audited_models() -> None:
         m2m_fields={"groups", "user_permissions"},
     )
     user_login_failed.connect(record_sign_in_failure, dispatch_uid="inspection-audit-sign-in-failed")
+    task_prerun.connect(_forget_content_types, dispatch_uid="inspection-audit-content-types", weak=False)
+
+
+def _forget_content_types(**kwargs) -> None:
+    """Each job looks up the content types its audit entries point to afresh: a worker lives
+    long, and content types recreated meanwhile (a database flushed and migrated again, as
+    the test suite does) would leave its cached ids pointing at nothing."""
+    ContentType.objects.clear_cache()
 
 
 def record_bulk_update(originals: dict, changed: list) -> None:
