@@ -122,6 +122,7 @@ def register_audited_models() -> None:
         user_model,
         exclude_fields=["last_login"],
         mask_fields=["password"],
+        mask_callable="inspection.audit.hidden",
         m2m_fields={"groups", "user_permissions"},
     )
     user_login_failed.connect(record_sign_in_failure, dispatch_uid="inspection-audit-sign-in-failed")
@@ -133,6 +134,18 @@ def _forget_content_types(**kwargs) -> None:
     long, and content types recreated meanwhile (a database flushed and migrated again, as
     the test suite does) would leave its cached ids pointing at nothing."""
     ContentType.objects.clear_cache()
+
+
+def hidden(value) -> str:
+    """What an entry shows of a password hash: that it changed, not any part of it
+    (auditlog's own mask keeps the last half)."""
+    return "(hidden)"
+
+
+def record_field_change(instance, *, field: str, before: str, after: str) -> None:
+    """An entry for a change the object's own fields do not show, such as an API token issued
+    or revoked (the token is not audited as a model: its primary key is the secret itself)."""
+    LogEntry.objects.log_create(instance, action=LogEntry.Action.UPDATE, changes={field: [before, after]}, force_log=True)
 
 
 def record_bulk_update(originals: dict, changed: list) -> None:

@@ -65,13 +65,16 @@ def audit_entry_summary(entry: LogEntry) -> dict:
         "object_id": entry.object_pk,
         "object": entry.object_repr,
         "product_id": additional.get("product_id"),
-        "changes": {
-            field: {"before": values[0], "after": values[1]}
-            for field, values in changes.items()
-            if isinstance(values, (list, tuple)) and len(values) == 2
-        }
-        | {field: values for field, values in changes.items() if isinstance(values, dict)},
+        "changes": {field: _change(values) for field, values in changes.items()},
         "details": {key: value for key, value in additional.items() if key != "product_id"},
         "deleted_copy": (entry.serialized_data or {}).get("fields") if entry.action == LogEntry.Action.DELETE else None,
         "remote_addr": entry.remote_addr,
     }
+
+
+def _change(values) -> dict:
+    """A field's change: {"before", "after"}; a many-to-many one (groups): {"operation", "objects"}."""
+    if isinstance(values, dict):
+        return {"operation": values.get("operation"), "objects": values.get("objects", [])}
+    before, after = values if isinstance(values, (list, tuple)) and len(values) == 2 else (None, values)
+    return {"before": before, "after": after}

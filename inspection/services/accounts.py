@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from rest_framework.authtoken.models import Token
 
+from inspection.audit import record_field_change
 from inspection.errors import Conflict, InvalidInput
 from inspection.lib.roles import PERMISSIONS, ROLE_ORDER, ROLE_PERMISSIONS
 from inspection.models import Role
@@ -85,7 +86,7 @@ def user_set_active(*, user, active: bool, changed_by):
     user.save(update_fields=["is_active"])
     if not active:
         # A deactivated account's token must stop working at once, not only its password.
-        Token.objects.filter(user=user).delete()
+        _token_revoke(user)
     return user
 
 
@@ -112,7 +113,7 @@ def station_create(*, name: str) -> tuple[object, str]:
     except IntegrityError as error:
         raise Conflict(f"There is already a station named {name}.") from error
     user_set_role(user=user, role="operator")
-    return user, Token.objects.create(user=user).key
+    return user, _token_issue(user)
 
 
 @transaction.atomic
@@ -120,14 +121,26 @@ def station_token_renew(*, user) -> str:
     """Replace the station's token (the old one stops working) and return the new one."""
     if not user_is_station(user):
         raise InvalidInput("Only station accounts get tokens here.")
-    Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user).key
+    _token_revoke(user)
+    return _token_issue(user)
 
 
 def station_token_revoke(*, user) -> None:
-    deleted, _ = Token.objects.filter(user=user).delete()
-    if not deleted:
+    if not _token_revoke(user):
         raise Conflict(f"{user.username} has no token to revoke.")
+
+
+def _token_issue(user) -> str:
+    key = Token.objects.create(user=user).key
+    record_field_change(user, field="api_token", before="none", after="issued")
+    return key
+
+
+def _token_revoke(user) -> bool:
+    deleted, _ = Token.objects.filter(user=user).delete()
+    if deleted:
+        record_field_change(user, field="api_token", before="issued", after="revoked")
+    return bool(deleted)
 
 
 def sign_in_lock_lift(*, username: str) -> int:

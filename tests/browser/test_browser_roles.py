@@ -72,3 +72,21 @@ def test_a_reviewer_decides_a_part_but_is_not_offered_training(page, product_wit
         mark_normal.click()
     item = product.review_items.get()
     assert item.status == "decided" and item.decision == "normal"
+
+
+def test_an_administrator_creates_a_station_sees_its_token_once_and_finds_it_in_the_audit_log(page, db):
+    administrator = sign_in(page, "admin")
+    page.get_by_role("link", name="Users").click()
+    page.get_by_label("Station name").fill("line-4")
+    page.get_by_role("button", name="Create station").click()
+    token = page.locator(".secret-value").inner_text()
+    assert len(token) == 40
+    screenshot(page, "roles-admin-users")
+    page.goto("/users/")
+    expect(page.locator(".secret-value")).to_have_count(0)
+    expect(page.locator('tr[data-username="station-line-4"]')).to_contain_text("Revoke token")
+    page.get_by_role("link", name="Audit").click()
+    page.get_by_label("User").fill(administrator.username)
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.audit")).to_contain_text("station-line-4")
+    screenshot(page, "roles-admin-audit")

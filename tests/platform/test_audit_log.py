@@ -159,7 +159,9 @@ def test_users_and_role_changes_made_on_the_users_page_are_logged(admin):
     found = [entry for entry in entries(client_for(admin), user=admin.username) if entry["object"] == "night-lead"]
     assert found[-1]["action"] == "create"
     groups = [entry["changes"]["groups"] for entry in found if "groups" in entry["changes"]]
-    assert {"type": "m2m", "operation": "add", "objects": ["engineer"]} in groups
+    assert {"operation": "add", "objects": ["engineer"]} in groups
+    created = found[-1]["changes"]
+    assert created["password"]["after"] == "(hidden)"
     assert any(entry["changes"].get("is_active") == {"before": "True", "after": "False"} for entry in found)
     assert all(entry["actor"] == admin.username for entry in found)
 

@@ -95,3 +95,9 @@ def test_a_revoked_station_token_is_refused():
     administrator.post(f"/users/{station.user_id}/token/revoke/")
     assert line.get("/api/products/").status_code == 401
     assert station.key not in administrator.get("/users/").content.decode()
+    token_changes = [
+        entry.changes["api_token"] for entry in LogEntry.objects.filter(object_repr="station-line-3").order_by("pk")
+        if "api_token" in entry.changes
+    ]
+    assert token_changes == [["none", "issued"], ["issued", "revoked"]]
+    assert not LogEntry.objects.filter(changes__icontains=station.key).exists()
