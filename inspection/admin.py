@@ -1,6 +1,24 @@
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django.contrib import admin
 
-from inspection.models import Annotation, AnnotationRegion, DefectType, Image, Job, PixelEvaluation, Product
+from inspection.models import (
+    Activation,
+    Annotation,
+    AnnotationRegion,
+    DefectType,
+    EvaluationScore,
+    Image,
+    Inspection,
+    Job,
+    ModelVersion,
+    ModelVersionImage,
+    PixelEvaluation,
+    Product,
+    ReviewItem,
+    Role,
+    ThresholdSetting,
+)
 
 
 @admin.register(Product)
@@ -87,4 +105,89 @@ class PixelEvaluationAdmin(admin.ModelAdmin):
     readonly_fields = [field.name for field in PixelEvaluation._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never changed here: the app owns these writes and checks them (trainings, operating
+    points, activations, inspections, reviews), and the audit log records them only through the app."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ("product", "number", "method", "status", "created_by", "created_at")
+    list_filter = ("status", "method", "product")
+
+
+@admin.register(ModelVersionImage)
+class ModelVersionImageAdmin(ReadOnlyAdmin):
+    list_display = ("version", "role", "label", "checksum")
+    list_filter = ("role", "label")
+
+
+@admin.register(EvaluationScore)
+class EvaluationScoreAdmin(ReadOnlyAdmin):
+    list_display = ("version", "label", "score", "checksum")
+
+
+@admin.register(ThresholdSetting)
+class ThresholdSettingAdmin(ReadOnlyAdmin):
+    list_display = ("product", "version", "threshold", "band_lower", "band_upper", "set_by", "set_at")
+    list_filter = ("product",)
+
+
+@admin.register(Activation)
+class ActivationAdmin(ReadOnlyAdmin):
+    list_display = ("product", "version", "previous_version", "forced", "activated_by", "activated_at")
+    list_filter = ("product",)
+
+
+@admin.register(Inspection)
+class InspectionAdmin(ReadOnlyAdmin):
+    list_display = ("product", "original_name", "status", "decision", "score", "created_by", "created_at")
+    list_filter = ("product", "status", "decision")
+    search_fields = ("original_name", "checksum")
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ReadOnlyAdmin):
+    list_display = ("product", "inspection", "status", "decision", "decided_by", "decided_at")
+    list_filter = ("product", "status", "decision")
+
+
+@admin.register(AnnotationRegion)
+class AnnotationRegionAdmin(ReadOnlyAdmin):
+    list_display = ("annotation", "defect_type", "area")
+
+
+@admin.register(Role)
+class RoleAdmin(ReadOnlyAdmin):
+    """The four roles and their permissions; who holds which is set on the Users page."""
+
+    list_display = ("name",)
+    filter_horizontal = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["name", "permissions"]
+
+
+# auditlog's own admin lets a superuser delete entries; an audit log is not edited by anyone.
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class ImmutableLogEntryAdmin(LogEntryAdmin):
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -1,5 +1,4 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from inspection.api.annotations import (
     AnnotationExportApi,
@@ -40,6 +39,7 @@ from inspection.api.reviews import (
     ReviewItemListApi,
     ReviewItemReleaseApi,
 )
+from inspection.api.sign_in import TokenObtainApi
 
 _PRODUCT = "products/<int:product_id>/"
 _VERSION = _PRODUCT + "model-versions/<int:version_id>/"
@@ -47,7 +47,7 @@ _REVIEW = _PRODUCT + "review-items/<int:item_id>/"
 _ANNOTATION = _PRODUCT + "images/<int:image_id>/annotation/"
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenObtainApi.as_view(), name="api-token"),
     path("products/", ProductListCreateApi.as_view(), name="product-list"),
     path("products/<int:product_id>/", ProductDetailApi.as_view(), name="product-detail"),
     path(

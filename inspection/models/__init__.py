@@ -13,6 +13,7 @@ from .annotations import Annotation, AnnotationRegion, DefectType, PixelEvaluati
 from .inspections import Inspection, ReviewItem
 from .jobs import Job
 from .products import Image, Product
+from .roles import Role
 from .versions import Activation, EvaluationScore, ModelVersion, ModelVersionImage, ThresholdSetting
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "PixelEvaluation",
     "Product",
     "ReviewItem",
+    "Role",
     "ThresholdSetting",
 ]

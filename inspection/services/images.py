@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.db import transaction
 
+from inspection.audit import record_bulk_update
 from inspection.models import Image, Product
 from inspection.services.annotations import annotation_mask_names
 from inspection.errors import InvalidInput
@@ -35,11 +38,13 @@ def image_bulk_update(*, product: Product, image_ids: list[int], data: dict) -> 
                 f"These images do not belong to product {product.pk}: {', '.join(map(str, sorted(missing)))}; "
                 "nothing was changed."
             )
+        originals = {image.pk: copy.copy(image) for image in images}
         for image in images:
             for name, value in changes.items():
                 setattr(image, name, value)
             _keep_defect_type_consistent(image, changes)
         Image.objects.bulk_update(images, list(_EDITABLE_FIELDS))
+        record_bulk_update(originals, images)
     return len(images)
 
 

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import json
 from functools import wraps
-from urllib.parse import urlencode, urlsplit
 
-from django.conf import settings
-from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse
-from django.shortcuts import render, resolve_url
+from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from inspection.errors import ServiceError
+from inspection.permissions import sign_in_response
 from inspection.models import Inspection, Job, ModelVersion
 from inspection.selectors.inspections import inspection_list
 from inspection.selectors.live import job_live_get
@@ -39,19 +36,13 @@ HISTORY_VERSIONS = 100
 
 
 def login_required(view):
-    """Sign-in required, as for every page; but when htmx asks after the session has ended, the whole
-    page goes to the sign-in form (HX-Redirect) instead of the form being swapped into the partial."""
+    """Sign-in required, as for every page, answered the htmx way when the session has ended."""
 
     @wraps(view)
     def signed_in_only(request, *args, **kwargs):
         if request.user.is_authenticated:
             return view(request, *args, **kwargs)
-        if request.headers.get("HX-Request") == "true":
-            page = urlsplit(request.headers.get("HX-Current-URL", "")).path or "/"
-            response = HttpResponse("Sign in again to follow the progress.", status=401, content_type="text/plain")
-            response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': page})}"
-            return response
-        return redirect_to_login(request.get_full_path())
+        return sign_in_response(request)
 
     return signed_in_only
 

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "auditlog",
+    "axes",
     "inspection",
 ]
 
@@ -60,6 +62,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Who did it, for every audit log entry written while answering the request.
+    "inspection.audit.AuditActorMiddleware",
+    # The role table (inspection.permissions) for the pages; API views check it through DRF.
+    "inspection.permissions.RolePermissionMiddleware",
+    # Last, so that it sees the lockout flag set while signing in.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -77,6 +85,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # `user|can:"codename"` and `"codename"|needs_role` in every template.
+            "builtins": ["inspection.templatetags.roles"],
         },
     },
 ]
@@ -91,6 +101,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Axes first: it refuses a locked-out account before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "product-list-page"
@@ -143,7 +158,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The role table, inspection.permissions.PERMISSION_TABLE; it also refuses the anonymous.
+    "DEFAULT_PERMISSION_CLASSES": ["inspection.permissions.RolePermission"],
     "DEFAULT_PAGINATION_CLASS": "inspection.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -167,6 +183,17 @@ SPECTACULAR_SETTINGS = {
         "ReviewVerdictEnum": "inspection.models.ReviewItem.Verdict",
     },
 }
+
+# --- Sign-in protection (django-axes) and the audit log (django-auditlog) ----
+# After this many failed sign-ins for one user name from one address, that pair
+# is locked out for SIGN_IN_LOCKOUT_MINUTES; an administrator can lift it on the Users page.
+AXES_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGN_IN_LOCKOUT_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "locked_out.html"
+AXES_VERBOSE = False
+AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 # --- Background jobs (Celery) ---------------------------------------------
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = broker_from_env(VAR_DIR)

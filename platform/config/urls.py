@@ -6,9 +6,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from inspection.web.health import health
+from inspection.api.audit import AuditEntryListApi
 from inspection.api.media import media_file
 
 urlpatterns = [
+    path("api/audit/", AuditEntryListApi.as_view(), name="audit-list"),
     path("api/", include("inspection.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
@@ -17,5 +19,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health, name="health"),
     path("", include("inspection.web.urls")),
+    path("", include("inspection.web.account_urls")),
     re_path(r"^media/(?P<path>.+)$", media_file, name="media"),
 ]

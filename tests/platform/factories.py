@@ -74,9 +74,23 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda number: f"inspector{number}")
     password = factory.django.Password("correct horse battery staple")
+
+    @factory.post_generation
+    def role(user, create, extracted, **kwargs):
+        """The user's role: admin unless the test names another, or `role=""` for none.
+
+        Admin, because most tests exercise what a user does, not who may do it;
+        tests/platform/test_role_table.py checks every role against every write.
+        """
+        from inspection.services.accounts import user_set_role
+
+        role = "admin" if extracted is None else extracted
+        if create:
+            user_set_role(user=user, role=role or None)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
