@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..errors import TrainingDataError
 
@@ -40,28 +41,13 @@ from ..errors import TrainingDataError
 _BLOCK_ROWS = 256
 
 
-class KNNScorer:
+class KNNScorer(BaseEstimator):
     """Mean distance to the k nearest standardised training embeddings."""
 
     def __init__(self, n_neighbors: int = 5, standardize: bool = True, variance_shrinkage: float = 0.0):
         self.n_neighbors = n_neighbors
         self.standardize = standardize
         self.variance_shrinkage = variance_shrinkage
-
-    # -- scikit-learn style parameter access ---------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {
-            "n_neighbors": self.n_neighbors,
-            "standardize": self.standardize,
-            "variance_shrinkage": self.variance_shrinkage,
-        }
-
-    def set_params(self, **params) -> "KNNScorer":
-        for key, value in params.items():
-            if key not in ("n_neighbors", "standardize", "variance_shrinkage"):
-                raise ValueError(f"unknown parameter {key!r}")
-            setattr(self, key, value)
-        return self
 
     # -- learning -----------------------------------------------------------
     def fit(self, embeddings: np.ndarray) -> "KNNScorer":

@@ -176,6 +176,8 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
 
     name = "cpcae-knn"
 
+    # The CPCAE's parameters are spelled out again (rather than taken as
+    # ``**kwargs``) because BaseEstimator.get_params reads this signature.
     def __init__(
         self,
         *,
@@ -186,11 +188,26 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         residual_normalisation: bool = True,
         pooling_grid: int = 3,
         embedding_batch_size: int = 4,
-        **cpcae_parameters,
+        downsize_factor: Optional[int] = None,
+        patch_size: Optional[int] = None,
+        stride: Optional[int] = None,
+        latent_dim: Optional[int] = None,
+        filters: Optional[Sequence[int]] = None,
+        dense_units: Optional[int] = None,
+        l1_lambda: Optional[float] = None,
+        epochs: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        learning_rate: Optional[float] = None,
+        min_steps_per_epoch: Optional[int] = None,
+        seed: int = 0,
     ):
         from ..features.map_embedding import checked_grid
 
-        super().__init__(**cpcae_parameters)
+        super().__init__(
+            downsize_factor=downsize_factor, patch_size=patch_size, stride=stride, latent_dim=latent_dim,
+            filters=filters, dense_units=dense_units, l1_lambda=l1_lambda, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, min_steps_per_epoch=min_steps_per_epoch, seed=seed,
+        )
         checked_grid(pooling_grid)
         self.backbone = backbone
         self.weights = weights
@@ -199,18 +216,6 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         self.residual_normalisation = residual_normalisation
         self.pooling_grid = pooling_grid
         self.embedding_batch_size = embedding_batch_size
-
-    def get_params(self) -> dict:
-        return {
-            **self._cpcae_parameters(),
-            "backbone": self.backbone,
-            "weights": self.weights,
-            "n_neighbors": self.n_neighbors,
-            "variance_shrinkage": self.variance_shrinkage,
-            "residual_normalisation": self.residual_normalisation,
-            "pooling_grid": self.pooling_grid,
-            "embedding_batch_size": self.embedding_batch_size,
-        }
 
     def _embedder(self):
         # One embedder per detector: it holds the compiled forward pass, which

@@ -112,10 +112,6 @@ _DISTANCE_BLOCK_VALUES = 16_000_000
 _FEATURE_CACHE_BYTES = 512 * 1024 * 1024
 
 
-PARAMETERS = (
-    "backbone", "weights", "layers", "input_side", "enlarge", "coreset_ratio", "min_bank", "max_bank", "max_candidates",
-    "projection_dim", "smoothing_sigma", "score_top_fraction", "batch_size", "seed", "fine_input_side",
-)  # fmt: skip
 LEARNED_SCALARS = ("image_shape_", "input_shape_", "feature_grid_", "n_train_", "n_candidates_", "backbone_checksum_")
 LEARNED_ARRAYS = {
     "memory_bank_": np.float32,
@@ -163,11 +159,6 @@ class PatchKNNDetector(AnomalyDetector):
         self.score_top_fraction = score_top_fraction
         self.batch_size = batch_size
         self.seed = seed
-
-    def get_params(self, deep: bool = True) -> dict:
-        params = {name: getattr(self, name) for name in PARAMETERS}
-        params["layers"] = None if self.layers is None else list(self.layers)
-        return params
 
     # -- learning ------------------------------------------------------------
     def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):

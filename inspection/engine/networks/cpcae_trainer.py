@@ -37,6 +37,7 @@ import math
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..errors import EngineError, TrainingCancelled, TrainingDataError
 from .cpcae_patches import extract_patches, patch_grid, reassemble
@@ -50,7 +51,7 @@ _PARAMETERS = (
 STAGE = "train-cpcae"
 
 
-class CPCAE:
+class CPCAE(BaseEstimator):
     """Conditional patch-based convolutional autoencoder (scikit-learn estimator contract).
 
     Parameters
@@ -225,9 +226,6 @@ class CPCAE:
         return stack.astype(np.float32, copy=False)
 
     # -------------------------------------------------------- persistence
-    def get_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _PARAMETERS}
-
     def get_config(self) -> dict[str, Any]:
         """JSON-able hyper-parameters plus the learned shapes and loss history."""
         config: dict[str, Any] = {name: getattr(self, name) for name in _PARAMETERS}
