@@ -30,9 +30,7 @@ may share a row or column when H' is not a multiple of g), and the g*g results
 are concatenated row by row -> 3C g^2 features. Why: the parts are registered,
 so where a residual lies is evidence. Global pooling cannot tell a blob where
 good parts always leave one (a flexible lead that sits differently on every
-board) from the same blob on a plain area. Measured on the same CPCAE maps
-(docs/benchmarks.md): circuitboard 0.809 -> 0.873 (mean of three CPCAE seeds),
-synthetic set 4 0.991 -> 0.996, magnetic tiles 0.836 -> 0.851.
+board) from the same blob on a plain area (measured in docs/benchmarks.md).
 
 Inputs
 ------

@@ -9,19 +9,14 @@ embeddings (eq. 4), computed leave-one-out for the training images.
 One addition to the paper, on by default (``residual_normalisation``): before
 embedding, each residual is divided by the mean training residual at that
 pixel plus the overall mean (see ``_residual_scale``), so the map says how
-unusual a residual is *there*. Measured on the same CPCAE maps (seed 0,
-Xception, k = 5, variance shrinkage 1, 2100 training steps), image AUROC
-without / with: circuitboard 0.753 / 0.809, synthetic sets 4, 5, 6 0.972 /
-0.991, 0.976 / 1.000, 1.000 / 1.000; magnetic tiles, whose defects are large
-and whose texture varies from tile to tile, 0.848 / 0.836. The end-to-end
-figures are in docs/benchmarks.md.
+unusual a residual is *there*, not how hard that spot is to reconstruct.
 
 A second addition, also on by default (``pooling_grid`` = 3): the paper's
 pooling is applied to each cell of a 3 x 3 grid over the backbone's feature
 map instead of once over all of it (``embedding.regional_paper_pooling``),
 because on a registered part the place of a residual is evidence; ``1`` is
 the paper's global pooling. Stored models load with the settings they were
-fitted with.
+fitted with. What each addition changes, measured: docs/benchmarks.md.
 
 ``ae-l2``: the same CPCAE, scored by its L2 reconstruction error (section 4.4).
 """
