@@ -32,12 +32,19 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.neighbors import NearestNeighbors
 
 from ..errors import TrainingDataError
 
 # Neighbour search is done in blocks so that distance matrices stay small
 # even with thousands of training embeddings of 6144 features.
 _BLOCK_ROWS = 256
+# Where each search comes from (docs/benchmarks.md, "k-NN search"): for the
+# leave-one-out scores of the whole training set scikit-learn's brute-force
+# NearestNeighbors is at least as fast as the blocked search (2.7x at 700
+# embeddings); for the few queries of an inspection the blocked search below
+# is faster than scikit-learn's brute force, and the trees, quicker for a
+# single query, would hold a second, float64 copy of every training embedding.
 
 
 class KNNScorer(BaseEstimator):
@@ -162,15 +169,12 @@ class KNNScorer(BaseEstimator):
         )
         return np.maximum(squared, 0.0)
 
-    def _neighbours(self, queries: np.ndarray, k: int, exclude_self_offset: int | None = None):
+    def _neighbours(self, queries: np.ndarray, k: int):
         distances_out = np.empty((queries.shape[0], k), dtype=np.float64)
         indices_out = np.empty((queries.shape[0], k), dtype=np.int64)
         for start in range(0, queries.shape[0], _BLOCK_ROWS):
             block = queries[start : start + _BLOCK_ROWS]
             squared = self._squared_distances(block)
-            if exclude_self_offset is not None:
-                rows = np.arange(block.shape[0])
-                squared[rows, exclude_self_offset + start + rows] = np.inf
             if k < squared.shape[1]:
                 candidates = np.argpartition(squared, k - 1, axis=1)[:, :k]
             else:
@@ -184,7 +188,9 @@ class KNNScorer(BaseEstimator):
         return distances_out, indices_out
 
     def _leave_one_out_scores(self) -> np.ndarray:
-        distances, _ = self._neighbours(self.train_embeddings_, self.n_neighbors_, exclude_self_offset=0)
+        # kneighbors() without queries leaves each training embedding out of its own neighbours.
+        index = NearestNeighbors(n_neighbors=self.n_neighbors_, algorithm="brute").fit(self.train_embeddings_)
+        distances, _ = index.kneighbors()
         return distances.mean(axis=1).astype(np.float32)
 
 
