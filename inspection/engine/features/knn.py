@@ -39,12 +39,14 @@ from ..errors import TrainingDataError
 # Neighbour search is done in blocks so that distance matrices stay small
 # even with thousands of training embeddings of 6144 features.
 _BLOCK_ROWS = 256
-# Where each search comes from (docs/benchmarks.md, "k-NN search"): for the
-# leave-one-out scores of the whole training set scikit-learn's brute-force
-# NearestNeighbors is at least as fast as the blocked search (2.7x at 700
-# embeddings); for the few queries of an inspection the blocked search below
-# is faster than scikit-learn's brute force, and the trees, quicker for a
-# single query, would hold a second, float64 copy of every training embedding.
+# Which search where (measured in docs/benchmarks.md, "Engine: neighbour
+# search"): the leave-one-out scores of the whole training set come from
+# scikit-learn's brute-force NearestNeighbors, faster there than the blocked
+# search. The few queries of an inspection keep the blocked search: scikit-
+# learn's brute force is several times slower for them, and its trees, faster
+# for a single query but not clearly for 8 queries among 700 embeddings, would
+# hold a second, float64 copy of every training embedding and be rebuilt at
+# each load.
 
 
 class KNNScorer(BaseEstimator):
