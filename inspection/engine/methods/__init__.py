@@ -1,13 +1,12 @@
 """The engine's anomaly-detection methods, one module each, selectable by name.
 
 ``cpcae_knn`` (the paper's pipeline and its autoencoder baseline),
-``patch_knn`` (a memory bank of patch features) with ``patch_memory`` (its
-bank search and scoring rules), ``deep_feature``, ``variation`` and
-``nearest_image``. This registry maps names to classes and resolves former
-names (``nn``), the only place that knows them, so that command lines, API
-requests, stored bundles and saved versions written under an old name keep
-working. Imports are lazy so that choosing a light method does not pay for
-TensorFlow.
+``patch_knn`` (a memory bank of patch features), ``deep_feature``,
+``variation`` and ``nearest_image``. This registry maps names to classes and
+is the one place that resolves former names (``nn``), so that command lines,
+API requests, stored bundles and saved versions written under an old name
+keep working. Imports are lazy so that choosing a light method does not pay
+for TensorFlow.
 """
 
 from __future__ import annotations
