@@ -211,11 +211,11 @@ def knn_search(arguments) -> list[dict]:
         # embedding finds itself first): what leave-one-out cost before
         # fitting switched to scikit-learn's brute force (the engine's choice now).
         measure(f"k-NN leave-one-out, {n_train} x {features}", "blocked",
-                lambda train=train: scorer._neighbours(train, k + 1))
+                lambda scorer=scorer, train=train: scorer._neighbours(train, k + 1))
         # The trees visit nearly every point in 55296 dimensions; at 700 their
         # leave-one-out alone would take minutes, so they are timed at 200.
         for algorithm in ("brute", "kd_tree", "ball_tree") if n_train == 200 else ("brute",):
-            def leave_one_out(algorithm=algorithm):
+            def leave_one_out(algorithm=algorithm, train=train):
                 NearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(train).kneighbors()
             measure(f"k-NN leave-one-out, {n_train} x {features}",
                     f"scikit-learn {algorithm} (fit+query){' (engine)' if algorithm == 'brute' else ''}",
@@ -223,7 +223,7 @@ def knn_search(arguments) -> list[dict]:
         for n_queries in (1, 8):
             queries = scorer._prepare(rng.standard_normal((n_queries, features), dtype=np.float32))
             case = f"k-NN {n_queries} quer{'y' if n_queries == 1 else 'ies'}, {n_train} x {features}"
-            measure(case, "blocked (engine)", lambda queries=queries: scorer._neighbours(queries, k))
+            measure(case, "blocked (engine)", lambda scorer=scorer, queries=queries: scorer._neighbours(queries, k))
             for algorithm in ("brute", "kd_tree", "ball_tree"):
                 index = NearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(train)
                 measure(case, f"scikit-learn {algorithm}", lambda index=index, queries=queries: index.kneighbors(queries))

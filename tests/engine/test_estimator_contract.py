@@ -21,7 +21,7 @@ def test_a_clone_has_the_same_parameters_and_set_params_changes_one(name):
     detector = create_method(name, seed=3) if "seed" in accepted_parameters(name) else create_method(name)
     copy = clone(detector)
     assert copy is not detector and copy.get_params() == detector.get_params()
-    parameter = sorted(accepted_parameters(name))[0]
+    parameter = min(accepted_parameters(name))
     copy.set_params(**{parameter: "changed"})
     assert copy.get_params()[parameter] == "changed" and detector.get_params()[parameter] != "changed"
 

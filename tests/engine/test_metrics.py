@@ -6,7 +6,6 @@ import pytest
 
 from inspection.engine.scoring import metrics
 
-
 # Four images whose curves are worked out by hand: thresholds 0.8, 0.4, 0.35
 # and 0.1 reject 1, 2, 3 and 4 images, of which 1, 1, 2 and 2 are defective.
 LABELS = [0, 0, 1, 1]

@@ -38,7 +38,12 @@ from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 ArrayLike = Union[np.ndarray, Sequence]
 
