@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from inspection.api.pagination import StandardPagination
 from inspection.api.serializers import JobOutputSerializer
-from inspection.engine.methods import METHOD_NAMES
+from inspection.engine.methods import METHOD_ALIASES, METHOD_NAMES
 from inspection.models import Activation, EvaluationScore, ModelVersion, ThresholdSetting
 from inspection.selectors.model_versions import (
     activation_list,
@@ -34,6 +34,7 @@ class ModelVersionOutputSerializer(serializers.ModelSerializer):
     job = JobOutputSerializer(allow_null=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     is_active = serializers.SerializerMethodField()
+    method = serializers.CharField(source="method_name", read_only=True)
 
     class Meta:
         model = ModelVersion
@@ -107,7 +108,8 @@ def _version_output(version, request):
 
 class ModelVersionListCreateApi(APIView):
     class ModelVersionCreateInputSerializer(serializers.Serializer):
-        method = serializers.ChoiceField(choices=METHOD_NAMES, default=DEFAULT_METHOD)
+        # Former names (nn) are still accepted; the version is stored under the current name.
+        method = serializers.ChoiceField(choices=METHOD_NAMES + tuple(METHOD_ALIASES), default=DEFAULT_METHOD)
         params = serializers.JSONField(required=False, default=dict,
                                        help_text='Hyper-parameters of the method, e.g. {"epochs": 6}.')
 

@@ -1,7 +1,9 @@
 """The interface every anomaly-detection method of the engine implements.
 
-Methods follow scikit-learn's estimator contract: hyper-parameters are set in
-``__init__`` and stored unchanged; ``fit`` learns from normal images only and
+Methods follow scikit-learn's estimator contract and inherit its
+``BaseEstimator`` (``get_params`` / ``set_params`` read the ``__init__``
+signature): hyper-parameters are keyword arguments of ``__init__``, stored
+unchanged under their own names; ``fit`` learns from normal images only and
 returns ``self``; learned attributes end in ``_``. Inputs are *registered*
 images: float32 arrays of shape (H, W, C) with values in [0, 1], all of one
 shape (the product's registered resolution).
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from .errors import ImageError, TrainingDataError
 from .progress import ProgressCallback
@@ -44,8 +47,8 @@ class MethodState:
     keras_models: dict[str, Any] = field(default_factory=dict)
 
 
-class AnomalyDetector(abc.ABC):
-    """Base class of all methods (cpcae-knn, ae-l2, deep-feature, variation, nn, ...)."""
+class AnomalyDetector(BaseEstimator, abc.ABC):
+    """Base class of all methods (cpcae-knn, ae-l2, deep-feature, variation, nearest-image, patch-knn)."""
 
     #: registry name, used by ``evaluate --method NAME`` and in bundles
     name: str = ""

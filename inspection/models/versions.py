@@ -90,6 +90,13 @@ class ModelVersion(models.Model):
     def is_usable(self) -> bool:
         return self.status == self.Status.TRAINED and bool(self.bundle) and not self.flagged_damaged
 
+    @property
+    def method_name(self) -> str:
+        """The method's current name: versions saved under a former one (nn) show the new one."""
+        from inspection.engine.methods import canonical_method_name
+
+        return canonical_method_name(self.method)
+
 
 class ModelVersionImage(models.Model):
     """One image of a version's frozen data set snapshot, as it was when training was requested."""

@@ -36,7 +36,7 @@ from django.utils import timezone
 from inspection.engine import ENGINE_VERSION
 from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
 from inspection.engine.data.imageio import decode_image_bytes
-from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method
+from inspection.engine.methods import METHOD_NAMES, accepted_parameters, canonical_method_name, create_method
 from inspection.engine.progress import ProgressEvent
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
 from inspection.lib import score_analysis
@@ -72,6 +72,7 @@ _OTHER_ENGINE_STAGE = (5, 88)
 
 def model_version_params_check(*, method: str, params: dict) -> dict:
     """`params` if the engine's `method` accepts them, else InvalidInput saying why."""
+    method = canonical_method_name(method)
     if method not in METHOD_NAMES:
         raise InvalidInput(f"method must be one of {', '.join(METHOD_NAMES)}, not {method!r}.")
     if not isinstance(params, dict):
@@ -94,6 +95,7 @@ def model_version_create(
     *, product: Product, method: str = DEFAULT_METHOD, params: dict | None = None, created_by=None
 ) -> ModelVersion:
     """Freeze the product's data set as it stands and queue training a new version (409 if one is running)."""
+    method = canonical_method_name(method)  # a former name (nn) is stored as the current one
     params = model_version_params_check(method=method, params=params or {})
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=product.pk)

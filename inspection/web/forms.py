@@ -121,7 +121,7 @@ METHOD_CHOICES = (
     ("deep-feature", "Deep features of the whole image, k-NN"),
     ("patch-knn", "Patch features, k-NN against a coreset of normal patches"),
     ("variation", "Variation model (per-pixel mean and spread; fast, needs well aligned parts)"),
-    ("nn", "Nearest normal image (fast baseline)"),
+    ("nearest-image", "Nearest normal image (fast baseline)"),
 )
 _AUTOENCODER = ("cpcae-knn", "ae-l2")
 _BACKBONES = (("", "Method default"), ("xception", "Xception"), ("efficientnet-lite0", "EfficientNet-Lite0"))
@@ -167,7 +167,7 @@ TRAINING_PARAMETERS = {
     "coreset_ratio": (forms.FloatField(label="Coreset ratio", min_value=0.0001, max_value=1.0, required=False,
                                        widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"})), ("patch-knn",)),
     "working_side": (forms.IntegerField(label="Working side (pixels)", min_value=8, max_value=4096, required=False,
-                                        widget=forms.NumberInput(attrs={"placeholder": "128"})), ("nn",)),
+                                        widget=forms.NumberInput(attrs={"placeholder": "128"})), ("nearest-image",)),
     "min_std": (forms.FloatField(label="Smallest spread", min_value=0.0, max_value=1.0, required=False,
                                  widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"})), ("variation",)),
 }

@@ -40,18 +40,25 @@ def test_evaluate_writes_every_required_field_to_json(tiny_set, tmp_path, capsys
 
 def test_evaluate_all_writes_one_record_per_method(tiny_set, tmp_path, capsys):
     out = tmp_path / "all.json"
-    code = main(["evaluate", str(tiny_set), "--method", "all", "--methods", "variation,nn",
+    code = main(["evaluate", str(tiny_set), "--method", "all", "--methods", "variation,nearest-image",
                  "--registration", "none", "--json", str(out), "--quiet"])
     assert code == 0
     records = json.loads(out.read_text())
-    assert [record["method"] for record in records] == ["variation", "nn"]
+    assert [record["method"] for record in records] == ["variation", "nearest-image"]
     table = capsys.readouterr().out
-    assert "variation" in table and "nn" in table
+    assert "variation" in table and "nearest-image" in table
+
+
+def test_the_former_method_name_nn_is_accepted_and_recorded_as_nearest_image(tiny_set, tmp_path):
+    out = tmp_path / "nn.json"
+    assert main(["evaluate", str(tiny_set), "--method", "nearest-image", "--registration", "none", "--json", str(out),
+                 "--quiet"]) == 0
+    assert json.loads(out.read_text())["method"] == "nearest-image"
 
 
 def test_train_then_inspect_round_trips_through_a_bundle(tiny_set, tmp_path, capsys):
     bundle = tmp_path / "model"
-    assert main(["train", str(tiny_set), "--method", "nn", "--registration", "none", "--out", str(bundle),
+    assert main(["train", str(tiny_set), "--method", "nearest-image", "--registration", "none", "--out", str(bundle),
                  "--quiet"]) == 0
     good = sorted((tiny_set / "test" / "good").glob("*.png"))[0]
     capsys.readouterr()
@@ -67,7 +74,7 @@ def run_cli(*arguments):
 
 def test_a_folder_without_training_images_fails_with_a_one_line_reason(tmp_path):
     (tmp_path / "train" / "good").mkdir(parents=True)
-    result = run_cli("evaluate", str(tmp_path), "--method", "nn")
+    result = run_cli("evaluate", str(tmp_path), "--method", "nearest-image")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error:")
     assert "Traceback" not in result.stderr
@@ -80,7 +87,7 @@ def test_a_one_image_training_set_is_refused(tiny_set, tmp_path):
     shutil.copytree(tiny_set, data)
     for extra in sorted((data / "train" / "good").glob("*.png"))[1:]:
         extra.unlink()
-    result = run_cli("evaluate", str(data), "--method", "nn", "--registration", "none", "--quiet")
+    result = run_cli("evaluate", str(data), "--method", "nearest-image", "--registration", "none", "--quiet")
     assert result.returncode == 2 and "at least 2" in result.stderr
 
 
@@ -91,7 +98,7 @@ def test_a_truncated_training_image_is_named_in_the_error(tiny_set, tmp_path):
     shutil.copytree(tiny_set, data)
     victim = sorted((data / "train" / "good").glob("*.png"))[2]
     victim.write_bytes(victim.read_bytes()[:200])
-    result = run_cli("evaluate", str(data), "--method", "nn", "--registration", "none", "--quiet")
+    result = run_cli("evaluate", str(data), "--method", "nearest-image", "--registration", "none", "--quiet")
     assert result.returncode == 2
     assert victim.name in result.stderr and "Traceback" not in result.stderr
 

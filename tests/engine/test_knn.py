@@ -31,7 +31,25 @@ def test_leave_one_out_training_scores_match_brute_force(training_embeddings):
     scorer = KNNScorer(n_neighbors=5).fit(training_embeddings)
     standardised = (training_embeddings - training_embeddings.mean(0)) / training_embeddings.std(0)
     expected = brute_force_mean_distance(standardised, standardised, 5, exclude_same_index=True)
-    np.testing.assert_allclose(scorer.training_scores_, expected, rtol=1e-4)
+    np.testing.assert_allclose(scorer.training_scores_, expected, rtol=1e-5)
+
+
+def test_leave_one_out_scores_equal_scoring_each_embedding_against_the_others(training_embeddings):
+    scorer = KNNScorer(n_neighbors=5, variance_shrinkage=1.0).fit(training_embeddings)
+    for row in (0, 17, 39):
+        others = np.delete(training_embeddings, row, axis=0)
+        held_out = KNNScorer(n_neighbors=5, variance_shrinkage=1.0).fit(training_embeddings)
+        held_out.train_embeddings_ = held_out._standardize(others)  # same scaling, one embedding fewer
+        assert held_out.score(training_embeddings[row : row + 1])[0] == pytest.approx(
+            scorer.training_scores_[row], rel=1e-6
+        )
+
+
+def test_a_duplicated_training_embedding_finds_its_twin_at_distance_zero_leave_one_out(training_embeddings):
+    doubled = np.concatenate([training_embeddings, training_embeddings[:1]])
+    scorer = KNNScorer(n_neighbors=1, standardize=False).fit(doubled)
+    assert scorer.training_scores_[0] == 0.0 and scorer.training_scores_[-1] == 0.0
+    assert (scorer.training_scores_[1:-1] > 0).all()
 
 
 def test_scores_of_new_embeddings_match_brute_force(training_embeddings):

@@ -1,6 +1,9 @@
+import json
+
 import numpy as np
 import pytest
 
+from inspection.engine.bundle import load_bundle, save_bundle
 from inspection.engine.detector import MethodState
 from inspection.engine.errors import ImageError, TrainingDataError
 from inspection.engine.methods import create_method
@@ -18,8 +21,21 @@ def fitted():
     return NearestImageDetector(working_side=None).fit(TRAIN)
 
 
-def test_the_registry_name_nn_builds_this_detector():
-    assert isinstance(create_method("nn", working_side=64), NearestImageDetector)
+def test_the_registry_name_nearest_image_and_its_former_name_nn_build_this_detector():
+    for name in ("nearest-image", "nn"):
+        detector = create_method(name, working_side=64)
+        assert isinstance(detector, NearestImageDetector) and detector.name == "nearest-image"
+
+
+def test_a_bundle_stored_under_the_former_name_nn_loads_as_nearest_image(fitted, tmp_path):
+    path = save_bundle(tmp_path / "model", detector=fitted, image_shape=TRAIN[0].shape)
+    manifest_path = path / "bundle.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["method"] == "nearest-image"
+    manifest_path.write_text(json.dumps({**manifest, "method": "nn"}))
+    loaded = load_bundle(path).detector
+    assert isinstance(loaded, NearestImageDetector) and loaded.name == "nearest-image"
+    np.testing.assert_array_equal(loaded.score(NORMAL_TEST), fitted.score(NORMAL_TEST))
 
 
 @pytest.mark.parametrize("working_side", [None, 32])

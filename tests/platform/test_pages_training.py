@@ -54,16 +54,25 @@ def test_starting_a_training_queues_a_version_with_only_the_settings_of_its_meth
     product = ready_product(train=4, test_good=1, test_defective=1)
     response = signed_in.post(
         f"/products/{product.pk}/training/",
-        {"method": "nn", "working_side": "48", "epochs": "3", "learning_rate": ""},
+        {"method": "nearest-image", "working_side": "48", "epochs": "3", "learning_rate": ""},
         follow=True,
     )
     html = response.content.decode()
     version = ModelVersion.objects.get()
-    assert (version.method, version.params, version.status, version.created_by) == ("nn", {"working_side": 48}, "queued", user)
+    assert (version.method, version.params, version.status, version.created_by) == ("nearest-image", {"working_side": 48}, "queued", user)
     assert "Version 1 is queued for training." in html
     # The running training is shown with its progress partial, which asks the server for itself again.
     assert "data-training " in html and f'hx-get="/products/{product.pk}/versions/{version.pk}/live/training/"' in html
     assert 'aria-label="Training progress of version 1"' in html
+
+
+def test_a_version_saved_under_the_former_name_nn_is_shown_as_nearest_image(signed_in, user):
+    product = ready_product(train=3, test_good=0, test_defective=0)
+    model_version_create(product=product, method="nn", params={"working_side": 48}, created_by=user)
+    assert ModelVersion.objects.get().method == "nearest-image"
+    ModelVersion.objects.update(method="nn")  # as saved before the rename
+    html = signed_in.get(f"/products/{product.pk}/training/").content.decode()
+    assert "<td>nearest-image<br>" in html and "<td>nn<" not in html
 
 
 def test_empty_settings_keep_the_methods_defaults(signed_in):

@@ -48,6 +48,18 @@ def test_bad_training_requests_are_refused_with_what_is_wrong(api_client):
     assert not ModelVersion.objects.exists()
 
 
+def test_the_former_method_name_nn_is_accepted_and_every_version_shows_nearest_image(api_client):
+    product = ready_product(train=3, test_good=0, test_defective=0)
+    url = f"/api/products/{product.pk}/model-versions/"
+    response = api_client.post(url, {"method": "nn", "params": {"working_side": 48}}, format="json")
+    assert response.status_code == 202, response.data
+    assert response.data["method"] == "nearest-image"
+    assert ModelVersion.objects.get().method == "nearest-image"
+    ModelVersion.objects.update(method="nn")  # as saved before the rename
+    version = api_client.get(f"{url}{response.data['id']}/").data
+    assert version["method"] == "nearest-image"
+
+
 def test_cancelling_a_queued_training_through_the_api(api_client):
     product = ready_product(train=3, test_good=0, test_defective=0)
     version = api_client.post(f"/api/products/{product.pk}/model-versions/", {"method": "variation"}, format="json").data

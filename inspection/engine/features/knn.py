@@ -22,9 +22,8 @@ plain scaling multiplies their small, chance departures on a new image into
 the largest terms of the distance, and the score follows them instead of the
 defect. Shrinking every variance towards the average (as diagonal shrinkage
 estimators do) bounds that amplification while still equalising features of
-very different ranges. ``0`` is plain standardisation (the paper's text).
-Measured on anomaly-map embeddings (docs/benchmarks.md): synthetic set 4,
-image AUROC 0.843 -> 0.940 with s = 1; circuitboard 0.626 -> 0.746.
+very different ranges. ``0`` is plain standardisation (the paper's text);
+the measured effect is in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -32,36 +31,31 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.neighbors import NearestNeighbors
 
 from ..errors import TrainingDataError
 
 # Neighbour search is done in blocks so that distance matrices stay small
 # even with thousands of training embeddings of 6144 features.
 _BLOCK_ROWS = 256
+# Which search where (measured in docs/benchmarks.md, "Engine: neighbour
+# search"): the leave-one-out scores of the whole training set come from
+# scikit-learn's brute-force NearestNeighbors, faster there than the blocked
+# search. The few queries of an inspection keep the blocked search: scikit-
+# learn's brute force is several times slower for them, and its trees, faster
+# for a single query but not clearly for 8 queries among 700 embeddings, would
+# hold a second, float64 copy of every training embedding and be rebuilt at
+# each load.
 
 
-class KNNScorer:
+class KNNScorer(BaseEstimator):
     """Mean distance to the k nearest standardised training embeddings."""
 
     def __init__(self, n_neighbors: int = 5, standardize: bool = True, variance_shrinkage: float = 0.0):
         self.n_neighbors = n_neighbors
         self.standardize = standardize
         self.variance_shrinkage = variance_shrinkage
-
-    # -- scikit-learn style parameter access ---------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {
-            "n_neighbors": self.n_neighbors,
-            "standardize": self.standardize,
-            "variance_shrinkage": self.variance_shrinkage,
-        }
-
-    def set_params(self, **params) -> "KNNScorer":
-        for key, value in params.items():
-            if key not in ("n_neighbors", "standardize", "variance_shrinkage"):
-                raise ValueError(f"unknown parameter {key!r}")
-            setattr(self, key, value)
-        return self
 
     # -- learning -----------------------------------------------------------
     def fit(self, embeddings: np.ndarray) -> "KNNScorer":
@@ -177,15 +171,12 @@ class KNNScorer:
         )
         return np.maximum(squared, 0.0)
 
-    def _neighbours(self, queries: np.ndarray, k: int, exclude_self_offset: int | None = None):
+    def _neighbours(self, queries: np.ndarray, k: int):
         distances_out = np.empty((queries.shape[0], k), dtype=np.float64)
         indices_out = np.empty((queries.shape[0], k), dtype=np.int64)
         for start in range(0, queries.shape[0], _BLOCK_ROWS):
             block = queries[start : start + _BLOCK_ROWS]
             squared = self._squared_distances(block)
-            if exclude_self_offset is not None:
-                rows = np.arange(block.shape[0])
-                squared[rows, exclude_self_offset + start + rows] = np.inf
             if k < squared.shape[1]:
                 candidates = np.argpartition(squared, k - 1, axis=1)[:, :k]
             else:
@@ -199,7 +190,9 @@ class KNNScorer:
         return distances_out, indices_out
 
     def _leave_one_out_scores(self) -> np.ndarray:
-        distances, _ = self._neighbours(self.train_embeddings_, self.n_neighbors_, exclude_self_offset=0)
+        # kneighbors() without queries leaves each training embedding out of its own neighbours.
+        index = NearestNeighbors(n_neighbors=self.n_neighbors_, algorithm="brute").fit(self.train_embeddings_)
+        distances, _ = index.kneighbors()
         return distances.mean(axis=1).astype(np.float32)
 
 

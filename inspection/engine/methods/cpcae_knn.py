@@ -9,19 +9,14 @@ embeddings (eq. 4), computed leave-one-out for the training images.
 One addition to the paper, on by default (``residual_normalisation``): before
 embedding, each residual is divided by the mean training residual at that
 pixel plus the overall mean (see ``_residual_scale``), so the map says how
-unusual a residual is *there*. Measured on the same CPCAE maps (seed 0,
-Xception, k = 5, variance shrinkage 1, 2100 training steps), image AUROC
-without / with: circuitboard 0.753 / 0.809, synthetic sets 4, 5, 6 0.972 /
-0.991, 0.976 / 1.000, 1.000 / 1.000; magnetic tiles, whose defects are large
-and whose texture varies from tile to tile, 0.848 / 0.836. The end-to-end
-figures are in docs/benchmarks.md.
+unusual a residual is *there*, not how hard that spot is to reconstruct.
 
 A second addition, also on by default (``pooling_grid`` = 3): the paper's
 pooling is applied to each cell of a 3 x 3 grid over the backbone's feature
 map instead of once over all of it (``embedding.regional_paper_pooling``),
 because on a registered part the place of a residual is evidence; ``1`` is
 the paper's global pooling. Stored models load with the settings they were
-fitted with.
+fitted with. What each addition changes, measured: docs/benchmarks.md.
 
 ``ae-l2``: the same CPCAE, scored by its L2 reconstruction error (section 4.4).
 """
@@ -176,6 +171,8 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
 
     name = "cpcae-knn"
 
+    # The CPCAE's parameters are spelled out again (rather than taken as
+    # ``**kwargs``) because BaseEstimator.get_params reads this signature.
     def __init__(
         self,
         *,
@@ -186,11 +183,26 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         residual_normalisation: bool = True,
         pooling_grid: int = 3,
         embedding_batch_size: int = 4,
-        **cpcae_parameters,
+        downsize_factor: Optional[int] = None,
+        patch_size: Optional[int] = None,
+        stride: Optional[int] = None,
+        latent_dim: Optional[int] = None,
+        filters: Optional[Sequence[int]] = None,
+        dense_units: Optional[int] = None,
+        l1_lambda: Optional[float] = None,
+        epochs: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        learning_rate: Optional[float] = None,
+        min_steps_per_epoch: Optional[int] = None,
+        seed: int = 0,
     ):
         from ..features.map_embedding import checked_grid
 
-        super().__init__(**cpcae_parameters)
+        super().__init__(
+            downsize_factor=downsize_factor, patch_size=patch_size, stride=stride, latent_dim=latent_dim,
+            filters=filters, dense_units=dense_units, l1_lambda=l1_lambda, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, min_steps_per_epoch=min_steps_per_epoch, seed=seed,
+        )
         checked_grid(pooling_grid)
         self.backbone = backbone
         self.weights = weights
@@ -199,18 +211,6 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         self.residual_normalisation = residual_normalisation
         self.pooling_grid = pooling_grid
         self.embedding_batch_size = embedding_batch_size
-
-    def get_params(self) -> dict:
-        return {
-            **self._cpcae_parameters(),
-            "backbone": self.backbone,
-            "weights": self.weights,
-            "n_neighbors": self.n_neighbors,
-            "variance_shrinkage": self.variance_shrinkage,
-            "residual_normalisation": self.residual_normalisation,
-            "pooling_grid": self.pooling_grid,
-            "embedding_batch_size": self.embedding_batch_size,
-        }
 
     def _embedder(self):
         # One embedder per detector: it holds the compiled forward pass, which

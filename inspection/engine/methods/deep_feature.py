@@ -61,14 +61,6 @@ class DeepFeatureDetector(AnomalyDetector):
         self.n_neighbors = n_neighbors
         self.batch_size = batch_size
 
-    def get_params(self, deep: bool = True) -> dict:
-        return {
-            "backbone": self.backbone,
-            "weights": self.weights,
-            "n_neighbors": self.n_neighbors,
-            "batch_size": self.batch_size,
-        }
-
     # -- learning --------------------------------------------------------------
     def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
         if self.backbone not in backbones.BACKBONE_NAMES:

@@ -1,4 +1,4 @@
-"""``nn``: nearest normal image, the paper's second baseline (section 4.4).
+"""``nearest-image`` (formerly ``nn``): nearest normal image, the paper's second baseline (section 4.4).
 
 The score of an image is its L2 distance to the most similar training image,
 expressed as the root mean square difference per pixel and channel
@@ -49,13 +49,10 @@ EXACT_RERANK = 3
 class NearestImageDetector(AnomalyDetector):
     """Distance to the most similar normal training image (Vaikundam et al., 2016)."""
 
-    name = "nn"
+    name = "nearest-image"
 
     def __init__(self, *, working_side: Optional[int] = 128):
         self.working_side = working_side
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {"working_side": self.working_side}
 
     # -- learning ------------------------------------------------------------
     def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
@@ -70,12 +67,12 @@ class NearestImageDetector(AnomalyDetector):
         self.centre_ = self.training_images_.mean(axis=0)
         flat = self._flat_centred(self.training_images_)
         self._training_squared_norms = np.einsum("ij,ij->i", flat, flat)
-        report(progress, ProgressEvent(stage="fit-nn", fraction=0.5, message="training images stored"))
+        report(progress, ProgressEvent(stage="fit-nearest-image", fraction=0.5, message="training images stored"))
 
         nearest, distances = self._search(self.training_images_, exclude_self=True)
         self.training_scores_ = distances
         self.training_nearest_ = nearest
-        report(progress, ProgressEvent(stage="fit-nn", fraction=1.0, message="leave-one-out scores"))
+        report(progress, ProgressEvent(stage="fit-nearest-image", fraction=1.0, message="leave-one-out scores"))
         return self
 
     # -- scoring ---------------------------------------------------------------

@@ -1,86 +1,32 @@
 """``patch-knn``: a memory bank of normal patch features (PatchCore-style; Roth et al., 2022).
 
-1. Features come from the registered image, shrunk (aspect kept) when its
-   longer side exceeds ``input_side`` pixels (``None``: never; slower, finer);
-   with ``enlarge`` also enlarged when its longer side is below
-   ``input_side``; always enlarged when its shorter side is below the
-   backbone's minimum input size. Grey images are repeated to three channels.
-   A second, finer pass repeats steps 1-4 at ``fine_input_side`` (below).
-2. Two mid-level activations of an ImageNet backbone (a stride-8 and a
-   stride-16 one, ``backbones.DEFAULT_MID_LEVEL_LAYERS``) are each averaged
-   over a 3 x 3 neighbourhood (a patch feature describes its surroundings),
-   the coarser one is upsampled bilinearly to the finer grid, and both are
-   concatenated: one feature vector per stride-8 patch.
-3. Fit: patch features of the training images (at most ``max_candidates``,
-   drawn uniformly per image with ``seed``) are thinned to a memory bank by
-   greedy k-centre coreset selection, which keeps rare normal appearances
-   that random subsampling would drop; its distances are taken on a seeded
-   Gaussian random projection to ``projection_dim`` dimensions, the bank keeps
-   full features. Bank size: ``coreset_ratio`` of the candidates, at least
-   ``min_bank`` (small training sets), at most ``max_bank``.
-4. Score: each patch's distance to its nearest bank feature, upsampled
-   bilinearly to the image size and smoothed by a Gaussian of
-   ``smoothing_sigma`` pixels *at the feature-extraction resolution*, is the
-   anomaly map. The image score is the mean of the map's highest
-   ``score_top_fraction`` of pixels (``0``: its maximum, PatchCore's rule).
+1. Features: the registered image, shrunk (aspect kept) when its longer side
+   exceeds ``input_side`` (with ``enlarge`` also enlarged up to it), goes
+   through an ImageNet backbone; a stride-8 and a stride-16 activation
+   (``backbones.DEFAULT_MID_LEVEL_LAYERS``) are each averaged over 3 x 3
+   neighbours, brought to the stride-8 grid and concatenated: one vector per
+   patch (:mod:`..features.patch_features`).
+2. Fit: at most ``max_candidates`` training patches (seeded draw) are thinned
+   to a memory bank by greedy k-centre coreset selection on a random
+   projection to ``projection_dim`` dimensions, which keeps rare normal
+   appearances that random subsampling would drop. Bank size:
+   ``coreset_ratio`` of the candidates, within [``min_bank``, ``max_bank``].
+3. Score: each patch's distance to its nearest bank entry
+   (:mod:`..features.memory_bank`), upsampled and smoothed by
+   ``smoothing_sigma``, is the anomaly map; the image score is the mean of its
+   highest ``score_top_fraction`` (``0``: the maximum, PatchCore's rule, for
+   products whose defects are specks).
+4. A finer second pass at ``fine_input_side`` (``None`` or 0: off) repeats
+   1-3 with its own bank whenever it sees the image larger: stride-8 cells are
+   as large as a defect a few pixels across, while a fine pass alone loses
+   large defects. Each pass is standardised by its own training scores and
+   the larger score (and pixel-wise map) is kept.
 
-Defaults were chosen by image AUROC on two real data sets on a 2-core CPU
-(circuitboard: 20 training and 80 test photos, registered, 1000 x 667;
-magnetic tiles: 119 training and 317 test images resized to 256 x 256):
-efficientnet-lite0 beat xception (circuitboard at 512 px: 0.85 vs 0.82 by the
-maximum) and scored 0.2 s vs 1.4 s per image; 512 px beat 256 px (0.85 vs
-0.80); the top-5 % mean beat the maximum on both sets (circuitboard about
-0.89 vs 0.84, tiles 0.83 vs 0.77) - it trades sensitivity to defects much
-smaller than 5 % of the image for robustness to isolated high patches, so set
-``score_top_fraction=0`` for products whose defects are specks; coreset
-ratios of 1, 3 and 10 % (both sets) and projections to 32 or 64 dimensions
-(circuitboard) were within noise of each other, so the cheapest is the
-default: the greedy selection is the slowest part of fitting. With these
-defaults ``evaluate`` measured image AUROC / AP 0.887 / 0.927 on circuitboard
-and 0.889 / 0.934 (pixel AUROC 0.751) on all 714 + 630 magnetic tiles at
-256 x 256, where the variation model reached 0.544 and nearest image 0.600.
-
-A finer second pass (``fine_input_side``, 768 by default; ``None`` or 0
-turns it off) is fitted beside the first whenever it sees the image larger
-than the first pass does: the same steps on the image resized so that its
-longer side is ``fine_input_side``, with its own memory bank. Why: the
-stride-8 feature grid has cells as large as a defect a few pixels across,
-and enlarging the image makes the cells smaller relative to it; but a finer
-pass alone loses large defects, whose context then exceeds the features'
-receptive field. Each pass's scores are standardised by the mean and
-standard deviation of its own training scores; an image's score is the
-larger of the two, and the anomaly map is the pixel-wise larger of the two
-standardised maps (so scores are in units of training spread, and a normal
-image scores around 0). The nearest normal image comes from the first pass.
-Measured with ``evaluate`` (seed 0) on the scores of each pass alone and of
-the two combined this way - first pass / finer pass alone / both:
-synthetic zipper cursors (256 x 256, bubbles of a few pixels) sets 4 and 6
-0.952 / 1.000 / 1.000 and 0.959 / 0.990 / 0.988 (sets 1, 2, 3, 5: 1.000
-each way); circuitboard 0.941 / 0.963 / 0.951; magnetic tiles, whose defects
-are large, 0.889 / 0.774 / 0.863. The sum of the standardised scores, and
-standardising by median and interquartile range, were within 0.01 of this
-rule everywhere except set 6 (sum 0.983) and tiles (sum 0.854). The cost is a
-second backbone pass and bank: on the 256 x 256 synthetic sets 216-537 ms
-per image, file to score, against 90-131 ms for the first pass alone (loaded
-machine, separate runs).
-
-``enlarge`` (off by default) makes the first pass itself enlarge images
-smaller than ``input_side``.
-
-``nearest_training_index`` is the training image whose mean patch feature (a
-descriptor kept per training image) is closest to the image's. A vote over
-which training image supplied each patch's nearest bank entry was tried and
-rejected: with a thinned bank it did not even name a training image as its
-own nearest one.
-
-Training scores are *approximately* leave-one-out: each training image is
-scored against the bank without the entries taken from that image. The
-coreset selection itself saw every image, so where one of its patches was
-chosen, similar patches of other images may have been thinned out and its
-score can come out somewhat higher than a held-out image's. Rebuilding the
-coreset per image or fold would multiply the fitting time. Measured on
-circuitboard (lite0, 512 px, maximum rule): median training score 24.5 vs
-25.0 on the 30 normal test photos, highest 35.4 vs 36.8.
+The nearest normal image is the training image whose mean patch feature is
+closest. Training scores are approximately leave-one-out: each training image
+is scored against the bank without its own entries, but the coreset selection
+saw every image. The defaults, the two-pass rule and the leave-one-out
+optimism were measured; the figures are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -102,20 +48,15 @@ from ..detector import (
 )
 from ..errors import EngineError
 from ..progress import ProgressCallback, ProgressEvent, report
+from ..features.memory_bank import PatchMemoryBank
 from ..features.patch_features import PatchFeatureExtractor, greedy_coreset, input_shape, weights_checksum
 
-# Bound on the (patches x bank) distance block held at once, in float32 values.
-_DISTANCE_BLOCK_VALUES = 16_000_000
 # Full training feature grids are kept between the two passes of fit (bank,
 # then training scores) when they fit in this many bytes; otherwise the
 # backbone runs again.
 _FEATURE_CACHE_BYTES = 512 * 1024 * 1024
 
 
-PARAMETERS = (
-    "backbone", "weights", "layers", "input_side", "enlarge", "coreset_ratio", "min_bank", "max_bank", "max_candidates",
-    "projection_dim", "smoothing_sigma", "score_top_fraction", "batch_size", "seed", "fine_input_side",
-)  # fmt: skip
 LEARNED_SCALARS = ("image_shape_", "input_shape_", "feature_grid_", "n_train_", "n_candidates_", "backbone_checksum_")
 LEARNED_ARRAYS = {
     "memory_bank_": np.float32,
@@ -163,11 +104,6 @@ class PatchKNNDetector(AnomalyDetector):
         self.score_top_fraction = score_top_fraction
         self.batch_size = batch_size
         self.seed = seed
-
-    def get_params(self, deep: bool = True) -> dict:
-        params = {name: getattr(self, name) for name in PARAMETERS}
-        params["layers"] = None if self.layers is None else list(self.layers)
-        return params
 
     # -- learning ------------------------------------------------------------
     def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
@@ -376,26 +312,12 @@ class PatchKNNDetector(AnomalyDetector):
             report(progress, ProgressEvent(stage=stage, fraction=min(1.0, (start + len(batch)) / len(images))))
 
     def _prepare_search(self) -> None:
-        # Centring on the bank mean keeps |a|^2 + |b|^2 - 2ab accurate in float32.
-        self._bank_centre = self.memory_bank_.mean(axis=0)
-        self._bank_centred = self.memory_bank_ - self._bank_centre
-        self._bank_squared_norms = np.einsum("ij,ij->i", self._bank_centred, self._bank_centred)
+        self._bank = PatchMemoryBank(self.memory_bank_, self.bank_sources_)
 
     def _nearest_bank_distances(self, grid: np.ndarray, excluded_source: Optional[int] = None) -> np.ndarray:
         """Distance of every patch of one grid to its nearest bank entry, shape (h, w)."""
-        patches = grid.reshape(-1, grid.shape[-1]) - self._bank_centre
-        bank, bank_norms = self._bank_centred, self._bank_squared_norms
-        if excluded_source is not None:
-            kept = self.bank_sources_ != excluded_source
-            if kept.any():  # a bank drawn from one image only leaves nothing to hold out against
-                bank, bank_norms = bank[kept], bank_norms[kept]
-        rows = max(1, _DISTANCE_BLOCK_VALUES // len(bank))
-        distances = np.empty(len(patches), dtype=np.float32)
-        for start in range(0, len(patches), rows):
-            block = patches[start : start + rows]
-            squared = (bank_norms[None, :] - 2.0 * (block @ bank.T)).min(axis=1) + np.einsum("ij,ij->i", block, block)
-            distances[start : start + rows] = np.sqrt(np.maximum(squared, 0.0))
-        return distances.reshape(grid.shape[:2])
+        patches = grid.reshape(-1, grid.shape[-1])
+        return self._bank.nearest_distances(patches, excluded_source=excluded_source).reshape(grid.shape[:2])
 
     def _score_from_map(self, anomaly_map: np.ndarray) -> float:
         """Mean of the highest ``score_top_fraction`` of the map's pixels (its maximum when 0)."""

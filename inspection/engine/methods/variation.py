@@ -77,9 +77,6 @@ class VariationModelDetector(AnomalyDetector):
         self.min_std = min_std
         self.std_floor_quantile = std_floor_quantile
 
-    def get_params(self, deep: bool = True) -> dict:
-        return {"min_std": self.min_std, "std_floor_quantile": self.std_floor_quantile}
-
     # -- learning ------------------------------------------------------------
     def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
         if not 0.0 <= float(self.std_floor_quantile) <= 1.0:

@@ -1,6 +1,8 @@
-"""The neural networks and what drives them.
+"""The neural networks, what trains and runs them, and where their weights come from.
 
-Plain networks (``backbones``, ``cpcae_network``) are kept apart from the code
-that trains and runs them (``cpcae_trainer``, ``cpcae_patches``), and from
-where their pretrained weights come from (``weights``, ``torch_checkpoint``).
+``backbones`` builds the ImageNet CNNs (Xception, EfficientNet-Lite0), cut
+before global pooling; ``cpcae_network`` is the plain Keras autoencoder and
+``cpcae_trainer`` trains and runs it on patches cut and stitched by
+``cpcae_patches``; ``weights`` resolves pretrained weights offline, reading
+PyTorch checkpoints with ``torch_checkpoint``.
 """

@@ -14,21 +14,12 @@ copy of the downsized training set whatever the overlap.
 
 Training length: ``epochs`` passes over the patches, each pass made at least
 ``min_steps_per_epoch`` batches long (patches repeat in shuffled order), so
-every training gets at least 6 x 350 = 2100 optimisation steps by default. Why
-a floor on steps rather than more epochs: small sets (tens of images of a few
-patches each) otherwise get few steps and stop while the loss is still
-falling, whereas more epochs would lengthen every training in proportion (20
-epochs of the 200-image set below are 3080 steps). Measured with the benchmark
-script (seed 0, downsize 2): synthetic sets of 60 images of 256 x 256 (540
-patches, 9 batches a pass) had 600 steps under the former floor of 100 a pass,
-and image AUROC of cpcae-knn on sets 1-4 was 0.964, 1.000, 0.948 and 0.940;
-with 2100 steps 0.994, 1.000, 0.991 and 0.972. 200 synthetic 1024 x 1024
-images at downsize 4 (49 patches each, 154 batches a pass) now get 2100 steps
-instead of 924; the whole training (registration, CPCAE, Xception embeddings,
-k-NN) took 288 s on an idle 2-core machine (283 s with residual
-normalisation), inside its 10-minute budget.
-Reconstruction costs about 45-75 ms per 1024 x 1024 image once the network is
-traced.
+every training gets at least ``epochs x min_steps_per_epoch`` optimisation
+steps. Why a floor on steps rather than more epochs: small sets (tens of
+images of a few patches each) otherwise get few steps and stop while the loss
+is still falling, whereas more epochs would lengthen every training in
+proportion, large sets included. The accuracy and training times behind the
+default are in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -37,6 +28,7 @@ import math
 from typing import Any, Optional, Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..errors import EngineError, TrainingCancelled, TrainingDataError
 from .cpcae_patches import extract_patches, patch_grid, reassemble
@@ -50,7 +42,7 @@ _PARAMETERS = (
 STAGE = "train-cpcae"
 
 
-class CPCAE:
+class CPCAE(BaseEstimator):
     """Conditional patch-based convolutional autoencoder (scikit-learn estimator contract).
 
     Parameters
@@ -225,9 +217,6 @@ class CPCAE:
         return stack.astype(np.float32, copy=False)
 
     # -------------------------------------------------------- persistence
-    def get_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _PARAMETERS}
-
     def get_config(self) -> dict[str, Any]:
         """JSON-able hyper-parameters plus the learned shapes and loss history."""
         config: dict[str, Any] = {name: getattr(self, name) for name in _PARAMETERS}

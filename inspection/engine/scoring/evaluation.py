@@ -164,7 +164,7 @@ def evaluate(
     all_scores[~np.array(accepted, dtype=bool)] = ceiling
 
     record: dict[str, Any] = {
-        "method": method,
+        "method": detector.name,  # the current name, also when a former one was given
         "backbone": getattr(detector, "backbone", None),
         "engine_version": ENGINE_VERSION,
         "data_dir": str(data_dir),

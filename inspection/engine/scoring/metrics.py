@@ -21,9 +21,13 @@ Conventions used by every function here and in :mod:`.thresholds`:
     is no defective sample (nothing to find is not a precision of 0). Callers serialising to strict JSON map NaN
     to null (see :func:`json_number`).
 
-The AUROC and AP definitions are those of scikit-learn's ``roc_auc_score`` and
-``average_precision_score`` (tied scores count half in AUROC; AP is the
-step-wise sum of precision times recall increase, not an interpolated area).
+Curves, AUROC and AP are scikit-learn's (``roc_curve``,
+``precision_recall_curve``, ``roc_auc_score``, ``average_precision_score``:
+tied scores count half in AUROC; AP is the step-wise sum of precision times
+recall increase, not an interpolated area), wrapped to refuse the degenerate
+inputs above and to return plain JSON-able lists. What scikit-learn lacks stays
+here: pixel AUROC over more pixels than fit in memory, rates and counts at one
+threshold, Wilson intervals, per-region recall and score histograms.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    precision_recall_curve,
+    roc_auc_score,
+    roc_curve,
+)
 
 ArrayLike = Union[np.ndarray, Sequence]
 
@@ -76,97 +86,59 @@ def json_number(value: float) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
-def _counts_at_distinct_thresholds(labels: np.ndarray, scores: np.ndarray):
-    """Cumulative (true, false) positives for each distinct score, highest first."""
-    order = np.argsort(-scores, kind="mergesort")
-    sorted_scores = scores[order]
-    sorted_labels = labels[order]
-    # The last index of each run of equal scores: a threshold there rejects the whole run.
-    run_ends = np.r_[np.flatnonzero(np.diff(sorted_scores)), sorted_scores.size - 1]
-    true_positives = np.cumsum(sorted_labels)[run_ends]
-    false_positives = (run_ends + 1) - true_positives
-    return true_positives, false_positives, sorted_scores[run_ends]
-
-
 def roc_curve_points(labels: ArrayLike, scores: ArrayLike, *, drop_intermediate: bool = True) -> dict:
     """ROC curve as plain lists: ``{"fpr": [...], "tpr": [...], "thresholds": [...]}``.
 
-    Points go from (0, 0) to (1, 1) with decreasing thresholds, as in
-    scikit-learn's ``roc_curve``; the first point (reject nothing) has the
-    threshold ``None`` instead of infinity so the dict is valid JSON.
-    ``drop_intermediate`` removes collinear points exactly as scikit-learn does.
+    scikit-learn's ``roc_curve``: points from (0, 0) to (1, 1) with decreasing
+    thresholds. The first point (reject nothing) has the threshold ``None``
+    instead of infinity so that the dict is valid JSON.
     """
     label_array, score_array = validated_labels_and_scores(labels, scores)
     _require_both_classes(label_array, "a ROC curve")
-    true_positives, false_positives, thresholds = _counts_at_distinct_thresholds(label_array, score_array)
-    if drop_intermediate and true_positives.size > 2:
-        corners = np.logical_or(np.diff(false_positives, 2), np.diff(true_positives, 2))
-        keep = np.flatnonzero(np.r_[True, corners, True])
-        true_positives, false_positives, thresholds = true_positives[keep], false_positives[keep], thresholds[keep]
-    true_positive_rate = np.r_[0, true_positives] / true_positives[-1]
-    false_positive_rate = np.r_[0, false_positives] / false_positives[-1]
+    false_positive_rate, true_positive_rate, thresholds = roc_curve(
+        label_array, score_array, drop_intermediate=drop_intermediate
+    )
     return {
         "fpr": false_positive_rate.tolist(),
         "tpr": true_positive_rate.tolist(),
-        "thresholds": [None] + thresholds.tolist(),
+        "thresholds": [None] + thresholds[1:].tolist(),
     }
 
 
 def pr_curve_points(labels: ArrayLike, scores: ArrayLike) -> dict:
     """Precision-recall curve as plain lists: ``{"precision", "recall", "thresholds"}``.
 
-    Same order as scikit-learn's ``precision_recall_curve``: increasing
-    thresholds, recall falling, ending at (recall 0, precision 1). That last
-    point has no threshold; it is listed as ``None`` so that all three lists
-    have the same length.
+    scikit-learn's ``precision_recall_curve``: increasing thresholds, recall
+    falling, ending at (recall 0, precision 1). That last point has no
+    threshold; it is listed as ``None`` so that all three lists have the same
+    length.
     """
     label_array, score_array = validated_labels_and_scores(labels, scores)
     _require_both_classes(label_array, "a precision-recall curve")
-    true_positives, false_positives, thresholds = _counts_at_distinct_thresholds(label_array, score_array)
-    precision = true_positives / (true_positives + false_positives)
-    recall = true_positives / true_positives[-1]
+    precision, recall, thresholds = precision_recall_curve(label_array, score_array)
     return {
-        "precision": precision[::-1].tolist() + [1.0],
-        "recall": recall[::-1].tolist() + [0.0],
-        "thresholds": thresholds[::-1].tolist() + [None],
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "thresholds": thresholds.tolist() + [None],
     }
 
 
-def _auroc_from_counts(positive_counts: np.ndarray, negative_counts: np.ndarray) -> float:
-    """AUROC from per-value (or per-bin) counts listed in increasing score order.
-
-    Each positive beats every negative in a lower bin and ties half of those in
-    its own bin: the Mann-Whitney statistic, identical to the trapezoidal area.
-    """
-    positive_counts = positive_counts.astype(np.float64)
-    negative_counts = negative_counts.astype(np.float64)
-    negatives_below = np.cumsum(negative_counts) - negative_counts
-    wins = np.sum(positive_counts * (negatives_below + 0.5 * negative_counts))
-    return float(wins / (positive_counts.sum() * negative_counts.sum()))
-
-
 def image_auroc(labels: ArrayLike, scores: ArrayLike) -> float:
-    """Area under the ROC curve (= scikit-learn ``roc_auc_score``); ties count half."""
+    """Area under the ROC curve (scikit-learn's ``roc_auc_score``); ties count half."""
     label_array, score_array = validated_labels_and_scores(labels, scores)
     _require_both_classes(label_array, "AUROC")
-    _, value_index = np.unique(score_array, return_inverse=True)
-    positive_counts = np.bincount(value_index, weights=label_array)
-    negative_counts = np.bincount(value_index, weights=~label_array)
-    return _auroc_from_counts(positive_counts, negative_counts)
+    return float(roc_auc_score(label_array, score_array))
 
 
 def average_precision(labels: ArrayLike, scores: ArrayLike) -> float:
-    """Average precision, defined as scikit-learn's ``average_precision_score``.
+    """Average precision (scikit-learn's ``average_precision_score``).
 
     AP = sum over distinct thresholds (high to low) of precision there times the
     increase in recall there; no interpolation.
     """
     label_array, score_array = validated_labels_and_scores(labels, scores)
     _require_both_classes(label_array, "average precision")
-    true_positives, false_positives, _ = _counts_at_distinct_thresholds(label_array, score_array)
-    precision = true_positives / (true_positives + false_positives)
-    recall_increase = np.diff(np.r_[0, true_positives]) / true_positives[-1]
-    return float(np.sum(precision * recall_increase))
+    return float(average_precision_score(label_array, score_array))
 
 
 def _masks_and_maps(masks, maps) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -219,7 +191,16 @@ def pixel_auroc(
         negative_counts += np.bincount(bin_index[~defect], minlength=edges.size + 1)
     if positive_counts.sum() == 0 or negative_counts.sum() == 0:
         raise ValueError("pixel AUROC needs both defect and normal pixels")
-    return _auroc_from_counts(positive_counts, negative_counts)
+    # One weighted sample per (bin, class): scikit-learn's area over those
+    # counts ties the pixels of a bin, as described above.
+    bin_values = np.arange(edges.size + 1, dtype=np.float64)
+    return float(
+        roc_auc_score(
+            np.r_[np.ones(bin_values.size), np.zeros(bin_values.size)],
+            np.r_[bin_values, bin_values],
+            sample_weight=np.r_[positive_counts, negative_counts].astype(np.float64),
+        )
+    )
 
 
 def confusion_at(labels: ArrayLike, scores: ArrayLike, threshold: float) -> dict:
