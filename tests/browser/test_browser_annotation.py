@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 from inspection.models import Annotation, Image
 from inspection.services.annotations import RegionInput, annotation_save
 from tests.browser.conftest import screenshot
-from tests.platform.factories import DefectTypeFactory, ImageFactory, ProductFactory, png_bytes
+from tests.platform.factories import DefectTypeFactory, ImageFactory, ProductFactory
+from tests.synthetic_images import png_bytes
 
 WIDTH, HEIGHT = 320, 240
 BRUSH_RADIUS = 10  # the editor's default brush is 20 pixels across

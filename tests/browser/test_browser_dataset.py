@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from inspection.models import Image, Product
 from inspection.services.products import product_create
 from tests.browser.conftest import screenshot
-from tests.browser.synthetic import cursor_set, drop_files
-from tests.platform.factories import part_png
+from tests.browser.file_drop import drop_files
+from tests.synthetic_images import cursor_set, part_png
 
 
 @pytest.fixture

@@ -12,8 +12,9 @@ from playwright.sync_api import expect
 from inspection.models import Image, Inspection, ModelVersion, ReviewItem
 from inspection.services.products import product_create
 from tests.browser.conftest import REPOSITORY, screenshot
-from tests.browser.synthetic import drop_files
-from tests.platform.loop_data import REGISTRATION, defective_png, good_png, mvtec_zip, reference_png
+from tests.browser.file_drop import drop_files
+from tests.platform.loop_data import REGISTRATION
+from tests.synthetic_images import defective_png, good_png, mvtec_zip, reference_png
 
 
 def metric(page, name: str) -> str:

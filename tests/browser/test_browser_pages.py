@@ -16,8 +16,9 @@ from inspection.services.inspections import inspection_run
 from inspection.services.thresholds import model_version_activate, threshold_set
 from inspection.services.training import model_version_create, training_job_run
 from tests.browser.conftest import screenshot
-from tests.browser.synthetic import drop_files
-from tests.platform.loop_data import defective_png, good_png, ready_product
+from tests.browser.file_drop import drop_files
+from tests.platform.loop_data import ready_product
+from tests.synthetic_images import defective_png, good_png
 
 
 def trained_version(product, **params) -> ModelVersion:

@@ -12,7 +12,8 @@ from inspection.services.thresholds import model_version_activate, threshold_set
 from tests.browser.conftest import PASSWORD, screenshot
 from tests.browser.test_browser_pages import trained_version
 from tests.platform.factories import UserFactory
-from tests.platform.loop_data import defective_png, ready_product
+from tests.platform.loop_data import ready_product
+from tests.synthetic_images import defective_png
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from inspection.engine.methods import create_method
 from inspection.engine.errors import TrainingCancelled
-
-from tiny_parts import defective_part, part_set
+from inspection.engine.methods import create_method
+from tests.synthetic_images import defective_part, part_set
 
 TINY_AUTOENCODER = dict(downsize_factor=1, patch_size=16, stride=8, latent_dim=16, filters=[8, 16],
                         dense_units=32, epochs=6, batch_size=32, seed=3)

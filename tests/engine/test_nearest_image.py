@@ -8,8 +8,7 @@ from inspection.engine.detector import MethodState
 from inspection.engine.errors import ImageError, TrainingDataError
 from inspection.engine.methods import create_method
 from inspection.engine.methods.nearest_image import NearestImageDetector
-
-from tiny_parts import synthetic_parts, with_planted_blob
+from tests.synthetic_images import synthetic_parts, with_planted_blob
 
 TRAIN = synthetic_parts(16, seed=0, channels=3)
 NORMAL_TEST = synthetic_parts(8, seed=1, channels=3)

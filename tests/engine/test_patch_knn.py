@@ -5,8 +5,7 @@ from inspection.engine.detector import MethodState
 from inspection.engine.errors import EngineError, ImageError, TrainingDataError
 from inspection.engine.methods import create_method
 from inspection.engine.methods.patch_knn import PatchKNNDetector, greedy_coreset
-
-from tiny_parts import synthetic_parts, with_planted_blob
+from tests.synthetic_images import synthetic_parts, with_planted_blob
 
 TRAIN = synthetic_parts(12, seed=0, size=96)
 NORMAL_TEST = synthetic_parts(6, seed=1, size=96)

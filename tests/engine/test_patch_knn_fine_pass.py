@@ -3,8 +3,7 @@ import pytest
 
 from inspection.engine.detector import MethodState
 from inspection.engine.methods.patch_knn import PatchKNNDetector
-
-from tiny_parts import synthetic_parts, with_planted_blob
+from tests.synthetic_images import synthetic_parts, with_planted_blob
 
 TRAIN = synthetic_parts(10, seed=0, size=96)
 NORMAL_TEST = synthetic_parts(5, seed=1, size=96)

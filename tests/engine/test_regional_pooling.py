@@ -4,12 +4,15 @@ import numpy as np
 import pytest
 
 from inspection.engine.detector import MethodState
-from inspection.engine.features.map_embedding import AnomalyMapEmbedder, parallel_cascade_pooling, regional_paper_pooling
+from inspection.engine.features.map_embedding import (
+    AnomalyMapEmbedder,
+    parallel_cascade_pooling,
+    regional_paper_pooling,
+)
 from inspection.engine.methods import create_method
 from inspection.engine.methods.cpcae_knn import CPCAEKNNDetector
 from inspection.engine.networks.weights import offline_package_file
-
-from tiny_parts import defective_part, part_set
+from tests.synthetic_images import defective_part, part_set
 
 
 @pytest.fixture(autouse=True)

@@ -6,8 +6,7 @@ import pytest
 from inspection.engine.detector import MethodState
 from inspection.engine.methods import create_method
 from inspection.engine.methods.cpcae_knn import NORMALISED_MAP_GAIN, CPCAEKNNDetector
-
-from tiny_parts import defective_part, part_set
+from tests.synthetic_images import defective_part, part_set
 
 TINY_AUTOENCODER = dict(downsize_factor=1, patch_size=16, stride=8, latent_dim=16, filters=[8, 16],
                         dense_units=32, epochs=3, batch_size=32, min_steps_per_epoch=0, seed=3)

@@ -1,15 +1,9 @@
-"""Test data: factory_boy factories and synthetic part images made on the fly.
-
-The part image is smooth random texture with a few bright shapes: enough
-structure for the engine's alignment to lock on, so a shifted copy registers
-and pure noise does not.
-"""
+"""Test data: factory_boy factories of the platform's models (their images come from tests.synthetic_images)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-import zipfile
 
 import factory
 import numpy as np
@@ -18,56 +12,7 @@ from django.core.files.base import ContentFile
 from PIL import Image as PillowImage
 
 from inspection.models import Activation, DefectType, Image, Job, ModelVersion, Product, ThresholdSetting
-
-
-def part_pixels(*, size: int = 128, shift: tuple[int, int] = (0, 0), seed: int = 0) -> np.ndarray:
-    """A grey uint8 picture of the same part, moved by `shift` (dx, dy) pixels."""
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    texture = cv2.resize(rng.random((size // 8, size // 8)).astype(np.float32), (size * 2, size * 2))
-    canvas = (texture * 120 + 60).astype(np.uint8)
-    center = size
-    cv2.circle(canvas, (center - size // 4, center - size // 5), size // 6, 230, -1)
-    cv2.rectangle(canvas, (center, center), (center + size // 4, center + size // 3), 20, -1)
-    dx, dy = shift
-    top, left = size // 2 - dy, size // 2 - dx
-    return np.ascontiguousarray(canvas[top : top + size, left : left + size])
-
-
-def noise_pixels(*, size: int = 128, seed: int = 99) -> np.ndarray:
-    return (np.random.default_rng(seed).random((size, size)) * 255).astype(np.uint8)
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    PillowImage.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def part_png(*, size: int = 128, shift: tuple[int, int] = (0, 0), seed: int = 0) -> bytes:
-    return png_bytes(part_pixels(size=size, shift=shift, seed=seed))
-
-
-def distinct_part_pngs(count: int, *, size: int = 128) -> list[bytes]:
-    """`count` different pictures of the same part, each moved a little (different bytes, same part)."""
-    shifts = [(dx, dy) for dy in range(-6, 7) for dx in range(-6, 7)]
-    pictures = []
-    for index in range(count):
-        pixels = part_pixels(size=size, shift=shifts[index % len(shifts)]).copy()
-        # One changed pixel keeps pictures with the same shift from being duplicates.
-        pixels[0, 0] = index % 256
-        pixels[0, 1] = index // 256
-        pictures.append(png_bytes(pixels))
-    return pictures
-
-
-def zip_bytes(members: dict[str, bytes], *, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+from tests.synthetic_images import part_png, png_bytes
 
 
 class UserFactory(factory.django.DjangoModelFactory):

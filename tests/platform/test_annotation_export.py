@@ -10,12 +10,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PillowImage
 
+from inspection.lib.mask_png import mask_read
 from inspection.models import Annotation, DefectType, Image
 from inspection.services.annotations import RegionInput, annotation_save
-from inspection.lib.mask_png import mask_read
 from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_job_run
-from tests.platform.factories import DefectTypeFactory, ProductFactory, RegisteredImageFactory, png_bytes
+from tests.platform.factories import DefectTypeFactory, ProductFactory, RegisteredImageFactory
+from tests.synthetic_images import png_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PillowImage
 
+from inspection.lib.mask_png import mask_read
 from inspection.models import Annotation, AnnotationRegion, DefectType, Image
 from inspection.services.annotations import (
     PALETTE,
@@ -16,19 +17,11 @@ from inspection.services.annotations import (
     annotation_save,
 )
 from inspection.services.images import image_delete
-from inspection.lib.mask_png import mask_read
 from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_job_run
 from inspection.services.uploads import image_upload
-from tests.platform.factories import (
-    DefectTypeFactory,
-    ProductFactory,
-    RegisteredImageFactory,
-    part_pixels,
-    part_png,
-    png_bytes,
-    zip_bytes,
-)
+from tests.platform.factories import DefectTypeFactory, ProductFactory, RegisteredImageFactory
+from tests.synthetic_images import part_pixels, part_png, png_bytes, zip_bytes
 
 pytestmark = pytest.mark.django_db
 

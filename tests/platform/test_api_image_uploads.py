@@ -12,7 +12,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import Image, Job
-from tests.platform.factories import ProductFactory, distinct_part_pngs, part_png, zip_bytes
+from tests.platform.factories import ProductFactory
+from tests.synthetic_images import distinct_part_pngs, part_png, zip_bytes
 
 
 @pytest.fixture

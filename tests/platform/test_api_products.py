@@ -6,7 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.engine.registration.alignment import Registrar
 from inspection.models import Image, Job, Product
-from tests.platform.factories import ImageFactory, ProductFactory, noise_pixels, part_png, png_bytes
+from tests.platform.factories import ImageFactory, ProductFactory
+from tests.synthetic_images import noise_pixels, part_png, png_bytes
 
 
 def test_a_product_is_created_with_a_name_and_description(api_client, user):

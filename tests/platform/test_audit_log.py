@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 
 from inspection.models import Image
 from inspection.services.inspections import inspection_run
-from tests.platform.factories import ImageFactory, ProductFactory, UserFactory, part_png, png_bytes
-from tests.platform.loop_data import activated_version, defective_pixels, gap_threshold, ready_product, trained_version
+from tests.platform.factories import ImageFactory, ProductFactory, UserFactory
+from tests.platform.loop_data import activated_version, gap_threshold, ready_product, trained_version
+from tests.synthetic_images import defective_pixels, part_png, png_bytes
 
 pytestmark = pytest.mark.django_db
 

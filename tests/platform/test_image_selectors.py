@@ -9,12 +9,8 @@ from inspection.selectors.images import (
     image_list_by_ids,
     image_training_counts,
 )
-from tests.platform.factories import (
-    ImageFactory,
-    ProductFactory,
-    RegisteredImageFactory,
-    distinct_part_pngs,
-)
+from tests.platform.factories import ImageFactory, ProductFactory, RegisteredImageFactory
+from tests.synthetic_images import distinct_part_pngs
 
 
 def test_images_are_found_by_id_only_within_their_product(db):

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import ModelVersionImage
 from tests.platform.fixtures import wait_for_job
-from tests.platform.factories import png_bytes
-from tests.platform.loop_data import REGISTRATION, TINY_CPCAE, defective_pixels, good_pixels, mvtec_zip, reference_png
+from tests.platform.loop_data import REGISTRATION, TINY_CPCAE
+from tests.synthetic_images import defective_pixels, good_pixels, mvtec_zip, png_bytes, reference_png
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

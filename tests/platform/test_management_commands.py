@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from inspection.models import Image, Job, Product
-from tests.platform.factories import JobFactory, ProductFactory, distinct_part_pngs, png_bytes
+from tests.platform.factories import JobFactory, ProductFactory
+from tests.synthetic_images import distinct_part_pngs, png_bytes
 
 
 def run(*arguments) -> str:

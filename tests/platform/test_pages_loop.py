@@ -11,8 +11,9 @@ from inspection.models import Image, Inspection, ModelVersion, ReviewItem, Thres
 from inspection.services.inspections import inspection_run
 from inspection.services.thresholds import model_version_activate
 from inspection.services.training import model_version_create, training_job_run
-from tests.platform.loop_data import defective_png, good_png, ready_product
+from tests.platform.loop_data import ready_product
 from tests.platform.test_pages_training import assert_every_control_is_labelled
+from tests.synthetic_images import defective_png, good_png
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import Product
-from tests.platform.factories import ImageFactory, JobFactory, ProductFactory, part_png
+from tests.platform.factories import ImageFactory, JobFactory, ProductFactory
+from tests.synthetic_images import part_png
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from inspection.errors import Conflict
 from inspection.models import Image, Job, ModelVersion, ModelVersionImage, PixelEvaluation
 from inspection.selectors.pixel_evaluation import pixel_evaluation_summary
 from inspection.services.annotations import RegionInput, annotation_save
-from inspection.errors import Conflict
 from inspection.services.pixel_evaluation import (
     PixelCollector,
     pixel_evaluation_job_run,
@@ -16,8 +16,9 @@ from inspection.services.pixel_evaluation import (
     pixel_threshold,
 )
 from inspection.services.thresholds import threshold_set
-from tests.platform.factories import DefectTypeFactory, ProductFactory, RegisteredImageFactory, png_bytes
-from tests.platform.loop_data import defective_pixels, good_pixels, ready_product, trained_version
+from tests.platform.factories import DefectTypeFactory, ProductFactory, RegisteredImageFactory
+from tests.platform.loop_data import ready_product, trained_version
+from tests.synthetic_images import defective_pixels, good_pixels, png_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,9 @@ from django.db import transaction
 from inspection.models import Image, Job
 from inspection.services.jobs import job_cancel
 from inspection.services.products import product_set_reference_image
+from tests.platform.factories import ImageFactory, ProductFactory
 from tests.platform.fixtures import wait_for_job
-from tests.platform.factories import ImageFactory, ProductFactory, noise_pixels, part_pixels, part_png, png_bytes
+from tests.synthetic_images import noise_pixels, part_pixels, part_png, png_bytes
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

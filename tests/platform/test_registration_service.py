@@ -13,7 +13,8 @@ from inspection.models import Image, Job, Product
 from inspection.services import registration
 from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_job_run, registration_start
-from tests.platform.factories import ImageFactory, ProductFactory, noise_pixels, part_pixels, part_png, png_bytes
+from tests.platform.factories import ImageFactory, ProductFactory
+from tests.synthetic_images import noise_pixels, part_pixels, part_png, png_bytes
 
 
 @pytest.fixture

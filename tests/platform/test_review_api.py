@@ -11,8 +11,9 @@ from rest_framework.test import APIClient
 from inspection.models import Image, ModelVersionImage, ReviewItem
 from inspection.services.inspections import inspection_run
 from inspection.services.thresholds import threshold_set
-from tests.platform.factories import UserFactory, noise_pixels, png_bytes
-from tests.platform.loop_data import activated_version, defective_pixels, good_pixels, ready_product
+from tests.platform.factories import UserFactory
+from tests.platform.loop_data import activated_version, ready_product
+from tests.synthetic_images import defective_pixels, good_pixels, noise_pixels, png_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,8 @@ from inspection.services.images import image_delete
 from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_job_run
 from inspection.services.uploads import image_upload
-from tests.platform.factories import ProductFactory, part_png
+from tests.platform.factories import ProductFactory
+from tests.synthetic_images import part_png
 
 
 def large_png(width=900, height=600) -> bytes:

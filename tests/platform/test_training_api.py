@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from config.env import env_json_object
 from inspection.models import Image, Job, ModelVersion
 from inspection.services.training import training_job_run
-from tests.platform.factories import png_bytes
-from tests.platform.loop_data import TINY_CPCAE, defective_pixels, gap_threshold, good_pixels, ready_product
+from tests.platform.loop_data import TINY_CPCAE, gap_threshold, ready_product
+from tests.synthetic_images import defective_pixels, good_pixels, png_bytes
 
 pytestmark = pytest.mark.django_db
 

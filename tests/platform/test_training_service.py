@@ -4,8 +4,8 @@ the training job body (fast "variation" method, no TensorFlow), cancel and orpha
 import pytest
 from django.db import IntegrityError, transaction
 
-from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage
 from inspection.errors import Conflict, InvalidInput
+from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage
 from inspection.services.jobs import job_reap_stale
 from inspection.services.training import (
     model_version_cancel,
@@ -15,7 +15,8 @@ from inspection.services.training import (
     training_job_run,
 )
 from tests.platform.factories import ProductFactory
-from tests.platform.loop_data import _aligned_image, good_png, ready_product
+from tests.platform.loop_data import _aligned_image, ready_product
+from tests.synthetic_images import good_png
 
 pytestmark = pytest.mark.django_db
 
