@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    # Swagger UI served from our own static files, not a CDN.
+    "drf_spectacular_sidecar",
     "inspection",
 ]
 
@@ -166,6 +168,10 @@ SPECTACULAR_SETTINGS = {
         "ReviewItemStatusEnum": "inspection.models.ReviewItem.Status",
         "ReviewVerdictEnum": "inspection.models.ReviewItem.Verdict",
     },
+    # The documentation page loads its scripts from our static files, so
+    # it works on a line network without internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Background jobs (Celery) ---------------------------------------------
