@@ -11,6 +11,7 @@ from inspection.api.annotations import (
     ImageAnnotationApi,
 )
 from inspection.api.images import ImageBulkUpdateApi, ImageDetailApi, ImageListUploadApi
+from inspection.api.inspection_history import InspectionHistoryExportApi
 from inspection.api.inspections import InspectionDetailApi, InspectionListCreateApi
 from inspection.api.jobs import JobCancelApi, JobDetailApi, JobListApi
 from inspection.api.model_versions import (
@@ -80,6 +81,7 @@ urlpatterns = [
     path(_PRODUCT + "thresholds/", ThresholdListCreateApi.as_view(), name="threshold-list"),
     path(_PRODUCT + "thresholds/<int:setting_id>/rollback/", ThresholdRollbackApi.as_view(), name="threshold-rollback"),
     path(_PRODUCT + "inspections/", InspectionListCreateApi.as_view(), name="inspection-list"),
+    path(_PRODUCT + "inspections/export/", InspectionHistoryExportApi.as_view(), name="inspection-export"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", InspectionDetailApi.as_view(), name="inspection-detail"),
     path(_PRODUCT + "review-items/", ReviewItemListApi.as_view(), name="review-item-list"),
     path(_PRODUCT + "review-items/next/", ReviewItemClaimNextApi.as_view(), name="review-item-claim-next"),

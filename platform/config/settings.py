@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI served from our own static files, not a CDN.
     "drf_spectacular_sidecar",
+    "django_filters",
     "inspection",
 ]
 
