@@ -10,6 +10,7 @@ from inspection.api.annotations import (
     DefectTypeListCreateApi,
     ImageAnnotationApi,
 )
+from inspection.api.dashboard import ProductDashboardApi
 from inspection.api.images import ImageBulkUpdateApi, ImageDetailApi, ImageListUploadApi
 from inspection.api.inspection_history import InspectionHistoryExportApi
 from inspection.api.inspections import InspectionDetailApi, InspectionListCreateApi
@@ -81,6 +82,7 @@ urlpatterns = [
     path(_PRODUCT + "thresholds/", ThresholdListCreateApi.as_view(), name="threshold-list"),
     path(_PRODUCT + "thresholds/<int:setting_id>/rollback/", ThresholdRollbackApi.as_view(), name="threshold-rollback"),
     path(_PRODUCT + "inspections/", InspectionListCreateApi.as_view(), name="inspection-list"),
+    path(_PRODUCT + "dashboard/", ProductDashboardApi.as_view(), name="product-dashboard"),
     path(_PRODUCT + "inspections/export/", InspectionHistoryExportApi.as_view(), name="inspection-export"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", InspectionDetailApi.as_view(), name="inspection-detail"),
     path(_PRODUCT + "review-items/", ReviewItemListApi.as_view(), name="review-item-list"),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from inspection.web import annotations, history, inspections, reviews, training, versions, views
+from inspection.web import annotations, dashboard, history, inspections, reviews, training, versions, views
 
 _PRODUCT = "products/<int:product_id>/"
 _VERSION = _PRODUCT + "versions/<int:version_id>/"
@@ -36,6 +36,7 @@ urlpatterns = [
     path(_PRODUCT + "inspect/", inspections.inspect_page, name="inspect-page"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", inspections.inspection_page, name="inspection-page"),
     path(_PRODUCT + "history/", history.history_page, name="history-page"),
+    path(_PRODUCT + "dashboard/", dashboard.dashboard_page, name="dashboard-page"),
     # Review queue
     path(_PRODUCT + "review/", reviews.review_page, name="review-page"),
     path(_PRODUCT + "review/next/", reviews.review_next, name="review-next"),
