@@ -11,6 +11,7 @@ from inspection.api.annotations import (
     ImageAnnotationApi,
 )
 from inspection.api.dashboard import ProductDashboardApi
+from inspection.api.drift import DriftCheckApi, DriftOverviewApi, DriftSendToReviewApi
 from inspection.api.images import ImageBulkUpdateApi, ImageDetailApi, ImageListUploadApi
 from inspection.api.inspection_history import InspectionHistoryExportApi
 from inspection.api.inspections import InspectionDetailApi, InspectionListCreateApi
@@ -83,6 +84,10 @@ urlpatterns = [
     path(_PRODUCT + "thresholds/<int:setting_id>/rollback/", ThresholdRollbackApi.as_view(), name="threshold-rollback"),
     path(_PRODUCT + "inspections/", InspectionListCreateApi.as_view(), name="inspection-list"),
     path(_PRODUCT + "dashboard/", ProductDashboardApi.as_view(), name="product-dashboard"),
+    path(_PRODUCT + "drift/", DriftOverviewApi.as_view(), name="drift-overview"),
+    path(_PRODUCT + "drift/check/", DriftCheckApi.as_view(), name="drift-check-api"),
+    path(_PRODUCT + "drift/warnings/<int:warning_id>/send-to-review/", DriftSendToReviewApi.as_view(),
+         name="drift-send-to-review-api"),
     path(_PRODUCT + "inspections/export/", InspectionHistoryExportApi.as_view(), name="inspection-export"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", InspectionDetailApi.as_view(), name="inspection-detail"),
     path(_PRODUCT + "review-items/", ReviewItemListApi.as_view(), name="review-item-list"),

@@ -10,6 +10,7 @@ the defect regions drawn on registered images.
 """
 
 from .annotations import Annotation, AnnotationRegion, DefectType, PixelEvaluation
+from .drift import DriftWarning
 from .inspections import Inspection, ReviewItem
 from .jobs import Job
 from .products import Image, Product
@@ -20,6 +21,7 @@ __all__ = [
     "Annotation",
     "AnnotationRegion",
     "DefectType",
+    "DriftWarning",
     "EvaluationScore",
     "Image",
     "Inspection",

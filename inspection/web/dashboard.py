@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from inspection.errors import InvalidInput
 from inspection.selectors.dashboard import production_dashboard
+from inspection.selectors.drift import drift_measure, drift_warning_open
 from inspection.selectors.inspection_history import time_zone_from
 from inspection.selectors.products import product_get
 from inspection.web.common import product_page_context
@@ -65,4 +66,6 @@ def dashboard_page(request, product_id: int):
         "problem": problem,
         "backlog_age": duration_words(figures["backlog"]["oldest_age_seconds"]),
         "time_zone": request.GET.get("tz", ""),
+        "drift": drift_measure(product=product),
+        "warning": drift_warning_open(product=product),
     })

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from inspection.web import annotations, dashboard, history, inspections, reviews, training, versions, views
+from inspection.web import annotations, dashboard, drift, history, inspections, reviews, training, versions, views
 
 _PRODUCT = "products/<int:product_id>/"
 _VERSION = _PRODUCT + "versions/<int:version_id>/"
@@ -37,6 +37,8 @@ urlpatterns = [
     path(_PRODUCT + "inspections/<int:inspection_id>/", inspections.inspection_page, name="inspection-page"),
     path(_PRODUCT + "history/", history.history_page, name="history-page"),
     path(_PRODUCT + "dashboard/", dashboard.dashboard_page, name="dashboard-page"),
+    path(_PRODUCT + "drift/check/", drift.drift_check_now, name="drift-check"),
+    path(_PRODUCT + "drift/<int:warning_id>/send-to-review/", drift.drift_send_to_review, name="drift-send-to-review"),
     # Review queue
     path(_PRODUCT + "review/", reviews.review_page, name="review-page"),
     path(_PRODUCT + "review/next/", reviews.review_next, name="review-next"),
