@@ -152,3 +152,14 @@ def test_the_drift_endpoints(api_client, line):
     sent = api_client.post(f"/api/products/{product.pk}/drift/warnings/{warning_id}/send-to-review/")
     assert sent.status_code == 200 and sent.json() == {"added": 200}
     assert api_client.post(f"/api/products/{product.pk}/drift/warnings/999/send-to-review/").status_code == 404
+
+
+@pytest.mark.parametrize("text", ["high", "nan", "-0.1"])
+def test_a_drift_limit_that_is_not_a_usable_number_is_refused_naming_the_variable(text):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.env import env_float
+
+    with pytest.raises(ImproperlyConfigured, match="DRIFT_PSI_LIMIT"):
+        env_float("DRIFT_PSI_LIMIT", 0.25, minimum=0.0, environ={"DRIFT_PSI_LIMIT": text})
+    assert env_float("DRIFT_PSI_LIMIT", 0.25, minimum=0.0, environ={"DRIFT_PSI_LIMIT": "0.4"}) == 0.4
