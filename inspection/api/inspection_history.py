@@ -10,10 +10,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.views import APIView
 
+from inspection.api.pagination import StandardPagination
 from inspection.models import Inspection
 from inspection.selectors.inspection_filters import ORDERINGS, REVIEW_OUTCOMES
 from inspection.selectors.inspection_history import (
+    COUNT_LIMIT,
     EXPORT_COLUMNS,
+    LimitedCountPaginator,
     inspection_history,
     inspection_history_export_rows,
     time_zone_from,
@@ -36,6 +39,25 @@ HISTORY_PARAMETERS = [
     OpenApiParameter("ordering", str, enum=[value for value, _ in ORDERINGS],
                      description="time = when inspected; default -submitted (newest upload first)."),
 ]
+
+class HistoryPagination(StandardPagination):
+    """Pages whose `count` stops at COUNT_LIMIT + 1, with `count_is_lower_bound` telling when it did."""
+
+    django_paginator_class = LimitedCountPaginator
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_is_lower_bound"] = self.page.paginator.count_is_lower_bound
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["count_is_lower_bound"] = {
+            "type": "boolean",
+            "description": f"True when more than {COUNT_LIMIT} inspections match: count then says {COUNT_LIMIT + 1}.",
+        }
+        return paginated
+
 
 # Spreadsheet programs run a cell starting with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -6,8 +6,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inspection.api.inspection_history import HISTORY_PARAMETERS
-from inspection.api.pagination import StandardPagination
+from inspection.api.inspection_history import HISTORY_PARAMETERS, HistoryPagination
 from inspection.api.serializers import JobOutputSerializer
 from inspection.models import Inspection, ReviewItem
 from inspection.selectors.inspection_history import inspection_history
@@ -78,11 +77,15 @@ class InspectionListCreateApi(APIView):
                 raise serializers.ValidationError("Send one image in 'file' or several in 'files'.")
             return attrs
 
-    @extend_schema(parameters=HISTORY_PARAMETERS, responses=InspectionOutputSerializer(many=True))
+    @extend_schema(
+        parameters=HISTORY_PARAMETERS, responses=InspectionOutputSerializer(many=True),
+        description="The product's inspections, filtered, sorted and paged (`count` stops at 10,001: see "
+                    "`count_is_lower_bound`).",
+    )
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
         inspections = inspection_history(product=product, params=request.query_params, default_ordering="-submitted")
-        paginator = StandardPagination()
+        paginator = HistoryPagination()
         page = paginator.paginate_queryset(inspections, request, view=self)
         return paginator.get_paginated_response(
             InspectionOutputSerializer(page, many=True, context={"request": request}).data

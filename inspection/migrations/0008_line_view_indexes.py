@@ -12,7 +12,11 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='inspection',
-            index=models.Index(fields=['product', 'inspected_at', 'id'], name='inspection_product_inspected'),
+            index=models.Index(fields=['product', 'inspected_at', 'id'], include=('decision', 'version', 'engine_seconds'), name='inspection_product_inspected'),
+        ),
+        migrations.AddIndex(
+            model_name='inspection',
+            index=models.Index(fields=['product', 'version', 'inspected_at'], name='inspection_version_inspected'),
         ),
         migrations.AddIndex(
             model_name='inspection',

@@ -68,7 +68,10 @@ class Inspection(models.Model):
             models.Index(fields=["product", "decision"], name="inspection_product_decision"),
             models.Index(fields=["job", "status"], name="inspection_job_status"),
             # The line's view: history sorted by time, score or submission, dashboard periods, drift windows.
-            models.Index(fields=["product", "inspected_at", "id"], name="inspection_product_inspected"),
+            # Includes what the dashboard adds up, so PostgreSQL reads a period from the index alone.
+            models.Index(fields=["product", "inspected_at", "id"], include=["decision", "version", "engine_seconds"],
+                         name="inspection_product_inspected"),
+            models.Index(fields=["product", "version", "inspected_at"], name="inspection_version_inspected"),
             models.Index(fields=["product", "score", "id"], name="inspection_product_score"),
             models.Index(fields=["product", "created_at", "id"], name="inspection_product_created"),
             models.Index(fields=["product", "decision", "inspected_at"], name="inspection_decision_inspected"),

@@ -13,13 +13,12 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Min, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from inspection.errors import InvalidInput
-from inspection.models import Activation, Inspection, Product, ReviewItem
+from inspection.models import Activation, Inspection, ModelVersion, Product, ReviewItem
 
 
 @dataclass(frozen=True)
@@ -36,18 +35,12 @@ PERIODS = {
     "week": Period("week", "last 7 days", timedelta(days=7), "hour"),
     "month": Period("month", "last 30 days", timedelta(days=30), "day"),
 }
+# Engine latency is read over at most this many of the period's most recent parts.
+LATENCY_PARTS = 10_000
 DECISIONS = (Inspection.Decision.PASS, Inspection.Decision.REVIEW, Inspection.Decision.REJECT)
 # Review items waiting longer than these are counted in the backlog's age groups.
 BACKLOG_AGES = (("under an hour", timedelta(hours=1)), ("1 to 8 hours", timedelta(hours=8)),
                 ("8 to 24 hours", timedelta(hours=24)), ("over a day", None))
-
-
-class _Percentile(Aggregate):
-    """PostgreSQL's continuous percentile of a column (`fraction` between 0 and 1)."""
-
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
 
 
 def period_get(key: str | None) -> Period:
@@ -76,37 +69,57 @@ def _with_rates(counts: dict) -> dict:
     return {**counts, **rates}
 
 
-def counts_by_version(inspections: QuerySet[Inspection]) -> list[dict]:
-    """Decision counts and rates per model version, newest version first."""
-    rows = (
-        inspections.values("version_id", "version__number")
-        .annotate(parts=Count("id"), first_at=Min("inspected_at"),
-                  **{decision: Count("id", filter=Q(decision=decision)) for decision in DECISIONS})
-        .order_by("-version__number")
+def grouped_counts(inspections: QuerySet[Inspection], *, bucket: str, zone) -> list[dict]:
+    """Parts per (hour or local day, version, decision), with each group's first inspection time.
+
+    One pass over the period's rows (an index-only scan of the product's
+    inspections by time in PostgreSQL): the totals, the split by version and
+    the time series are all added up from these few hundred groups.
+    """
+    truncate = TruncHour if bucket == "hour" else TruncDay
+    return list(
+        inspections.annotate(bucket=truncate("inspected_at", tzinfo=zone))
+        .values("bucket", "version_id", "decision")
+        .annotate(parts=Count("id"), first_at=Min("inspected_at"))
+        .order_by()
     )
-    return [
-        {**_with_rates(row), "version_id": row["version_id"], "version": row["version__number"],
-         "first_at": row["first_at"]}
-        for row in rows
-    ]
+
+
+def counts_by_version(groups: list[dict]) -> list[dict]:
+    """Decision counts and rates per model version, newest version first."""
+    versions: dict = {}
+    for group in groups:
+        row = versions.setdefault(group["version_id"], {"parts": 0, "first_at": group["first_at"],
+                                                        **dict.fromkeys(DECISIONS, 0)})
+        row["parts"] += group["parts"]
+        row["first_at"] = min(row["first_at"], group["first_at"])
+        if group["decision"] in DECISIONS:
+            row[group["decision"]] += group["parts"]
+    numbers = dict(ModelVersion.objects.filter(pk__in=[key for key in versions if key]).values_list("pk", "number"))
+    rows = [{**_with_rates(row), "version_id": key, "version": numbers.get(key)} for key, row in versions.items()]
+    return sorted(rows, key=lambda row: -(row["version"] or 0))
+
+
+def totals_of(groups: list[dict]) -> dict:
+    counts = {"parts": sum(group["parts"] for group in groups)}
+    for decision in DECISIONS:
+        counts[decision] = sum(group["parts"] for group in groups if group["decision"] == decision)
+    return _with_rates(counts)
 
 
 def engine_latency(inspections: QuerySet[Inspection]) -> dict:
-    """Median and 95th percentile of the seconds the engine spent per part."""
-    timed = inspections.filter(engine_seconds__isnull=False)
-    if connection.vendor == "postgresql":
-        result = timed.aggregate(
-            count=Count("id"),
-            median=_Percentile("engine_seconds", fraction=0.5),
-            p95=_Percentile("engine_seconds", fraction=0.95),
-        )
-        return result
-    values = sorted(timed.values_list("engine_seconds", flat=True))
+    """Median and 95th percentile of the seconds the engine spent per part, over the period's last
+    LATENCY_PARTS parts (all of them for a shift or a day on most lines): recent enough to show a
+    slow-down, and read through the time index instead of sorting a month of rows."""
+    values = sorted(
+        inspections.filter(engine_seconds__isnull=False).order_by("-inspected_at")
+        .values_list("engine_seconds", flat=True)[:LATENCY_PARTS]
+    )
     return {"count": len(values), "median": _percentile(values, 0.5), "p95": _percentile(values, 0.95)}
 
 
 def _percentile(ordered: list[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks, as PostgreSQL's percentile_cont computes it."""
+    """Linear interpolation between closest ranks (what PostgreSQL's percentile_cont computes)."""
     if not ordered:
         return None
     position = fraction * (len(ordered) - 1)
@@ -115,23 +128,17 @@ def _percentile(ordered: list[float], fraction: float) -> float | None:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def decision_series(inspections: QuerySet[Inspection], *, period: Period, start: datetime, end: datetime,
-                    zone) -> dict:
+def decision_series(groups: list[dict], *, period: Period, start: datetime, end: datetime, zone) -> dict:
     """Parts per decision in each hour (or day) of the period, empty buckets included.
 
     Bucket starts are Unix seconds; days begin at midnight in `zone`.
     """
-    truncate = TruncHour if period.bucket == "hour" else TruncDay
-    rows = (
-        inspections.annotate(bucket=truncate("inspected_at", tzinfo=zone))
-        .values("bucket", "decision").annotate(parts=Count("id")).order_by()
-    )
-    found = {}
-    for row in rows:
-        key = int(row["bucket"].timestamp())
+    found: dict = {}
+    for group in groups:
+        key = int(group["bucket"].timestamp())
         found.setdefault(key, dict.fromkeys(DECISIONS, 0))
-        if row["decision"] in DECISIONS:
-            found[key][row["decision"]] += row["parts"]
+        if group["decision"] in DECISIONS:
+            found[key][group["decision"]] += group["parts"]
     buckets = _bucket_starts(period, start, end, zone)
     return {
         "bucket": period.bucket,
@@ -211,9 +218,10 @@ def production_dashboard(*, product: Product, period_key: str | None = None, zon
     now = now or timezone.now()
     start = now - period.length
     inspections = _inspected_between(product, start, now)
-    totals = decision_counts(inspections)
+    groups = grouped_counts(inspections, bucket=period.bucket, zone=zone)
+    totals = totals_of(groups)
     hours = period.length.total_seconds() / 3600
-    series = decision_series(inspections, period=period, start=start, end=now, zone=zone)
+    series = decision_series(groups, period=period, start=start, end=now, zone=zone)
     per_bucket = [sum(parts) for parts in zip(*(series[decision] for decision in DECISIONS), strict=True)]
     busiest = max(range(len(per_bucket)), key=per_bucket.__getitem__) if per_bucket else None
     return {
@@ -221,7 +229,7 @@ def production_dashboard(*, product: Product, period_key: str | None = None, zon
         "periods": [(key, value.words) for key, value in PERIODS.items()],
         "totals": totals,
         "previous": decision_counts(_inspected_between(product, start - period.length, start)),
-        "by_version": counts_by_version(inspections),
+        "by_version": counts_by_version(groups),
         "activations": activations_between(product=product, start=start, end=now),
         "latency": engine_latency(inspections),
         "throughput": {

@@ -55,10 +55,13 @@ class InspectionHistoryFilter(django_filters.FilterSet):
         field_name="inspected_at", lookup_expr="lt", label="Inspected before",
         help_text="ISO 8601 time; parts inspected before it.",
     )
+    # Not distinct: these are columns of the inspection itself, so no row can appear twice, and
+    # SELECT DISTINCT over every column would sort the whole match before the first page.
     decision = django_filters.MultipleChoiceFilter(
-        choices=Inspection.Decision.choices, help_text="pass, review or reject; repeat the parameter for several."
+        choices=Inspection.Decision.choices, distinct=False,
+        help_text="pass, review or reject; repeat the parameter for several.",
     )
-    status = django_filters.MultipleChoiceFilter(choices=Inspection.Status.choices)
+    status = django_filters.MultipleChoiceFilter(choices=Inspection.Status.choices, distinct=False)
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score from")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score up to")
     version = WholeNumberFilter(field_name="version_id", help_text="Model version id.")

@@ -7,8 +7,10 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from inspection.errors import InvalidInput
 from inspection.models import DefectType, Inspection, ModelVersion, Product
@@ -16,6 +18,9 @@ from inspection.selectors.inspection_filters import InspectionHistoryFilter, ord
 
 # Rows fetched from the database per round trip while a CSV export streams.
 EXPORT_CHUNK = 2000
+# Lists count their matches up to this many: an exact count of a million rows costs more than the page
+# itself, and beyond this a person narrows the filters (or exports) rather than paging.
+COUNT_LIMIT = 10_000
 
 EXPORT_COLUMNS = (
     "id", "inspected_at", "submitted_at", "part", "status", "decision", "score", "version", "user", "review",
@@ -48,6 +53,29 @@ def inspection_history(*, product: Product, params: Mapping, default_ordering: s
         if not history.is_valid():
             raise InvalidInput(_describe_errors(history), details={"errors": history.errors})
         return history.qs
+
+
+def count_up_to(inspections: QuerySet[Inspection], limit: int) -> int:
+    """How many inspections match, but at most limit + 1 (which means "more than limit")."""
+    return inspections.order_by()[: limit + 1].count()
+
+
+class LimitedCountPaginator(Paginator):
+    """Counts at most COUNT_LIMIT + 1 matches, so a million inspections page as fast as a thousand."""
+
+    @cached_property
+    def limit(self) -> int:
+        return COUNT_LIMIT
+
+    @cached_property
+    def count(self) -> int:
+        if isinstance(self.object_list, list):
+            return len(self.object_list)
+        return count_up_to(self.object_list, self.limit)
+
+    @property
+    def count_is_lower_bound(self) -> bool:
+        return self.count > self.limit
 
 
 def _describe_errors(history: InspectionHistoryFilter) -> str:

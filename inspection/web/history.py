@@ -10,7 +10,12 @@ from django.views.decorators.http import require_GET
 from inspection.errors import InvalidInput
 from inspection.models import Inspection
 from inspection.selectors.inspection_filters import ORDERINGS, REVIEW_OUTCOMES
-from inspection.selectors.inspection_history import inspection_history, inspection_history_choices, review_outcome
+from inspection.selectors.inspection_history import (
+    LimitedCountPaginator,
+    inspection_history,
+    inspection_history_choices,
+    review_outcome,
+)
 from inspection.selectors.products import product_get
 from inspection.web.common import product_page_context
 
@@ -28,7 +33,7 @@ def history_page(request, product_id: int):
         # The filters stay as typed, with the reason, and nothing is listed.
         problem = error.message
         inspections = []
-    page = Paginator(inspections, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = LimitedCountPaginator(inspections, PAGE_SIZE).get_page(request.GET.get("page"))
     for inspection in page:
         # A missing review item raises an AttributeError subclass, so getattr gives None.
         item = getattr(inspection, "review_item", None)
@@ -47,6 +52,7 @@ def history_page(request, product_id: int):
         "review_outcomes": REVIEW_OUTCOMES,
         "orderings": ORDERINGS[:4],
         "query": query.urlencode(),
+        "more_than": page.paginator.limit if page.paginator.count_is_lower_bound else None,
         # Elided so that a million inspections do not make twenty thousand page links.
         "page_numbers": list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)),
         "ellipsis": Paginator.ELLIPSIS,

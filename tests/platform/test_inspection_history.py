@@ -193,3 +193,16 @@ def test_the_history_page_names_a_bad_filter_and_keeps_what_was_typed(client, us
     page = response.content.decode()
     assert "score_min" in page and "0 inspections" in page
     assert '<option value="station-north" selected>' in page
+
+
+def test_counting_stops_past_the_limit_and_says_so(api_client, client, user, line, monkeypatch):
+    monkeypatch.setattr("inspection.selectors.inspection_history.COUNT_LIMIT", 3)
+    product = line["product"]
+    response = history(api_client, product, page_size=2)
+    assert response.data["count"] == 4 and response.data["count_is_lower_bound"] is True
+    assert names(history(api_client, product, page_size=2, page=2)) == ["d.png", "c.png"]
+    narrowed = history(api_client, product, decision="reject")
+    assert narrowed.data["count"] == 2 and narrowed.data["count_is_lower_bound"] is False
+    client.force_login(user)
+    page = client.get(f"/products/{product.pk}/history/").content.decode()
+    assert "More than 3 inspections" in page and "narrow the filters" in page
