@@ -15,6 +15,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from inspection.services.drift import drift_check_all
+from inspection.services.inspection_counts import inspection_counts_roll_up_all
 from inspection.services.inspections import inspection_job_run
 from inspection.services.jobs import job_reap_stale
 from inspection.services.pixel_evaluation import pixel_evaluation_job_run
@@ -73,3 +74,9 @@ def reap_when_a_worker_starts(**_) -> None:
 def check_drift() -> int:
     """Periodic (DRIFT_CHECK_INTERVAL): record which products' recent passes drifted."""
     return drift_check_all()
+
+
+@shared_task(name="inspection.roll_up_inspection_counts")
+def roll_up_inspection_counts() -> int:
+    """Periodic: count settled quarter hours of inspections for the dashboard."""
+    return inspection_counts_roll_up_all()

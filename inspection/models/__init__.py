@@ -14,6 +14,7 @@ from .drift import DriftWarning
 from .inspections import Inspection, ReviewItem
 from .jobs import Job
 from .products import Image, Product
+from .rollups import InspectionCount, InspectionCountProgress
 from .versions import Activation, EvaluationScore, ModelVersion, ModelVersionImage, ThresholdSetting
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "EvaluationScore",
     "Image",
     "Inspection",
+    "InspectionCount",
+    "InspectionCountProgress",
     "Job",
     "ModelVersion",
     "ModelVersionImage",

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Min, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
 from inspection.errors import InvalidInput
 from inspection.models import Activation, Inspection, ModelVersion, Product, ReviewItem
+from inspection.selectors.inspection_counts import counts_grouped
 
 
 @dataclass(frozen=True)
@@ -55,44 +55,18 @@ def _inspected_between(product: Product, start: datetime, end: datetime) -> Quer
     return Inspection.objects.filter(product=product, inspected_at__gte=start, inspected_at__lt=end)
 
 
-def decision_counts(inspections: QuerySet[Inspection]) -> dict:
-    """Parts and pass / review / reject counts and rates (fractions of the parts) of some inspections."""
-    counts = inspections.aggregate(
-        parts=Count("id"), **{decision: Count("id", filter=Q(decision=decision)) for decision in DECISIONS}
-    )
-    return _with_rates(counts)
-
-
 def _with_rates(counts: dict) -> dict:
     parts = counts["parts"]
     rates = {f"{decision}_rate": (counts[decision] / parts if parts else None) for decision in DECISIONS}
     return {**counts, **rates}
 
 
-def grouped_counts(inspections: QuerySet[Inspection], *, bucket: str, zone) -> list[dict]:
-    """Parts per (hour or local day, version, decision), with each group's first inspection time.
-
-    One pass over the period's rows (an index-only scan of the product's
-    inspections by time in PostgreSQL): the totals, the split by version and
-    the time series are all added up from these few hundred groups.
-    """
-    truncate = TruncHour if bucket == "hour" else TruncDay
-    return list(
-        inspections.annotate(bucket=truncate("inspected_at", tzinfo=zone))
-        .values("bucket", "version_id", "decision")
-        .annotate(parts=Count("id"), first_at=Min("inspected_at"))
-        .order_by()
-    )
-
-
 def counts_by_version(groups: list[dict]) -> list[dict]:
     """Decision counts and rates per model version, newest version first."""
     versions: dict = {}
     for group in groups:
-        row = versions.setdefault(group["version_id"], {"parts": 0, "first_at": group["first_at"],
-                                                        **dict.fromkeys(DECISIONS, 0)})
+        row = versions.setdefault(group["version_id"], {"parts": 0, **dict.fromkeys(DECISIONS, 0)})
         row["parts"] += group["parts"]
-        row["first_at"] = min(row["first_at"], group["first_at"])
         if group["decision"] in DECISIONS:
             row[group["decision"]] += group["parts"]
     numbers = dict(ModelVersion.objects.filter(pk__in=[key for key in versions if key]).values_list("pk", "number"))
@@ -218,7 +192,7 @@ def production_dashboard(*, product: Product, period_key: str | None = None, zon
     now = now or timezone.now()
     start = now - period.length
     inspections = _inspected_between(product, start, now)
-    groups = grouped_counts(inspections, bucket=period.bucket, zone=zone)
+    groups = counts_grouped(product=product, start=start, end=now, bucket=period.bucket, zone=zone)
     totals = totals_of(groups)
     hours = period.length.total_seconds() / 3600
     series = decision_series(groups, period=period, start=start, end=now, zone=zone)
@@ -228,7 +202,8 @@ def production_dashboard(*, product: Product, period_key: str | None = None, zon
         "period": {"key": period.key, "words": period.words, "start": start, "end": now, "bucket": period.bucket},
         "periods": [(key, value.words) for key, value in PERIODS.items()],
         "totals": totals,
-        "previous": decision_counts(_inspected_between(product, start - period.length, start)),
+        "previous": totals_of(counts_grouped(product=product, start=start - period.length, end=start, bucket="day",
+                                             zone=zone)),
         "by_version": counts_by_version(groups),
         "activations": activations_between(product=product, start=start, end=now),
         "latency": engine_latency(inspections),

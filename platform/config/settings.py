@@ -249,6 +249,9 @@ DRIFT_PSI_LIMIT = env_float("DRIFT_PSI_LIMIT", 0.25, minimum=0.0)
 DRIFT_CHECK_INTERVAL_SECONDS = env_int("DRIFT_CHECK_INTERVAL", 300, minimum=10)
 CELERY_BEAT_SCHEDULE["check-drift"] = {"task": "inspection.check_drift", "schedule": DRIFT_CHECK_INTERVAL_SECONDS}
 CELERY_TASK_ROUTES["inspection.check_drift"] = {"queue": "default"}
+# The dashboard reads whole quarter hours of counts from a roll-up that this keeps current.
+CELERY_BEAT_SCHEDULE["roll-up-inspection-counts"] = {"task": "inspection.roll_up_inspection_counts", "schedule": 300}
+CELERY_TASK_ROUTES["inspection.roll_up_inspection_counts"] = {"queue": "default"}
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 LOGGING = {

@@ -134,3 +134,40 @@ def test_the_dashboard_page_names_an_unknown_period_and_shows_the_day(client, us
     response = client.get(f"/products/{line['product'].pk}/dashboard/", {"period": "year"})
     assert response.status_code == 200
     assert "period must be one of" in response.content.decode()
+
+
+def _figures(product, period, zone):
+    figures = production_dashboard(product=product, period_key=period, now=NOW, zone=zone)
+    return {key: figures[key] for key in ("totals", "previous", "by_version", "series")}
+
+
+@pytest.mark.parametrize("zone_name", ["UTC", "Asia/Kolkata", "America/St_Johns"])
+def test_counts_rolled_up_per_quarter_hour_give_the_figures_of_counting_every_part(line, zone_name):
+    from inspection.models import InspectionCount
+    from inspection.services.inspection_counts import inspection_counts_roll_up
+
+    zone = zoneinfo.ZoneInfo(zone_name)
+    product = line["product"]
+    before = {period: _figures(product, period, zone) for period in ("shift", "day", "week", "month")}
+    # Rolled up to three hours ago: periods read the roll-up in the middle and the parts at both ends.
+    inspection_counts_roll_up(product=product, now=NOW - timedelta(hours=3))
+    assert InspectionCount.objects.filter(product=product).exists()
+    for period, figures in before.items():
+        assert _figures(product, period, zone) == figures, period
+    # Parts inspected after the roll-up are counted from the inspections themselves.
+    record_parts(product, [Part(NOW - timedelta(minutes=30), "reject", version=line["second"])])
+    assert production_dashboard(product=product, period_key="day", now=NOW)["totals"]["reject"] == 6
+
+
+def test_rolling_up_twice_counts_nothing_twice_and_the_periodic_task_rolls_up(line):
+    from inspection.models import InspectionCount
+    from inspection.services.inspection_counts import inspection_counts_roll_up
+    from inspection.tasks import roll_up_inspection_counts
+
+    product = line["product"]
+    inspection_counts_roll_up(product=product, now=NOW)
+    total = sum(InspectionCount.objects.filter(product=product).values_list("parts", flat=True))
+    assert total == 30
+    assert inspection_counts_roll_up(product=product, now=NOW) == 0
+    assert roll_up_inspection_counts() >= 0
+    assert sum(InspectionCount.objects.filter(product=product).values_list("parts", flat=True)) == 30
