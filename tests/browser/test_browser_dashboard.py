@@ -80,3 +80,14 @@ def test_the_dashboard_shows_a_week_of_the_line_with_a_zoomable_chart(signed_in_
 
     page.get_by_role("navigation", name="Period").get_by_role("link", name="last 8 hours").click()
     expect(page.locator('[data-metric="parts"]')).to_have_text("48")
+
+
+def test_the_line_page_and_the_history_fit_a_tablet(signed_in_page, seeded_week):
+    page = signed_in_page
+    page.set_viewport_size({"width": 820, "height": 1180})
+    for name, path in (("dashboard", "dashboard/?period=week"), ("history", "history/")):
+        page.goto(f"/products/{seeded_week.pk}/{path}")
+        expect(page.locator("main h1")).to_be_visible()
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name} is {overflow}px wider than an 820px screen"
+        screenshot(page, f"tablet-{name}")
