@@ -35,6 +35,7 @@ from inspection.api.products import (
     ProductReferenceImageApi,
     ProductRegistrationApi,
 )
+from inspection.api.review_undo import ReviewItemUndoApi
 from inspection.api.reviews import (
     ReviewItemClaimApi,
     ReviewItemClaimNextApi,
@@ -96,6 +97,7 @@ urlpatterns = [
     path(_REVIEW + "claim/", ReviewItemClaimApi.as_view(), name="review-item-claim"),
     path(_REVIEW + "release/", ReviewItemReleaseApi.as_view(), name="review-item-release"),
     path(_REVIEW + "decide/", ReviewItemDecideApi.as_view(), name="review-item-decide"),
+    path(_REVIEW + "undo/", ReviewItemUndoApi.as_view(), name="review-item-undo"),
     path("jobs/", JobListApi.as_view(), name="job-list"),
     path("jobs/<int:job_id>/", JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<int:job_id>/cancel/", JobCancelApi.as_view(), name="job-cancel"),
