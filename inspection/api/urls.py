@@ -35,6 +35,7 @@ from inspection.api.products import (
     ProductReferenceImageApi,
     ProductRegistrationApi,
 )
+from inspection.api.review_hotkeys import DefectTypeOrderApi
 from inspection.api.review_undo import ReviewItemUndoApi
 from inspection.api.reviews import (
     ReviewItemClaimApi,
@@ -64,6 +65,7 @@ urlpatterns = [
     path("products/<int:product_id>/images/bulk/", ImageBulkUpdateApi.as_view(), name="image-bulk-update"),
     path("products/<int:product_id>/images/<int:image_id>/", ImageDetailApi.as_view(), name="image-detail"),
     path(_PRODUCT + "defect-types/", DefectTypeListCreateApi.as_view(), name="defect-type-list"),
+    path(_PRODUCT + "defect-types/order/", DefectTypeOrderApi.as_view(), name="defect-type-order"),
     path(_PRODUCT + "defect-types/<int:defect_type_id>/", DefectTypeDetailApi.as_view(), name="defect-type-detail"),
     path(_PRODUCT + "annotations/export/", AnnotationExportApi.as_view(), name="annotation-export"),
     path(_ANNOTATION, ImageAnnotationApi.as_view(), name="image-annotation"),

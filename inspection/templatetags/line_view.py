@@ -4,6 +4,7 @@ reviewer's last verdict, which the review pages offer to undo."""
 from django import template
 
 from inspection.selectors.drift import drift_warning_open
+from inspection.selectors.review_hotkeys import defect_types_in_hotkey_order
 from inspection.selectors.review_verdicts import review_item_last_verdict
 
 register = template.Library()
@@ -21,3 +22,9 @@ def last_verdict_for(product, user):
     if not getattr(user, "is_authenticated", False):
         return None
     return review_item_last_verdict(product=product, user=user)
+
+
+@register.simple_tag
+def hotkey_types_for(product):
+    """The product's defect types in the order of the review queue's number keys."""
+    return list(defect_types_in_hotkey_order(product=product))

@@ -16,6 +16,9 @@ from inspection.selectors.reviews import review_item_get, review_item_list
 from inspection.errors import ServiceError
 from inspection.services.reviews import review_item_claim_next, review_item_decide, review_item_release
 from inspection.web.common import product_page_context
+from inspection.selectors.review_hotkeys import HOTKEYS, defect_type_matching, defect_types_in_hotkey_order
+from inspection.services.annotations import defect_type_get_or_create
+from inspection.services.review_hotkeys import defect_type_next_color, review_item_decide_with_new_defect_type
 from inspection.web.forms import ReviewDecisionForm
 from inspection.web.inspections import inspection_context
 
@@ -60,13 +63,16 @@ def review_next(request, product_id: int):
     return redirect("review-item", product_id=product.pk, item_id=item.pk)
 
 
-def _item_context(request, product, item, form=None) -> dict:
+def _item_context(request, product, item, form=None, new_defect_type=None) -> dict:
+    hotkey_types = list(defect_types_in_hotkey_order(product=product)[:HOTKEYS])
     return {
         **product_page_context(product, "review"),
         **inspection_context(item.inspection),
         "item": item,
         "form": form or ReviewDecisionForm(),
-        "defect_types": _known_defect_types(product),
+        "defect_types": sorted({*_known_defect_types(product), *(kind.name for kind in hotkey_types)}),
+        "hotkey_types": hotkey_types,
+        "new_defect_type": new_defect_type,
         "held_by_me": item.status == ReviewItem.Status.CLAIMED and item.claimed_by_id == request.user.pk,
         "held_by_other": (
             item.status == ReviewItem.Status.CLAIMED
@@ -94,10 +100,33 @@ def review_decide(request, product_id: int, item_id: int):
     if not form.is_valid():
         return render(request, "review_item.html", _item_context(request, product, item, form), status=400)
     data = form.cleaned_data
+    new_type = None
+    if data["decision"] == ReviewItem.Verdict.DEFECTIVE:
+        known = defect_type_matching(product=product, name=data["defect_type"])
+        in_data_set = {name.lower(): name for name in _known_defect_types(product)}.get(data["defect_type"].lower())
+        if known is not None:
+            data["defect_type"] = known.name
+        elif in_data_set is not None:
+            # Already a defect type of the product's images, from before defect types had colours.
+            data["defect_type"] = defect_type_get_or_create(product=product, name=in_data_set).name
+        elif request.POST.get("add_defect_type") != "yes":
+            # A typed name that is not a defect type of the product is added only once confirmed.
+            proposal = {"name": data["defect_type"].strip(), "color": defect_type_next_color(product=product),
+                        "note": data["note"], "then": request.POST.get("then", "")}
+            return render(request, "review_item.html", _item_context(request, product, item, form, proposal))
+        else:
+            new_type = data["defect_type"]
     try:
-        item = review_item_decide(
-            item=item, user=request.user, decision=data["decision"], defect_type=data["defect_type"], note=data["note"]
-        )
+        if new_type is not None:
+            item = review_item_decide_with_new_defect_type(
+                item=item, user=request.user, defect_type=new_type, color=request.POST.get("color", ""),
+                note=data["note"],
+            )
+        else:
+            item = review_item_decide(
+                item=item, user=request.user, decision=data["decision"], defect_type=data["defect_type"],
+                note=data["note"],
+            )
     except ServiceError as error:
         form.add_error(None, error.message)
         return render(request, "review_item.html", _item_context(request, product, item, form), status=409)
