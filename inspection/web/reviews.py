@@ -20,6 +20,7 @@ from inspection.selectors.review_hotkeys import HOTKEYS, defect_type_matching, d
 from inspection.services.annotations import defect_type_get_or_create
 from inspection.services.review_hotkeys import defect_type_next_color, review_item_decide_with_new_defect_type
 from inspection.web.forms import ReviewDecisionForm
+from inspection.web.review_words import normal_verdict_words
 from inspection.web.inspections import inspection_context
 
 
@@ -132,7 +133,8 @@ def review_decide(request, product_id: int, item_id: int):
         return render(request, "review_item.html", _item_context(request, product, item, form), status=409)
     name = item.inspection.original_name
     if item.decision == ReviewItem.Verdict.NORMAL:
-        messages.success(request, f"{name} marked normal; it joins the training images as a good part.")
+        level, words = normal_verdict_words(item)
+        messages.add_message(request, level, words)
     else:
         messages.success(request, f"{name} confirmed defective ({item.defect_type}); it joins the test images.")
         if request.POST.get("then") == "annotate" and item.resulting_image_id:
