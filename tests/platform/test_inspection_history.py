@@ -206,3 +206,12 @@ def test_counting_stops_past_the_limit_and_says_so(api_client, client, user, lin
     client.force_login(user)
     page = client.get(f"/products/{product.pk}/history/").content.decode()
     assert "More than 3 inspections" in page and "narrow the filters" in page
+
+
+def test_the_inspect_page_gives_the_inspection_time_for_the_readers_zone(client, user, line):
+    client.force_login(user)
+    product = line["product"]
+    inspect_page = client.get(f"/products/{product.pk}/inspect/").content.decode()
+    # The newest part, f.png, was inspected 2026-12-04 08:00 UTC; local_time.js shows it in the reader's zone.
+    assert '<time datetime="2026-12-04T08:00:00+00:00" data-local-time>' in inspect_page
+    assert "js/local_time.js" in inspect_page

@@ -44,8 +44,14 @@
     cell(row, badge);
     cell(row, inspection.score === null ? "–" : inspection.score.toFixed(4)).className = "num";
     cell(row, inspection.reason || "");
-    // As the server writes it (its time zone): 2026-01-31 14:05:09.
-    cell(row, String(inspection.created_at || "").slice(0, 19).replace("T", " "));
+    // When it was inspected (else sent), in the reader's time zone and the site's one format (local_time.js).
+    const moment = inspection.inspected_at || inspection.created_at || "";
+    const time = document.createElement("time");
+    time.setAttribute("datetime", moment);
+    time.dataset.localTime = "";
+    time.textContent = String(moment).slice(0, 19).replace("T", " ");
+    cell(row, time);
+    if (window.showLocalTimes) window.showLocalTimes(row);
     return row;
   }
 
