@@ -15,6 +15,8 @@ from functools import partial
 from celery import shared_task
 from celery.signals import worker_ready
 
+from inspection.services.drift import drift_check_all
+from inspection.services.inspection_counts import inspection_counts_roll_up_all
 from inspection.services.inspections import inspection_job_run
 from inspection.services.jobs import job_reap_stale
 from inspection.services.pixel_evaluation import pixel_evaluation_job_run
@@ -72,3 +74,15 @@ def reap_when_a_worker_starts(**_) -> None:
         model_version_settle_orphans()
     except Exception:  # e.g. migrations not applied yet: the worker must still start
         logger.exception("could not check for stale jobs at worker start")
+
+
+@shared_task(name="inspection.check_drift")
+def check_drift() -> int:
+    """Periodic (DRIFT_CHECK_INTERVAL): record which products' recent passes drifted."""
+    return drift_check_all()
+
+
+@shared_task(name="inspection.roll_up_inspection_counts")
+def roll_up_inspection_counts() -> int:
+    """Periodic: count settled quarter hours of inspections for the dashboard."""
+    return inspection_counts_roll_up_all()

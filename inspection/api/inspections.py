@@ -1,17 +1,17 @@
 """Inspecting parts: one image answered at once, several through a batch job."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inspection.api.pagination import StandardPagination
+from inspection.api.inspection_history import HISTORY_PARAMETERS, HistoryPagination
 from inspection.api.serializers import JobOutputSerializer
 from inspection.models import Inspection, ReviewItem
-from inspection.selectors.inspections import inspection_get, inspection_list
+from inspection.selectors.inspection_history import inspection_history
+from inspection.selectors.inspections import inspection_get
 from inspection.selectors.products import product_get
-from inspection.errors import InvalidInput
 from inspection.services.inspections import inspection_batch_start, inspection_run
 
 
@@ -78,18 +78,14 @@ class InspectionListCreateApi(APIView):
             return attrs
 
     @extend_schema(
-        parameters=[OpenApiParameter("decision", enum=Inspection.Decision.values),
-                    OpenApiParameter("status", enum=Inspection.Status.values), OpenApiParameter("job", int)],
-        responses=InspectionOutputSerializer(many=True),
+        parameters=HISTORY_PARAMETERS, responses=InspectionOutputSerializer(many=True),
+        description="The product's inspections, filtered, sorted and paged (`count` stops at 10,001: see "
+                    "`count_is_lower_bound`).",
     )
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        job = request.query_params.get("job")
-        if job is not None and not job.isdigit():
-            raise InvalidInput(f"job must be a job id, not {job!r}.")
-        inspections = inspection_list(product=product, decision=request.query_params.get("decision"),
-                                      status=request.query_params.get("status"), job_id=int(job) if job else None)
-        paginator = StandardPagination()
+        inspections = inspection_history(product=product, params=request.query_params, default_ordering="-submitted")
+        paginator = HistoryPagination()
         page = paginator.paginate_queryset(inspections, request, view=self)
         return paginator.get_paginated_response(
             InspectionOutputSerializer(page, many=True, context={"request": request}).data

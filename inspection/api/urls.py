@@ -9,7 +9,10 @@ from inspection.api.annotations import (
     DefectTypeListCreateApi,
     ImageAnnotationApi,
 )
+from inspection.api.dashboard import ProductDashboardApi
+from inspection.api.drift import DriftCheckApi, DriftOverviewApi, DriftSendToReviewApi
 from inspection.api.images import ImageBulkUpdateApi, ImageDetailApi, ImageListUploadApi
+from inspection.api.inspection_history import InspectionHistoryExportApi
 from inspection.api.inspections import InspectionDetailApi, InspectionListCreateApi
 from inspection.api.jobs import JobCancelApi, JobDetailApi, JobListApi
 from inspection.api.model_versions import (
@@ -31,6 +34,8 @@ from inspection.api.products import (
     ProductReferenceImageApi,
     ProductRegistrationApi,
 )
+from inspection.api.review_hotkeys import DefectTypeOrderApi
+from inspection.api.review_undo import ReviewItemUndoApi
 from inspection.api.reviews import (
     ReviewItemClaimApi,
     ReviewItemClaimNextApi,
@@ -60,6 +65,7 @@ urlpatterns = [
     path("products/<int:product_id>/images/bulk/", ImageBulkUpdateApi.as_view(), name="image-bulk-update"),
     path("products/<int:product_id>/images/<int:image_id>/", ImageDetailApi.as_view(), name="image-detail"),
     path(_PRODUCT + "defect-types/", DefectTypeListCreateApi.as_view(), name="defect-type-list"),
+    path(_PRODUCT + "defect-types/order/", DefectTypeOrderApi.as_view(), name="defect-type-order"),
     path(_PRODUCT + "defect-types/<int:defect_type_id>/", DefectTypeDetailApi.as_view(), name="defect-type-detail"),
     path(_PRODUCT + "annotations/export/", AnnotationExportApi.as_view(), name="annotation-export"),
     path(_ANNOTATION, ImageAnnotationApi.as_view(), name="image-annotation"),
@@ -80,6 +86,12 @@ urlpatterns = [
     path(_PRODUCT + "thresholds/", ThresholdListCreateApi.as_view(), name="threshold-list"),
     path(_PRODUCT + "thresholds/<int:setting_id>/rollback/", ThresholdRollbackApi.as_view(), name="threshold-rollback"),
     path(_PRODUCT + "inspections/", InspectionListCreateApi.as_view(), name="inspection-list"),
+    path(_PRODUCT + "dashboard/", ProductDashboardApi.as_view(), name="product-dashboard"),
+    path(_PRODUCT + "drift/", DriftOverviewApi.as_view(), name="drift-overview"),
+    path(_PRODUCT + "drift/check/", DriftCheckApi.as_view(), name="drift-check-api"),
+    path(_PRODUCT + "drift/warnings/<int:warning_id>/send-to-review/", DriftSendToReviewApi.as_view(),
+         name="drift-send-to-review-api"),
+    path(_PRODUCT + "inspections/export/", InspectionHistoryExportApi.as_view(), name="inspection-export"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", InspectionDetailApi.as_view(), name="inspection-detail"),
     path(_PRODUCT + "review-items/", ReviewItemListApi.as_view(), name="review-item-list"),
     path(_PRODUCT + "review-items/next/", ReviewItemClaimNextApi.as_view(), name="review-item-claim-next"),
@@ -87,6 +99,7 @@ urlpatterns = [
     path(_REVIEW + "claim/", ReviewItemClaimApi.as_view(), name="review-item-claim"),
     path(_REVIEW + "release/", ReviewItemReleaseApi.as_view(), name="review-item-release"),
     path(_REVIEW + "decide/", ReviewItemDecideApi.as_view(), name="review-item-decide"),
+    path(_REVIEW + "undo/", ReviewItemUndoApi.as_view(), name="review-item-undo"),
     path("jobs/", JobListApi.as_view(), name="job-list"),
     path("jobs/<int:job_id>/", JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<int:job_id>/cancel/", JobCancelApi.as_view(), name="job-cancel"),

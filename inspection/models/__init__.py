@@ -10,10 +10,12 @@ the defect regions drawn on registered images.
 """
 
 from .annotations import Annotation, AnnotationRegion, DefectType, PixelEvaluation
+from .drift import DriftWarning
 from .inspections import Inspection, ReviewItem
 from .jobs import Job
 from .products import Image, Product
 from .roles import Role
+from .rollups import InspectionCount, InspectionCountProgress
 from .versions import Activation, EvaluationScore, ModelVersion, ModelVersionImage, ThresholdSetting
 
 __all__ = [
@@ -21,9 +23,12 @@ __all__ = [
     "Annotation",
     "AnnotationRegion",
     "DefectType",
+    "DriftWarning",
     "EvaluationScore",
     "Image",
     "Inspection",
+    "InspectionCount",
+    "InspectionCountProgress",
     "Job",
     "ModelVersion",
     "ModelVersionImage",

@@ -25,6 +25,9 @@ class DefectType(models.Model):
     product = models.ForeignKey("inspection.Product", on_delete=models.CASCADE, related_name="defect_types")
     name = models.CharField(max_length=100)
     color = models.CharField(max_length=7)  # "#rrggbb"
+    # Place in the review queue's hotkeys 1-9, as the engineer ordered them; a type added later has
+    # none and comes after all others, so adding one never renumbers the keys people learned.
+    position = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -67,6 +67,14 @@ class Inspection(models.Model):
         indexes = [
             models.Index(fields=["product", "decision"], name="inspection_product_decision"),
             models.Index(fields=["job", "status"], name="inspection_job_status"),
+            # The line's view: history sorted by time, score or submission, dashboard periods, drift windows.
+            # Includes what the dashboard adds up, so PostgreSQL reads a period from the index alone.
+            models.Index(fields=["product", "inspected_at", "id"], include=["decision", "version", "engine_seconds"],
+                         name="inspection_product_inspected"),
+            models.Index(fields=["product", "version", "inspected_at"], name="inspection_version_inspected"),
+            models.Index(fields=["product", "score", "id"], name="inspection_product_score"),
+            models.Index(fields=["product", "created_at", "id"], name="inspection_product_created"),
+            models.Index(fields=["product", "decision", "inspected_at"], name="inspection_decision_inspected"),
         ]
 
 
@@ -105,6 +113,8 @@ class ReviewItem(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     resulting_image = models.ForeignKey(Image, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # What the verdict changed, so that the reviewer can undo it (services.review_undo).
+    undo_state = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -28,6 +28,7 @@ from inspection.models import Image, Inspection, Product, ReviewItem
 from inspection.errors import Conflict, InvalidInput
 from inspection.services.images import image_update
 from inspection.services.registration import registration_start
+from inspection.services.review_undo import verdict_undo_state
 
 
 def _available(now):
@@ -86,10 +87,12 @@ def review_item_decide(
             "inspection", "inspection__version"
         ).get(pk=item.pk)
         _check_can_take(item, user, now)
+        undo_state = verdict_undo_state(item)
         image = _labelled_image(item.inspection, decision, defect_type, add_to_training, user)
         item.status = ReviewItem.Status.DECIDED
         item.decision, item.defect_type, item.note = decision, defect_type, (note or "").strip()
         item.decided_by, item.decided_at, item.resulting_image = user, now, image
+        item.undo_state = undo_state
         item.claimed_by = item.claimed_by or user
         item.claimed_at = item.claimed_at or now
         item.save()

@@ -104,7 +104,12 @@ class UploadForm(forms.Form):
     """Used when JavaScript is off; with it, the page uploads through the API and shows progress."""
 
     files = forms.FileField(label="Images or zip archives", required=True)
-    label = forms.ChoiceField(label="Label", choices=Image.Label.choices, initial=Image.Label.UNKNOWN)
+    # Normal by default: the first images of a product are pictures of good parts, and an "unknown" image in the
+    # train split would be stored but never trained on.
+    label = forms.ChoiceField(
+        label="Label", choices=Image.Label.choices, initial=Image.Label.NORMAL,
+        help_text="Training learns from normal images of the train split; unknown ones wait until labelled.",
+    )
     split = forms.ChoiceField(label="Split", choices=Image.Split.choices, initial=Image.Split.TRAIN)
     defect_type = forms.CharField(label="Defect type", required=False, max_length=100)
 

@@ -16,7 +16,11 @@ from inspection.selectors.reviews import review_item_get, review_item_held_by, r
 from inspection.errors import ServiceError
 from inspection.services.reviews import review_item_claim_next, review_item_decide, review_item_release
 from inspection.web.common import product_page_context
+from inspection.selectors.review_hotkeys import HOTKEYS, defect_type_matching, defect_types_in_hotkey_order
+from inspection.services.annotations import defect_type_get_or_create
+from inspection.services.review_hotkeys import defect_type_next_color, review_item_decide_with_new_defect_type
 from inspection.web.forms import ReviewDecisionForm
+from inspection.web.review_words import normal_verdict_words
 from inspection.web.inspections import inspection_context
 
 
@@ -51,13 +55,16 @@ def review_next(request, product_id: int):
     return redirect("review-item", product_id=product.pk, item_id=item.pk)
 
 
-def _item_context(request, product, item, form=None) -> dict:
+def _item_context(request, product, item, form=None, new_defect_type=None) -> dict:
+    hotkey_types = list(defect_types_in_hotkey_order(product=product)[:HOTKEYS])
     return {
         **product_page_context(product, "review"),
         **inspection_context(item.inspection),
         "item": item,
         "form": form or ReviewDecisionForm(),
-        "defect_types": image_defect_type_names(product=product),
+        "defect_types": sorted({*image_defect_type_names(product=product), *(kind.name for kind in hotkey_types)}),
+        "hotkey_types": hotkey_types,
+        "new_defect_type": new_defect_type,
         "held_by_me": item.status == ReviewItem.Status.CLAIMED and item.claimed_by_id == request.user.pk,
         "held_by_other": (
             item.status == ReviewItem.Status.CLAIMED
@@ -85,16 +92,40 @@ def review_decide(request, product_id: int, item_id: int):
     if not form.is_valid():
         return render(request, "review_item.html", _item_context(request, product, item, form), status=400)
     data = form.cleaned_data
+    new_type = None
+    if data["decision"] == ReviewItem.Verdict.DEFECTIVE:
+        known = defect_type_matching(product=product, name=data["defect_type"])
+        in_data_set = {name.lower(): name for name in image_defect_type_names(product=product)}.get(data["defect_type"].lower())
+        if known is not None:
+            data["defect_type"] = known.name
+        elif in_data_set is not None:
+            # Already a defect type of the product's images, from before defect types had colours.
+            data["defect_type"] = defect_type_get_or_create(product=product, name=in_data_set).name
+        elif request.POST.get("add_defect_type") != "yes":
+            # A typed name that is not a defect type of the product is added only once confirmed.
+            proposal = {"name": data["defect_type"].strip(), "color": defect_type_next_color(product=product),
+                        "note": data["note"], "then": request.POST.get("then", "")}
+            return render(request, "review_item.html", _item_context(request, product, item, form, proposal))
+        else:
+            new_type = data["defect_type"]
     try:
-        item = review_item_decide(
-            item=item, user=request.user, decision=data["decision"], defect_type=data["defect_type"], note=data["note"]
-        )
+        if new_type is not None:
+            item = review_item_decide_with_new_defect_type(
+                item=item, user=request.user, defect_type=new_type, color=request.POST.get("color", ""),
+                note=data["note"],
+            )
+        else:
+            item = review_item_decide(
+                item=item, user=request.user, decision=data["decision"], defect_type=data["defect_type"],
+                note=data["note"],
+            )
     except ServiceError as error:
         form.add_error(None, error.message)
         return render(request, "review_item.html", _item_context(request, product, item, form), status=409)
     name = item.inspection.original_name
     if item.decision == ReviewItem.Verdict.NORMAL:
-        messages.success(request, f"{name} marked normal; it joins the training images as a good part.")
+        level, words = normal_verdict_words(item)
+        messages.add_message(request, level, words)
     else:
         messages.success(request, f"{name} confirmed defective ({item.defect_type}); it joins the test images.")
         if request.POST.get("then") == "annotate" and item.resulting_image_id:

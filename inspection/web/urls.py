@@ -2,7 +2,20 @@
 
 from django.urls import path
 
-from inspection.web import annotations, inspections, partials, reviews, training, versions, views
+from inspection.web import (
+    annotations,
+    dashboard,
+    drift,
+    history,
+    inspections,
+    partials,
+    review_hotkeys,
+    review_undo,
+    reviews,
+    training,
+    versions,
+    views,
+)
 
 _PRODUCT = "products/<int:product_id>/"
 _VERSION = _PRODUCT + "versions/<int:version_id>/"
@@ -35,9 +48,16 @@ urlpatterns = [
     # Inspection
     path(_PRODUCT + "inspect/", inspections.inspect_page, name="inspect-page"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", inspections.inspection_page, name="inspection-page"),
+    path(_PRODUCT + "history/", history.history_page, name="history-page"),
+    path(_PRODUCT + "dashboard/", dashboard.dashboard_page, name="dashboard-page"),
+    path(_PRODUCT + "drift/check/", drift.drift_check_now, name="drift-check"),
+    path(_PRODUCT + "drift/<int:warning_id>/send-to-review/", drift.drift_send_to_review, name="drift-send-to-review"),
     # Review queue
     path(_PRODUCT + "review/", reviews.review_page, name="review-page"),
     path(_PRODUCT + "review/next/", reviews.review_next, name="review-next"),
+    path(_PRODUCT + "review/undo/", review_undo.review_undo, name="review-undo"),
+    path(_PRODUCT + "review/defect-types/<int:defect_type_id>/move/", review_hotkeys.defect_type_move_page,
+         name="defect-type-move"),
     path(_PRODUCT + "review/<int:item_id>/", reviews.review_item_page, name="review-item"),
     path(_PRODUCT + "review/<int:item_id>/decide/", reviews.review_decide, name="review-decide"),
     path(_PRODUCT + "review/<int:item_id>/release/", reviews.review_release, name="review-release"),

@@ -9,6 +9,7 @@ optional values.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 from pathlib import Path
@@ -209,3 +210,16 @@ def secret_key_from_env(var_dir: Path, *, environ=None) -> str:
     if len(key) < 32:
         raise ImproperlyConfigured(f"{key_file} holds no usable secret key; delete it to make a new one.")
     return key
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None, environ=None) -> float:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if not math.isfinite(number) or (minimum is not None and number < minimum):
+        raise ImproperlyConfigured(f"{name}={value} must be a finite number of at least {minimum}.")
+    return number

@@ -19,6 +19,7 @@ from config.env import (
     env_bool,
     env_int,
     env_choice,
+    env_float,
     env_json_object,
     env_list,
     env_path,
@@ -49,6 +50,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "auditlog",
     "axes",
+    # Swagger UI served from our own static files, not a CDN.
+    "drf_spectacular_sidecar",
+    "django_filters",
     "inspection",
 ]
 
@@ -182,6 +186,10 @@ SPECTACULAR_SETTINGS = {
         "ReviewItemStatusEnum": "inspection.models.ReviewItem.Status",
         "ReviewVerdictEnum": "inspection.models.ReviewItem.Verdict",
     },
+    # The documentation page loads its scripts from our static files, so
+    # it works on a line network without internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Sign-in protection (django-axes) and the audit log (django-auditlog) ----
@@ -256,6 +264,21 @@ MODEL_MEMORY_CACHE_SIZE = env_int("MODEL_MEMORY_CACHE_SIZE", 2, minimum=1)
 INSPECTION_BATCH_CHUNK = env_int("INSPECTION_BATCH_CHUNK", 8, minimum=1)
 # How long a reviewer's claim on a review item lasts.
 REVIEW_CLAIM_TIMEOUT = timedelta(seconds=env_int("REVIEW_CLAIM_SECONDS", 900, minimum=10))
+
+# --- Drift warning (README: "Drift warning") ------------------------------
+# The scores of the last DRIFT_WINDOW parts the active version passed are
+# compared with its good evaluation images' scores; a population stability
+# index at or above DRIFT_PSI_LIMIT raises the warning. No judgement before
+# DRIFT_MIN_PARTS passes (and 10 reference scores) are there.
+DRIFT_WINDOW = env_int("DRIFT_WINDOW", 200, minimum=10)
+DRIFT_MIN_PARTS = env_int("DRIFT_MIN_PARTS", 50, minimum=5)
+DRIFT_PSI_LIMIT = env_float("DRIFT_PSI_LIMIT", 0.25, minimum=0.0)
+DRIFT_CHECK_INTERVAL_SECONDS = env_int("DRIFT_CHECK_INTERVAL", 300, minimum=10)
+CELERY_BEAT_SCHEDULE["check-drift"] = {"task": "inspection.check_drift", "schedule": DRIFT_CHECK_INTERVAL_SECONDS}
+CELERY_TASK_ROUTES["inspection.check_drift"] = {"queue": "default"}
+# The dashboard reads whole quarter hours of counts from a roll-up that this keeps current.
+CELERY_BEAT_SCHEDULE["roll-up-inspection-counts"] = {"task": "inspection.roll_up_inspection_counts", "schedule": 300}
+CELERY_TASK_ROUTES["inspection.roll_up_inspection_counts"] = {"queue": "default"}
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
 LOGGING = {

@@ -223,6 +223,14 @@
         if (number !== null) sliders[name].value = toSlider(number);
         update();
       });
+      // Enter applies the typed value; saving stays with the Save button, whose reason is asked below.
+      inputs[name].addEventListener("keydown", function (event) {
+        if (event.key !== "Enter") return;
+        event.preventDefault();
+        const number = value(name);
+        if (number !== null) sliders[name].value = toSlider(number);
+        update();
+      });
     });
 
     mode.addEventListener("change", function () {
