@@ -209,7 +209,7 @@ def test_the_audit_page_shows_the_entries_with_the_same_filters(admin):
 
 def test_an_annotation_saved_by_a_reviewer_is_logged_under_its_product():
     from tests.platform.factories import DefectTypeFactory, RegisteredImageFactory
-    from tests.platform.test_annotation_api import mask_png, put_annotation
+    from tests.platform.test_api_annotations import mask_png, put_annotation
 
     reviewer = UserFactory(role="reviewer")
     product = ProductFactory()
