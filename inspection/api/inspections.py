@@ -7,11 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspection.api.pagination import StandardPagination
+from inspection.api.parameters import query_id
 from inspection.api.serializers import JobOutputSerializer
 from inspection.models import Inspection, ReviewItem
 from inspection.selectors.inspections import inspection_get, inspection_list
 from inspection.selectors.products import product_get
-from inspection.errors import InvalidInput
 from inspection.services.inspections import inspection_batch_start, inspection_run
 
 
@@ -84,11 +84,9 @@ class InspectionListCreateApi(APIView):
     )
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        job = request.query_params.get("job")
-        if job is not None and not job.isdigit():
-            raise InvalidInput(f"job must be a job id, not {job!r}.")
         inspections = inspection_list(product=product, decision=request.query_params.get("decision"),
-                                      status=request.query_params.get("status"), job_id=int(job) if job else None)
+                                      status=request.query_params.get("status"),
+                                      job_id=query_id(request, "job", what="a job id"))
         paginator = StandardPagination()
         page = paginator.paginate_queryset(inspections, request, view=self)
         return paginator.get_paginated_response(

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspection.api.pagination import StandardPagination
+from inspection.api.parameters import query_id, query_number
 from inspection.api.serializers import JobOutputSerializer
 from inspection.engine.methods import METHOD_NAMES
 from inspection.models import Activation, EvaluationScore, ModelVersion, ThresholdSetting
@@ -164,16 +165,6 @@ class ModelVersionEvaluationApi(APIView):
         return paginator.get_paginated_response(EvaluationScoreOutputSerializer(page, many=True).data)
 
 
-def _optional_float(request, name: str):
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a number, not {value!r}.") from None
-
-
 class ModelVersionOperatingPointApi(APIView):
     """Curves of the version and, for a proposed threshold or band, its effect on the evaluation images."""
 
@@ -185,8 +176,8 @@ class ModelVersionOperatingPointApi(APIView):
     def get(self, request, product_id: int, version_id: int):
         version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
         result = model_version_operating_point(
-            version=version, threshold=_optional_float(request, "threshold"),
-            band_lower=_optional_float(request, "band_lower"), band_upper=_optional_float(request, "band_upper"),
+            version=version, threshold=query_number(request, "threshold"),
+            band_lower=query_number(request, "band_lower"), band_upper=query_number(request, "band_upper"),
         )
         return Response(OperatingPointOutputSerializer(result).data)
 
@@ -232,12 +223,10 @@ class ThresholdListCreateApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("version", int)], responses=ThresholdSettingOutputSerializer(many=True))
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        version_id = request.query_params.get("version")
+        version_id = query_id(request, "version", what="a version id")
         version = None
-        if version_id:
-            if not version_id.isdigit():
-                raise InvalidInput(f"version must be a version id, not {version_id!r}.")
-            version = model_version_get(product=product, version_id=int(version_id))
+        if version_id is not None:
+            version = model_version_get(product=product, version_id=version_id)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(threshold_setting_list(product=product, version=version), request, view=self)
         return paginator.get_paginated_response(ThresholdSettingOutputSerializer(page, many=True).data)

@@ -18,6 +18,7 @@ import numpy as np
 
 from inspection.engine.scoring import metrics as engine_metrics
 from inspection.engine.scoring import thresholds as engine_thresholds
+from inspection.errors import InvalidInput
 
 # Operating points suggested for a new version, stored with its metrics.
 SUGGESTED_MIN_RECALL = 1.0
@@ -25,6 +26,46 @@ SUGGESTED_MAX_FALSE_CALL_RATE = 0.05
 SUGGESTED_NORMAL_QUANTILE = 0.99
 
 PASS, REVIEW, REJECT = "pass", "review", "reject"
+
+# Methods whose image score is a distance or an error magnitude, so never below 0.
+# patch-knn is absent: its scores are standardised by the training scores and
+# a normal part scores around 0, below it as often as above.
+NON_NEGATIVE_SCORE_METHODS = frozenset({"cpcae-knn", "ae-l2", "deep-feature", "variation", "nn"})
+
+
+def score_floor(method: str) -> float | None:
+    """The lowest score `method` can give, or None when its scores can be any real number."""
+    return 0.0 if method in NON_NEGATIVE_SCORE_METHODS else None
+
+
+def operating_point_check(*, method: str, threshold=None, band_lower=None, band_upper=None) -> tuple:
+    """(threshold, band_lower, band_upper) as floats when they make a valid operating point, else InvalidInput.
+
+    Valid: one threshold, or a band with band_lower < band_upper; every value
+    a finite number the method's scores can reach (a threshold below every
+    score the method can give would reject every part without saying so).
+    """
+    floor = score_floor(method)
+    for name, value in (("threshold", threshold), ("band_lower", band_lower), ("band_upper", band_upper)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise InvalidInput(f"{name} must be a number, not {value!r}.")
+        if not math.isfinite(value):
+            raise InvalidInput(f"{name} must be a finite number, not {value}.")
+        if floor is not None and value < floor:
+            raise InvalidInput(
+                f"{name} must be at least {floor:g}: {method} scores are distances, never negative (got {value})."
+            )
+    if threshold is not None:
+        if band_lower is not None or band_upper is not None:
+            raise InvalidInput("Give either threshold, or band_lower and band_upper, not both.")
+        return float(threshold), None, None
+    if band_lower is None or band_upper is None:
+        raise InvalidInput("Give threshold, or both band_lower and band_upper.")
+    if not band_lower < band_upper:
+        raise InvalidInput(f"band_lower ({band_lower}) must be below band_upper ({band_upper}).")
+    return None, float(band_lower), float(band_upper)
 
 
 def decide(score: float, *, threshold: float | None = None, band_lower: float | None = None,

@@ -43,10 +43,9 @@ def model_version_operating_point(
               "metrics": version.metrics, "proposed": None}
     if threshold is None and band_lower is None and band_upper is None:
         return result
-    if threshold is not None and (band_lower is not None or band_upper is not None):
-        raise InvalidInput("Give either threshold, or band_lower and band_upper, not both.")
-    if threshold is None and (band_lower is None or band_upper is None or not band_lower < band_upper):
-        raise InvalidInput("A band needs band_lower below band_upper.")
+    threshold, band_lower, band_upper = evaluation.operating_point_check(
+        method=version.method, threshold=threshold, band_lower=band_lower, band_upper=band_upper
+    )
     rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
     result["proposed"] = evaluation.operating_point(
         [label for label, _ in rows], [score for _, score in rows],

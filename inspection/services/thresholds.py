@@ -17,8 +17,6 @@ evaluation images both were scored on and is reported with the activation.
 
 from __future__ import annotations
 
-import math
-
 from django.db import transaction
 
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
@@ -43,13 +41,16 @@ def threshold_set(
         raise InvalidInput(f"Model version {version.pk} does not belong to product {product.pk}.")
     if version.status != ModelVersion.Status.TRAINED:
         raise Conflict(f"Version {version.number} is {version.status}; operating points are set on trained versions.")
-    threshold, band_lower, band_upper = _checked_values(threshold, band_lower, band_upper)
+    threshold, band_lower, band_upper = evaluation.operating_point_check(
+        method=version.method, threshold=threshold, band_lower=band_lower, band_upper=band_upper
+    )
+    reason = _checked_reason(reason)
     labels, scores = _evaluation_scores(version)
     expected = evaluation.operating_point(labels, scores, threshold=threshold, band_lower=band_lower,
                                           band_upper=band_upper)
     return ThresholdSetting.objects.create(
         product=product, version=version, threshold=threshold, band_lower=band_lower, band_upper=band_upper,
-        reason=(reason or "").strip(), expected=expected, set_by=set_by, rolled_back_from=rolled_back_from,
+        reason=reason, expected=expected, set_by=set_by, rolled_back_from=rolled_back_from,
     )
 
 
@@ -57,27 +58,17 @@ def threshold_rollback(*, product: Product, setting: ThresholdSetting, reason: s
     """Make an earlier operating point current again, as a new setting that copies it."""
     if setting.product_id != product.pk:
         raise InvalidInput(f"Threshold setting {setting.pk} does not belong to product {product.pk}.")
-    why = (reason or "").strip() or f"Rolled back to the setting of {setting.set_at:%Y-%m-%d %H:%M:%S %Z}."
     return threshold_set(
         product=product, version=setting.version, threshold=setting.threshold, band_lower=setting.band_lower,
-        band_upper=setting.band_upper, reason=why, set_by=set_by, rolled_back_from=setting,
+        band_upper=setting.band_upper, reason=_checked_reason(reason), set_by=set_by, rolled_back_from=setting,
     )
 
 
-def _checked_values(threshold, band_lower, band_upper):
-    values = [threshold, band_lower, band_upper]
-    for value in values:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
-            raise InvalidInput(f"Thresholds must be finite numbers, not {value!r}.")
-    if threshold is not None:
-        if band_lower is not None or band_upper is not None:
-            raise InvalidInput("Give either threshold, or band_lower and band_upper, not both.")
-        return float(threshold), None, None
-    if band_lower is None or band_upper is None:
-        raise InvalidInput("Give threshold, or both band_lower and band_upper.")
-    if not band_lower < band_upper:
-        raise InvalidInput(f"band_lower ({band_lower}) must be below band_upper ({band_upper}).")
-    return None, float(band_lower), float(band_upper)
+def _checked_reason(reason) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the operating point changes (reason); the history keeps it.")
+    return reason
 
 
 def _evaluation_scores(version: ModelVersion) -> tuple[list[str], list[float]]:

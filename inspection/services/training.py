@@ -22,8 +22,10 @@ failed (see model_version_settle_orphans).
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -37,7 +39,7 @@ from django.utils import timezone
 from inspection.engine import ENGINE_VERSION
 from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
 from inspection.engine.data.imageio import decode_image_bytes
-from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method
+from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method, method_class
 from inspection.engine.progress import ProgressEvent
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
 from inspection.lib import score_analysis as evaluation
@@ -85,12 +87,42 @@ def model_version_params_check(*, method: str, params: dict) -> dict:
             f"Method {method} takes no parameter(s) {', '.join(sorted(unknown))}; "
             f"it accepts {', '.join(sorted(accepted_parameters(method)))}."
         )
+    _numeric_params_check(method, params)
     try:
         json.dumps(params)
         create_method(method, **params)  # constructors only store values: cheap, no TensorFlow
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"Invalid parameters for {method}: {error}.") from None
     return params
+
+
+def _numeric_params_check(method: str, params: dict) -> None:
+    """Refuse text, NaN, infinity and negative values for parameters whose default is a number.
+
+    The engine's constructors only store what they are given (scikit-learn's
+    contract), so without this a bad value would fail the training later, in
+    the worker, instead of the request now.
+    """
+    defaults = {}
+    for klass in reversed(method_class(method).__mro__):
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for parameter in inspect.signature(init).parameters.values():
+            if parameter.default is not inspect.Parameter.empty:
+                defaults[parameter.name] = parameter.default
+    for name, value in params.items():
+        default = defaults.get(name)
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        wants_whole = isinstance(default, int)
+        kind = "a whole number" if wants_whole else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidInput(f"Parameter {name} of {method} must be {kind}, not {value!r}.")
+        if wants_whole and value != int(value):
+            raise InvalidInput(f"Parameter {name} of {method} must be a whole number, not {value!r}.")
+        if value < 0:
+            raise InvalidInput(f"Parameter {name} of {method} cannot be negative (got {value!r}).")
 
 
 def model_version_create(

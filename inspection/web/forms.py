@@ -67,7 +67,7 @@ class BulkActionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any integer is accepted here; the service refuses ids of other products.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["ids"].valid_value = lambda value: str(value).isascii() and str(value).isdigit()
 
     def clean(self):
         data = super().clean()
@@ -239,7 +239,9 @@ class ThresholdForm(forms.Form):
 
 
 class RollbackForm(forms.Form):
-    reason = forms.CharField(label="Reason for the rollback", required=False, max_length=2000)
+    reason = forms.CharField(label="Reason for the rollback", max_length=2000, error_messages={
+        "required": "Say why the earlier operating point comes back; the history keeps it.",
+    })
 
 
 class ActivationForm(forms.Form):

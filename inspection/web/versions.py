@@ -220,7 +220,7 @@ def version_compare(request, product_id: int):
     problems = []
     for key in ("a", "b"):
         value = request.GET.get(key, "")
-        if value and not value.isdigit():
+        if value and not (value.isascii() and value.isdigit()):
             problems.append(f"Version {key.upper()}: {value!r} is not a version id.")
             value = ""
         chosen.append(int(value) if value else None)

@@ -46,9 +46,9 @@ def test_the_operating_point_endpoint_reports_curves_and_the_effect_of_a_propose
     assert proposed["confusion"] == {"tp": 4, "fp": 0, "tn": 4, "fn": 0}
     assert (proposed["precision"], proposed["recall"], proposed["f1"], proposed["false_call_rate"]) == (1.0, 1.0, 1.0, 0.0)
     # A threshold below every score rejects everything: half the calls are false.
-    everything = api_client.get(url, {"threshold": -1}).data["proposed"]
+    everything = api_client.get(url, {"threshold": 0}).data["proposed"]
     assert (everything["false_call_rate"], everything["precision"], everything["confusion"]["fp"]) == (1.0, 0.5, 4)
-    band = api_client.get(url, {"band_lower": -1, "band_upper": gap_threshold(version)}).data["proposed"]
+    band = api_client.get(url, {"band_lower": 0, "band_upper": gap_threshold(version)}).data["proposed"]
     assert band["decisions"] == {"normal": {"pass": 0, "review": 4, "reject": 0},
                                  "defective": {"pass": 0, "review": 0, "reject": 4}}
     assert api_client.get(url, {"threshold": "high"}).status_code == 400
@@ -78,7 +78,8 @@ def test_threshold_settings_keep_a_history_and_roll_back_as_a_new_setting(api_cl
 
 
 def test_activation_reports_the_promotion_gate_and_never_lets_two_versions_be_active(api_client, product, version, user):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version)},
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
+                                                      "reason": "in the gap"},
                     format="json")
     first = api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {"reason": "first model"},
                             format="json")
@@ -101,12 +102,13 @@ def test_activation_reports_the_promotion_gate_and_never_lets_two_versions_be_ac
 
 
 def test_the_gate_names_defects_the_new_version_no_longer_rejects(api_client, product, version):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version)},
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
+                                                      "reason": "in the gap"},
                     format="json")
     api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {}, format="json")
     lax = trained_version(product, min_std=0.02)
     highest = max(score.score for score in lax.evaluation_scores.all())
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": lax.pk, "threshold": highest + 1}, format="json")
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": lax.pk, "threshold": highest + 1, "reason": "lax"}, format="json")
     gate = api_client.post(f"/api/products/{product.pk}/model-versions/{lax.pk}/activate/", {}, format="json").data["gate"]
     assert gate["passed"] is False and len(gate["missed"]) == 4
     assert {entry["decision"] for entry in gate["missed"]} == {"pass"}
@@ -128,7 +130,8 @@ def test_a_version_that_was_not_evaluated_is_activated_only_when_forced_with_a_r
 
 @pytest.fixture
 def active(api_client, product, version):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version)},
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
+                                                      "reason": "in the gap"},
                     format="json")
     assert api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {}, format="json").status_code == 200
     return version
@@ -172,7 +175,7 @@ def test_an_image_of_another_size_and_channel_count_is_converted_and_resized_bef
 
 def test_band_thresholds_send_scores_between_them_to_review(api_client, product, active):
     api_client.post(f"/api/products/{product.pk}/thresholds/",
-                    {"version": active.pk, "band_lower": -1.0, "band_upper": 1e9, "reason": "review everything"},
+                    {"version": active.pk, "band_lower": 0.0, "band_upper": 1e9, "reason": "review everything"},
                     format="json")
     response = inspect(api_client, product, "good.png", good_pixels(302))
     assert response.data["decision"] == "review" and "review band" in response.data["reason"]
@@ -181,7 +184,7 @@ def test_band_thresholds_send_scores_between_them_to_review(api_client, product,
 def test_inspection_needs_an_active_version_and_an_image(api_client, product, version):
     refused = inspect(api_client, product, "good.png", good_pixels(1))
     assert refused.status_code == 409 and "no active model version" in refused.data["detail"]
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": 1.0}, format="json")
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": 1.0, "reason": "test"}, format="json")
     api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {}, format="json")
     not_image = api_client.post(f"/api/products/{product.pk}/inspections/",
                                 {"file": SimpleUploadedFile("notes.txt", b"hello")}, format="multipart")
