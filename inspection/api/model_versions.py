@@ -91,8 +91,14 @@ class OperatingPointOutputSerializer(serializers.Serializer):
     curves = serializers.JSONField(help_text="roc {fpr, tpr, thresholds}, pr {precision, recall, thresholds}, "
                                              "histogram {edges, normal, defective}")
     metrics = serializers.JSONField()
+    suggestions = serializers.JSONField(help_text="Suggested operating points by name (max-f1, escape-budget, "
+                                        "false-call-budget, review-band, normal-quantile), each placed mid-gap "
+                                        "between observed scores, with what it does, margin, intervals, warnings")
     proposed = serializers.JSONField(allow_null=True, help_text="What the proposed threshold or band does on the "
-                                     "evaluation images: confusion, precision, recall, f1, false_call_rate, decisions")
+                                     "evaluation images: confusion, precision, recall, f1, false_call_rate, decisions, "
+                                     "margin (distance to the nearest defective and normal score, also relative to "
+                                     "the normal scores' standard deviation), intervals (exact bootstrap 95 % and "
+                                     "Wilson 95 % of recall and false-call rate) and warnings when images are few")
 
 
 def _version_output(version, request):

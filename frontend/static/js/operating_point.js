@@ -4,7 +4,9 @@
  * platform's decision rule (score >= threshold: reject; with a band T1 < T2:
  * below T1 pass, from T1 review, from T2 reject), so the numbers follow the
  * sliders at once. The budget suggestions use the engine's rules
- * (inspection/engine/thresholds.py): every threshold is an observed score. */
+ * (inspection/engine/scoring/thresholds.py): each rule picks the lowest
+ * rejected score, and the threshold lies in the middle of the gap below it,
+ * never on an observed score. */
 (function () {
   "use strict";
 
@@ -14,24 +16,33 @@
 
   /* --- Pure functions (also used by the browser tests) ------------------------ */
 
-  function nextUp(value) {
-    if (!Number.isFinite(value)) return value;
-    if (value === 0) return Number.MIN_VALUE;
-    const view = new DataView(new ArrayBuffer(8));
-    view.setFloat64(0, value);
-    const bits = view.getBigUint64(0);
-    view.setBigUint64(0, value > 0 ? bits + 1n : bits - 1n);
-    return view.getFloat64(0);
-  }
-
   function descending(values) { return values.slice().sort(function (a, b) { return b - a; }); }
+
+  /* The threshold rejecting exactly the scores >= lowestRejected, mid-gap (engine: threshold_between_scores). */
+  function betweenScores(scores, lowestRejected) {
+    const distinct = Array.from(new Set(scores)).sort(function (a, b) { return a - b; });
+    const count = distinct.length;
+    if (count === 1) {
+      const step = distinct[0] !== 0 ? Math.abs(distinct[0]) * 0.01 : 0.01;
+      return lowestRejected > distinct[0] ? distinct[0] + step : distinct[0] - step;
+    }
+    if (lowestRejected > distinct[count - 1]) return distinct[count - 1] + (distinct[count - 1] - distinct[count - 2]) / 2;
+    if (lowestRejected <= distinct[0]) {
+      let halfGap = (distinct[1] - distinct[0]) / 2;
+      if (distinct[0] > 0) halfGap = Math.min(halfGap, distinct[0] / 2);
+      return distinct[0] - halfGap;
+    }
+    const below = Math.max.apply(null, distinct.filter(function (score) { return score < lowestRejected; }));
+    const middle = (below + lowestRejected) / 2;
+    return below < middle && middle < lowestRejected ? middle : lowestRejected;
+  }
 
   /* Highest threshold that still rejects at least minRecall of the defective images. */
   function escapeBudgetThreshold(scores, defective, minRecall) {
     const defects = descending(scores.filter(function (_, index) { return defective[index]; }));
     if (!defects.length) return null;
     const needed = Math.ceil(minRecall * defects.length - TOLERANCE);
-    return defects[Math.max(needed, 1) - 1];
+    return betweenScores(scores, defects[Math.max(needed, 1) - 1]);
   }
 
   /* Lowest threshold rejecting at most maxRate of the normal images. */
@@ -39,10 +50,10 @@
     const normals = descending(scores.filter(function (_, index) { return !defective[index]; }));
     if (!normals.length) return null;
     const allowed = Math.floor(maxRate * normals.length + TOLERANCE);
-    if (allowed >= normals.length) return Math.min.apply(null, scores);
+    if (allowed >= normals.length) return betweenScores(scores, Math.min.apply(null, scores));
     const firstTooMany = normals[allowed];
     const above = scores.filter(function (score) { return score > firstTooMany; });
-    return above.length ? Math.min.apply(null, above) : nextUp(firstTooMany);
+    return betweenScores(scores, above.length ? Math.min.apply(null, above) : Infinity);
   }
 
   function decide(score, rejectFrom, reviewFrom) {
@@ -84,7 +95,7 @@
   }
 
   window.OperatingPoint = {
-    nextUp: nextUp, escapeBudgetThreshold: escapeBudgetThreshold,
+    betweenScores: betweenScores, escapeBudgetThreshold: escapeBudgetThreshold,
     falseCallBudgetThreshold: falseCallBudgetThreshold, outcome: outcome, decide: decide,
   };
 
