@@ -14,6 +14,7 @@ from inspection.selectors.model_versions import (
     evaluation_score_list,
     model_version_get,
     model_version_list,
+    model_version_suggestions,
     threshold_current,
     threshold_setting_get,
     threshold_setting_list,
@@ -50,6 +51,15 @@ def _evaluation_rows(version: ModelVersion) -> list[dict]:
     ]
 
 
+def _page_points(metrics: dict, suggestions: dict) -> dict:
+    """The suggestion buttons' thresholds: placed by today's rule from the evaluation scores."""
+    points = dict(metrics.get("operating_points") or {})
+    for key, name in (("max_f1", "max-f1"), ("normal_quantile", "normal-quantile")):
+        if name in suggestions:
+            points[key] = {"threshold": suggestions[name]["threshold"]}
+    return points
+
+
 def _setting_dict(setting) -> dict | None:
     if setting is None:
         return None
@@ -65,8 +75,42 @@ def _initial_threshold(version: ModelVersion, current) -> dict:
     return {"mode": "single", "threshold": suggested.get("threshold")}
 
 
+def _percent(value) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def _rate_text(rate, interval) -> str:
+    if rate is None:
+        return "–"
+    if not interval or interval[0] is None:
+        return _percent(rate)
+    return f"{_percent(rate)} ({interval[0] * 100:.1f}–{interval[1] * 100:.1f} %)"
+
+
+def _margin_text(margin: dict) -> str:
+    def distance(value):
+        return "–" if value is None else f"{value:.4g}"
+
+    text = f"{distance(margin.get('to_defective'))} / {distance(margin.get('to_normal'))}"
+    if margin.get("relative") is not None:
+        text += f" ({margin['relative']:.2f} normal spreads)"
+    return text
+
+
+def _suggestion_rows(suggestions: dict) -> list[dict]:
+    """The suggested operating points with their rates, intervals and margin as the page shows them."""
+    return [
+        {**point,
+         "recall_text": _rate_text(point.get("recall"), (point.get("intervals") or {}).get("recall")),
+         "false_call_text": _rate_text(point.get("false_call_rate"), (point.get("intervals") or {}).get("false_call_rate")),
+         "margin_text": _margin_text(point.get("margin") or {})}
+        for point in suggestions.values()
+    ]
+
+
 def _version_context(request, product, version, *, threshold_form=None, activation_form=None) -> dict:
     current = threshold_current(product=product, version=version)
+    suggestions = model_version_suggestions(version=version)
     rows = _evaluation_rows(version)
     history = list(threshold_setting_list(product=product, version=version)[:50])
     for setting in history:
@@ -84,11 +128,13 @@ def _version_context(request, product, version, *, threshold_form=None, activati
         "latest_activation": activations[0] if activations else None,
         "rows": rows,
         "metrics": metrics,
-        "points": metrics.get("operating_points") or {},
+        "points": _page_points(metrics, suggestions),
+        "suggestions": _suggestion_rows(suggestions),
+        "suggestion_warnings": next(iter(suggestions.values()), {}).get("warnings", []),
         "page_data": {
             "scores": [[row["score"], 1 if row["label"] == "defective" else 0] for row in rows],
             "curves": version.curves or {},
-            "points": metrics.get("operating_points") or {},
+            "points": _page_points(metrics, suggestions),
             "current": _setting_dict(current),
             "suggested": metrics.get("suggested"),
         },

@@ -95,3 +95,15 @@ def test_the_api_gives_each_suggestion_and_a_proposal_its_margin_and_intervals(a
     assert best["intervals"]["recall"] == [1.0, 1.0] and best["warnings"]
     proposed = api_client.get(url, {"threshold": best["threshold"]}).data["proposed"]
     assert proposed["margin"] == best["margin"] and proposed["intervals"] == best["intervals"]
+
+
+@pytest.mark.django_db
+def test_the_version_page_shows_each_suggestion_with_its_intervals_margin_and_a_warning_about_few_images(client, user):
+    product = ready_product(train=6, test_good=3, test_defective=3)
+    version = trained_version(product)
+    client.force_login(user)
+    page = client.get(f"/products/{product.pk}/versions/{version.pk}/").content.decode()
+    assert 'data-suggestion="max-f1"' in page and 'data-suggestion="false-call-budget"' in page
+    assert "100.0 % (100.0–100.0 %)" in page  # max-F1 rejects all 3 defects; the bootstrap cannot vary that
+    assert "normal spreads)" in page
+    assert "Only 3 defective evaluation images" in page and "Wilson 95 %" in page

@@ -13,6 +13,7 @@
   const App = window.App;
   const TOLERANCE = 1e-9;
   const STEPS = 1000;
+  const FEW_IMAGES = 20; // as score_analysis.FEW_IMAGES
 
   /* --- Pure functions (also used by the browser tests) ------------------------ */
 
@@ -64,6 +65,45 @@
 
   function ratio(numerator, denominator) { return denominator ? numerator / denominator : NaN; }
 
+  /* Exact percentile bootstrap 95 % interval of successes / trials (as score_analysis.bootstrap_interval). */
+  function bootstrapInterval(successes, trials) {
+    if (!trials) return [NaN, NaN];
+    const rate = successes / trials;
+    if (successes === 0 || successes === trials) return [rate, rate];
+    const logFactorial = [0];
+    for (let k = 1; k <= trials; k += 1) logFactorial.push(logFactorial[k - 1] + Math.log(k));
+    const bounds = [0.025 - 1e-12, 0.975 - 1e-12];
+    const found = [null, null];
+    let cumulative = 0;
+    for (let k = 0; k <= trials; k += 1) {
+      cumulative += Math.exp(logFactorial[trials] - logFactorial[k] - logFactorial[trials - k] +
+        k * Math.log(rate) + (trials - k) * Math.log1p(-rate));
+      bounds.forEach(function (bound, index) { if (found[index] === null && cumulative >= bound) found[index] = k; });
+    }
+    return [found[0] / trials, (found[1] === null ? trials : found[1]) / trials];
+  }
+
+  /* Distance of a threshold to the nearest defective and normal score, in normal-score standard deviations. */
+  function margin(scores, defective, threshold) {
+    const normals = scores.filter(function (_, index) { return !defective[index]; });
+    const defects = scores.filter(function (_, index) { return defective[index]; });
+    let spread = null;
+    if (normals.length >= 2) {
+      const mean = normals.reduce(function (sum, value) { return sum + value; }, 0) / normals.length;
+      const variance = normals.reduce(function (sum, value) { return sum + (value - mean) * (value - mean); }, 0) / (normals.length - 1);
+      spread = Math.sqrt(variance) || null;
+    }
+    const nearest = function (values) {
+      if (!values.length) return null;
+      return Math.min.apply(null, values.map(function (value) { return Math.abs(value - threshold); }));
+    };
+    const result = { to_defective: nearest(defects), to_normal: nearest(normals), normal_spread: spread };
+    const relatives = [result.to_defective, result.to_normal].filter(function (value) { return value !== null && spread; })
+      .map(function (value) { return value / spread; });
+    result.relative = relatives.length ? Math.min.apply(null, relatives) : null;
+    return result;
+  }
+
   /* What an operating point does on labelled scores (as services/evaluation.operating_point). */
   function outcome(scores, defective, rejectFrom, reviewFrom, lineDefectRate) {
     const counts = { normal: { pass: 0, review: 0, reject: 0 }, defective: { pass: 0, review: 0, reject: 0 } };
@@ -95,7 +135,7 @@
   }
 
   window.OperatingPoint = {
-    betweenScores: betweenScores, escapeBudgetThreshold: escapeBudgetThreshold,
+    betweenScores: betweenScores, bootstrapInterval: bootstrapInterval, margin: margin, escapeBudgetThreshold: escapeBudgetThreshold,
     falseCallBudgetThreshold: falseCallBudgetThreshold, outcome: outcome, decide: decide,
   };
 
@@ -192,6 +232,22 @@
       show("escapes", result.defect_count ? result.escapes + " of " + result.defect_count : "–");
       show("review_rate", App.percent(result.review_rate));
       show("line_review_rate", App.percent(result.line_review_rate));
+      const interval = function (pair) { return Number.isFinite(pair[0]) ? App.percent(pair[0]) + " – " + App.percent(pair[1]) : "–"; };
+      const normalCount = result.counts.normal.pass + result.counts.normal.review + result.counts.normal.reject;
+      show("recall_interval", interval(bootstrapInterval(result.counts.defective.reject, result.defect_count)));
+      show("false_call_interval", interval(bootstrapInterval(result.counts.normal.reject, normalCount)));
+      const distance = margin(scores, defective, rejectFrom);
+      show("margin", (distance.to_defective === null ? "–" : App.number(distance.to_defective)) + " / " +
+        (distance.to_normal === null ? "–" : App.number(distance.to_normal)) +
+        (distance.relative === null ? "" : " (" + App.number(distance.relative, 2) + " spreads)"));
+      const warnings = [];
+      [["defective", result.defect_count, "recall"], ["normal", normalCount, "false-call rate"]].forEach(function (entry) {
+        if (!entry[1]) warnings.push("No " + entry[0] + " evaluation image: the " + entry[2] + " is unknown.");
+        else if (entry[1] < FEW_IMAGES) warnings.push("Only " + entry[1] + " " + entry[0] + " evaluation image" + (entry[1] === 1 ? "" : "s") + ": do not trust the " + entry[2] + " alone.");
+      });
+      if (distance.relative !== null && distance.relative < 0.5) warnings.push("The threshold lies within half a normal spread of an evaluation score: a small change in a part's score flips its decision.");
+      const trust = form.querySelector("[data-trust-warnings]");
+      if (trust) trust.textContent = warnings.join(" ");
       ["normal", "defective"].forEach(function (label) {
         ["pass", "review", "reject"].forEach(function (decision) {
           form.querySelector('[data-cell="' + label + "-" + decision + '"]').textContent = result.counts[label][decision];
