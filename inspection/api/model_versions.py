@@ -64,7 +64,7 @@ class ThresholdSettingOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ThresholdSetting
         fields = ("id", "product", "version", "version_number", "threshold", "band_lower", "band_upper", "reason",
-                  "expected", "rolled_back_from", "set_by", "set_at")
+                  "expected", "rolled_back_from", "replaces", "set_by", "set_at")
         read_only_fields = fields
 
 
@@ -72,16 +72,18 @@ class ActivationOutputSerializer(serializers.ModelSerializer):
     activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version_number = serializers.IntegerField(source="version.number", read_only=True)
     operating_point = serializers.SerializerMethodField()
+    replaced_operating_point = ThresholdSettingOutputSerializer(allow_null=True, read_only=True)
 
     class Meta:
         model = Activation
         fields = ("id", "product", "version", "version_number", "previous_version", "reason", "forced", "gate",
-                  "operating_point", "activated_by", "activated_at")
+                  "operating_point", "replaced_operating_point", "activated_by", "activated_at")
         read_only_fields = fields
 
     @extend_schema_field(ThresholdSettingOutputSerializer(allow_null=True))
     def get_operating_point(self, activation):
-        setting = threshold_current(product=activation.product, version=activation.version)
+        # Activations recorded before they named their operating point show the version's current one.
+        setting = activation.operating_point or threshold_current(product=activation.product, version=activation.version)
         return ThresholdSettingOutputSerializer(setting).data if setting else None
 
 
@@ -189,14 +191,23 @@ class ModelVersionOperatingPointApi(APIView):
 
 
 class ModelVersionActivateApi(APIView):
-    """Make the version the product's active one; the response carries the promotion gate's report."""
+    """Make the version the product's active one at the operating point named; the response carries the gate's report.
+
+    Without operating_point or reason the answer is 400 with `choices`: the
+    version's saved point, each suggestion rule with what it does on the
+    evaluation images (rates, intervals, margin), and the explicit forms.
+    """
 
     class ActivateInputSerializer(serializers.Serializer):
+        operating_point = serializers.JSONField(
+            required=False, default=None,
+            help_text='"saved", a suggestion rule ("max-f1", "escape-budget", "false-call-budget", "review-band", '
+                      '"normal-quantile"), or {"threshold": t} or {"band_lower": a, "band_upper": b}.')
         reason = serializers.CharField(required=False, allow_blank=True, default="")
         force = serializers.BooleanField(required=False, default=False,
-                                         help_text="Activate a version that was not evaluated (needs a reason).")
+                                         help_text="Activate a version that was not evaluated.")
 
-    @extend_schema(request=ActivateInputSerializer, responses={200: ActivationOutputSerializer, 409: None})
+    @extend_schema(request=ActivateInputSerializer, responses={200: ActivationOutputSerializer, 400: None, 409: None})
     def post(self, request, product_id: int, version_id: int):
         product = product_get(product_id=product_id)
         serializer = self.ActivateInputSerializer(data=request.data)

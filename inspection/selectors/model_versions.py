@@ -85,4 +85,6 @@ def threshold_current(*, product: Product, version: ModelVersion | None = None) 
 
 
 def activation_list(*, product: Product) -> QuerySet[Activation]:
-    return Activation.objects.filter(product=product).select_related("version", "previous_version", "activated_by")
+    return Activation.objects.filter(product=product).select_related(
+        "version", "previous_version", "activated_by", "operating_point", "replaced_operating_point"
+    )

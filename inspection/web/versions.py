@@ -24,7 +24,13 @@ from inspection.selectors.products import product_get
 from inspection.lib import score_analysis as evaluation
 from inspection.errors import ServiceError
 from inspection.services.pixel_evaluation import pixel_evaluation_start
-from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
+from inspection.services.thresholds import (
+    activation_proposal,
+    activation_refusal_check,
+    model_version_activate,
+    threshold_rollback,
+    threshold_set,
+)
 from inspection.web.common import describe_setting, form_error_words, product_page_context
 from inspection.web.forms import ActivationForm, RollbackForm, ThresholdForm
 
@@ -108,8 +114,20 @@ def _suggestion_rows(suggestions: dict) -> list[dict]:
     ]
 
 
-def _version_context(request, product, version, *, threshold_form=None, activation_form=None) -> dict:
+def _activation_choices(current, suggestions: dict) -> list[tuple[str, str]]:
+    choices = []
+    if current is not None:
+        choices.append(("saved", f"The saved operating point: {describe_setting(current)}"))
+    for name, point in suggestions.items():
+        where = (f"reject from {point['threshold']:.4g}" if point.get("threshold") is not None
+                 else f"review from {point['band_lower']:.4g}, reject from {point['band_upper']:.4g}")
+        choices.append((name, f"{name}: {where} ({point['rule']})"))
+    return choices
+
+
+def _version_context(request, product, version, *, threshold_form=None, activation_form=None, proposal=None) -> dict:
     current = threshold_current(product=product, version=version)
+    in_force = threshold_current(product=product) if product.active_version_id else None
     suggestions = model_version_suggestions(version=version)
     rows = _evaluation_rows(version)
     history = list(threshold_setting_list(product=product, version=version)[:50])
@@ -139,7 +157,13 @@ def _version_context(request, product, version, *, threshold_form=None, activati
             "suggested": metrics.get("suggested"),
         },
         "threshold_form": threshold_form or ThresholdForm(initial=_initial_threshold(version, current)),
-        "activation_form": activation_form or ActivationForm(auto_id="activate_%s"),
+        "activation_form": activation_form or ActivationForm(
+            auto_id="activate_%s", choices=_activation_choices(current, suggestions),
+            initial={"operating_point": "saved" if current is not None else next(iter(suggestions), "threshold")},
+        ),
+        "proposal": proposal,
+        "in_force": in_force,
+        "in_force_description": describe_setting(in_force),
         "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED).exclude(pk=version.pk)[:50]),
         "pixel": pixel_evaluation_summary(version=version),
         "pixel_job": pixel_evaluation_active_job(version=version),
@@ -199,27 +223,41 @@ def version_threshold_rollback(request, product_id: int, version_id: int, settin
 @login_required
 @require_POST
 def version_activate(request, product_id: int, version_id: int):
+    """First post: show what the chosen operating point does; second post (confirmed): activate."""
     product = product_get(product_id=product_id)
     version = model_version_get(product=product, version_id=version_id)
-    form = ActivationForm(request.POST, auto_id="activate_%s")
+    choices = _activation_choices(threshold_current(product=product, version=version),
+                                  model_version_suggestions(version=version))
+    form = ActivationForm(request.POST, auto_id="activate_%s", choices=choices)
+    proposal = None
     if form.is_valid():
         try:
-            activation = model_version_activate(
-                version=version, activated_by=request.user, reason=form.cleaned_data["reason"],
-                force=form.cleaned_data["force"],
-            )
+            if not form.cleaned_data["confirmed"]:
+                activation_refusal_check(version=version, force=form.cleaned_data["force"])
+                proposal = activation_proposal(product=product, version=version,
+                                               operating_point=form.operating_point_value())
+                proposal["effect_rows"] = _suggestion_rows({"proposal": proposal["effect"]})[0]
+                proposal["choice_label"] = dict(choices).get(form.cleaned_data["operating_point"], "")
+            else:
+                activation = model_version_activate(
+                    version=version, activated_by=request.user, reason=form.cleaned_data["reason"],
+                    force=form.cleaned_data["force"], operating_point=form.operating_point_value(),
+                )
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
-            gate = activation.gate or {}
-            verdict = {True: "the promotion gate passed", False: "the promotion gate found missed defects", None: "nothing to compare with"}
-            messages.success(
-                request, f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')})."
-            )
-            return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#activation")
+            if proposal is None:
+                gate = activation.gate or {}
+                verdict = {True: "the promotion gate passed", False: "the promotion gate found missed defects",
+                           None: "nothing to compare with"}
+                messages.success(
+                    request,
+                    f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')})."
+                )
+                return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#activation")
     product.refresh_from_db()
-    context = _version_context(request, product, version, activation_form=form)
-    return render(request, "version.html", context, status=400)
+    context = _version_context(request, product, version, activation_form=form, proposal=proposal)
+    return render(request, "version.html", context, status=200 if proposal else 400)
 
 
 @login_required

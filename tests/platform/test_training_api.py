@@ -81,7 +81,8 @@ def test_the_loop_reads_and_writes_only_through_django_storage(api_client, setti
     api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": trained.pk, "threshold": gap_threshold(trained),
                                                       "reason": "in the gap"},
                     format="json")
-    assert api_client.post(f"/api/products/{product.pk}/model-versions/{trained.pk}/activate/", {}, format="json").status_code == 200
+    assert api_client.post(f"/api/products/{product.pk}/model-versions/{trained.pk}/activate/",
+                           {"operating_point": "saved", "reason": "first model"}, format="json").status_code == 200
     good = api_client.post(f"/api/products/{product.pk}/inspections/",
                            {"file": SimpleUploadedFile("g.png", png_bytes(good_pixels(900)))}, format="multipart")
     bad = api_client.post(f"/api/products/{product.pk}/inspections/",
