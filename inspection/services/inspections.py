@@ -39,6 +39,7 @@ from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, 
 from inspection.selectors.model_versions import threshold_current
 from inspection.lib import score_analysis as evaluation
 from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
+from inspection.services.scoring import explain_each, registered_as_stored
 from inspection.errors import Conflict, InvalidInput
 from inspection.services.jobs import (
     job_claim,
@@ -60,6 +61,7 @@ class _Outcome:
     registered: np.ndarray | None = None
     quality: float | None = None
     failure: str = ""
+    registered_png: bytes = b""
     score: float | None = None
     anomaly_map: np.ndarray | None = None
     reconstruction: np.ndarray | None = None
@@ -224,10 +226,12 @@ def _score(loaded: LoadedModel, images: list[np.ndarray]) -> list[_Outcome]:
             if not result.accepted:
                 outcome.failure = result.reason
                 continue
-            outcome.registered = result.image
+            # Scored as stored, as evaluation scores (services.scoring).
+            outcome.registered_png = _png(result.image)
+            outcome.registered = registered_as_stored(outcome.registered_png)
             accepted.append(index)
         if accepted:
-            explanation = loaded.bundle.detector.explain([outcomes[index].registered for index in accepted])
+            explanation = explain_each(loaded.bundle.detector, [outcomes[index].registered for index in accepted])
             for position, index in enumerate(accepted):
                 outcome = outcomes[index]
                 outcome.score = float(explanation.scores[position])
@@ -255,7 +259,7 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
     else:
         inspection.score = outcome.score
         inspection.decision, inspection.reason = _decision(outcome.score, setting)
-        inspection.registered_file.save(f"{token}-registered.png", ContentFile(_png(outcome.registered)), save=False)
+        inspection.registered_file.save(f"{token}-registered.png", ContentFile(outcome.registered_png), save=False)
         scale = float(np.max(outcome.anomaly_map)) if outcome.anomaly_map.size else 0.0
         inspection.anomaly_map_scale = scale
         inspection.anomaly_map.save(f"{token}-map.png", ContentFile(_map_png(outcome.anomaly_map, scale)), save=False)

@@ -56,6 +56,7 @@ from inspection.services.jobs import (
 )
 from inspection.services.pixel_evaluation import PixelCollector, pixel_evaluation_store
 from inspection.services.registration import registration_fit
+from inspection.services.scoring import explain_each
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def _numeric_params_check(method: str, params: dict) -> None:
     contract), so without this a bad value would fail the training later, in
     the worker, instead of the request now.
     """
-    defaults = {}
+    defaults, optional = {}, set()
     for klass in reversed(method_class(method).__mro__):
         init = klass.__dict__.get("__init__")
         if init is None or klass is object:
@@ -111,9 +112,11 @@ def _numeric_params_check(method: str, params: dict) -> None:
         for parameter in inspect.signature(init).parameters.values():
             if parameter.default is not inspect.Parameter.empty:
                 defaults[parameter.name] = parameter.default
+            if "None" in str(parameter.annotation) or "Optional" in str(parameter.annotation):
+                optional.add(parameter.name)
     for name, value in params.items():
         default = defaults.get(name)
-        if isinstance(default, bool) or not isinstance(default, (int, float)):
+        if isinstance(default, bool) or not isinstance(default, (int, float)) or (value is None and name in optional):
             continue
         wants_whole = isinstance(default, int)
         kind = "a whole number" if wants_whole else "a number"
@@ -365,39 +368,28 @@ def _train(job: Job, version: ModelVersion) -> None:
         return
     train_seconds = time.perf_counter() - started
 
-    scores: list[float] = []
-    normal_map_peaks: list[float] = []
-    # The maps are at hand only now: the pixel evaluation takes what it needs from each chunk.
-    pixels = PixelCollector(version=version, rows=eval_rows)
-    chunk = settings.INSPECTION_BATCH_CHUNK
-    for start in range(0, len(eval_images), chunk):
-        progress.check("evaluate", start / len(eval_images), f"Scored {start} of {len(eval_images)} evaluation images.")
-        explanation = detector.explain(eval_images[start:start + chunk])
-        scores += [float(value) for value in explanation.scores]
-        for row, anomaly_map, score in zip(eval_rows[start:start + chunk], explanation.maps, explanation.scores):
-            pixels.add(row, anomaly_map, float(score))
-        peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
-        normal_map_peaks += [
-            float(peak) for peak, row in zip(peaks, eval_rows[start:start + chunk]) if row.label == Image.Label.NORMAL
-        ]
-    labels = [row.label for row in eval_rows]
-    metrics, curves, evaluated = evaluation.summarise(labels, scores, detector.training_scores_)
-    # What a good part's anomaly map peaks at: the inspection page's colour
-    # scale starts above it, so that good parts do not glow from the first one.
-    metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
-    metrics["train_count"] = len(train_images)
-    metrics["loss_history"] = progress.state["losses"]
-
-    progress.check("save", 0.0, "Saving the model.")
+    progress.check("evaluate", 0.0, "Saving the model to evaluate it as inspections will load it.")
     image_shape = list(train_images[0].shape)
     scratch_root = Path(settings.MODEL_CACHE_DIR)
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="training-", dir=scratch_root) as scratch:
-        from inspection.engine.bundle import save_bundle
+        from inspection.engine.bundle import load_bundle, save_bundle
 
+        context = {"image_shape": tuple(image_shape), "registration": registrar.get_config(),
+                   "reference": registrar.reference_}
+        # Evaluated with the model as saved and loaded, the one every inspection uses, not the one in memory.
+        saved_detector = load_bundle(save_bundle(Path(scratch) / "evaluated", detector=detector, **context)).detector
+        scores, normal_map_peaks, pixels = _evaluation_scores(saved_detector, eval_rows, eval_images, progress, version)
+        labels = [row.label for row in eval_rows]
+        metrics, curves, evaluated = evaluation.summarise(labels, scores, detector.training_scores_)
+        # What a good part's anomaly map peaks at: the inspection page's colour
+        # scale starts above it, so that good parts do not glow from the first one.
+        metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
+        metrics["train_count"] = len(train_images)
+        metrics["loss_history"] = progress.state["losses"]
+        progress.check("save", 0.0, "Saving the model.")
         directory = save_bundle(
-            Path(scratch) / "bundle", detector=detector, image_shape=tuple(image_shape),
-            registration=registrar.get_config(), reference=registrar.reference_,
+            Path(scratch) / "bundle", detector=saved_detector, **context,
             thresholds=metrics.get("suggested") or {}, metrics=evaluation.json_safe(metrics),
         )
         progress.check("save", 0.5, "Storing the model.")
@@ -427,6 +419,26 @@ def _train(job: Job, version: ModelVersion) -> None:
     summary += f"; image AUROC {auroc:.3f} on {len(scores)} evaluation images." if auroc is not None else (
         f"; {len(scores)} evaluation images scored (not evaluated: it needs normal and defective ones).")
     job_succeed(job=job, message=summary)
+
+
+def _evaluation_scores(detector, eval_rows, eval_images, progress: _Progress, version: ModelVersion):
+    """Scores and normal map peaks of the evaluation images, with the pixel evaluation's share of the maps."""
+    scores: list[float] = []
+    normal_map_peaks: list[float] = []
+    # The maps are at hand only now: the pixel evaluation takes what it needs from each chunk.
+    pixels = PixelCollector(version=version, rows=eval_rows)
+    chunk = settings.INSPECTION_BATCH_CHUNK
+    for start in range(0, len(eval_images), chunk):
+        progress.check("evaluate", start / len(eval_images), f"Scored {start} of {len(eval_images)} evaluation images.")
+        explanation = explain_each(detector, eval_images[start:start + chunk])
+        scores += [float(value) for value in explanation.scores]
+        for row, anomaly_map, score in zip(eval_rows[start:start + chunk], explanation.maps, explanation.scores):
+            pixels.add(row, anomaly_map, float(score))
+        peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
+        normal_map_peaks += [
+            float(peak) for peak, row in zip(peaks, eval_rows[start:start + chunk]) if row.label == Image.Label.NORMAL
+        ]
+    return scores, normal_map_peaks, pixels
 
 
 def _registered_pixels(row: ModelVersionImage):
