@@ -13,7 +13,9 @@ resized to the reference first, see the engine's Registrar), scores it, and
 stores the decision with the anomaly map (16-bit PNG), the reconstruction,
 the registered image and the nearest normal training image. An image that
 cannot be aligned is never passed: it gets "review" with the reason. Parts
-decided "review" or "reject" enter the product's review queue.
+decided "review" or "reject" enter the product's review queue, once: the same
+picture (checksum) inspected again with the same version within the hour
+links to the first inspection's review item (`repeat_of`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +56,8 @@ from inspection.services.jobs import (
 logger = logging.getLogger(__name__)
 
 STAGE = "inspecting images"
+# An identical picture inspected again with the same version within this time shares the first one's review item.
+REPEAT_WINDOW = timedelta(hours=1)
 _PNG_FAST = None  # OpenCV PNG options, filled on first use
 
 
@@ -273,14 +278,33 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
                     version_id=inspection.version_id, role=ModelVersionImage.Role.TRAIN, position=outcome.nearest_index
                 ).values_list("image_id", flat=True).first()
             )
-    inspection.save()
     if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT):
+        inspection.repeat_of = _earlier_inspection_in_review(inspection)
+    inspection.save()
+    if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT) and inspection.repeat_of is None:
         ReviewItem.objects.get_or_create(
             inspection=inspection,
             defaults={"product_id": inspection.product_id, "doubt": evaluation.doubt(
                 inspection.score, threshold=setting.threshold, band_lower=setting.band_lower,
                 band_upper=setting.band_upper)},
         )
+
+
+def _earlier_inspection_in_review(inspection: Inspection) -> Inspection | None:
+    """The inspection of the same picture with the same version within REPEAT_WINDOW that owns a review item.
+
+    A part photographed again (or a file sent twice) is one part: a person
+    reviews it once, and the repeat links to that review item.
+    """
+    if inspection.version_id is None:
+        return None
+    earlier = Inspection.objects.filter(
+        product_id=inspection.product_id, version_id=inspection.version_id, checksum=inspection.checksum,
+        review_item__isnull=False, inspected_at__gte=timezone.now() - REPEAT_WINDOW,
+    )
+    if inspection.pk is not None:
+        earlier = earlier.exclude(pk=inspection.pk)
+    return earlier.order_by("id").first()
 
 
 def _decision(score: float, setting: ThresholdSetting) -> tuple[str, str]:

@@ -278,3 +278,32 @@ def test_the_model_is_loaded_once_per_process(api_client, product, active, monke
         assert inspect(api_client, product, f"good{index}.png", good_pixels(310 + index)).status_code == 201
     assert len(loads) == 1
     assert ThresholdSetting.objects.count() == 1
+
+
+def test_the_same_picture_inspected_again_within_the_hour_links_to_the_first_review_item(api_client, product, active):
+    first = inspect(api_client, product, "bad.png", defective_pixels(40))
+    again = inspect(api_client, product, "bad-again.png", defective_pixels(40))
+    assert first.data["decision"] == again.data["decision"] == "reject"
+    assert again.data["score"] == first.data["score"]
+    assert again.data["repeat_of"] == first.data["id"]
+    assert again.data["review_item"]["id"] == first.data["review_item"]["id"]
+    assert ReviewItem.objects.filter(product=product).count() == 1
+    other = inspect(api_client, product, "other.png", defective_pixels(41))
+    assert other.data["repeat_of"] is None and ReviewItem.objects.filter(product=product).count() == 2
+
+
+def test_a_picture_inspected_more_than_an_hour_ago_or_with_another_version_opens_a_new_review_item(api_client, product,
+                                                                                                  active):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    first = inspect(api_client, product, "bad.png", defective_pixels(42))
+    Inspection.objects.filter(pk=first.data["id"]).update(inspected_at=timezone.now() - timedelta(minutes=61))
+    later = inspect(api_client, product, "bad.png", defective_pixels(42))
+    assert later.data["repeat_of"] is None and later.data["review_item"]["id"] != first.data["review_item"]["id"]
+    newer = trained_version(product, min_std=0.02)
+    activate(api_client, product, newer, operating_point={"threshold": gap_threshold(newer)}, reason="second")
+    other_version = inspect(api_client, product, "bad.png", defective_pixels(42))
+    assert other_version.data["repeat_of"] is None
+    assert ReviewItem.objects.filter(product=product).count() == 3

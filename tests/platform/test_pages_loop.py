@@ -357,3 +357,14 @@ def test_retraining_with_corrections_queues_a_version_like_the_active_one(signed
     assert ModelVersion.objects.get(number=2).method == "variation"
     again = signed_in.post(f"/products/{product.pk}/retrain/", {"next": f"/products/{product.pk}/review/?overview=1"}, follow=True)
     assert "still queued" in again.content.decode()
+
+
+def test_the_inspection_page_of_a_repeated_picture_says_it_shares_the_first_review_item(signed_in, trained):
+    product, version = trained
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
+    first = inspect(product, defective_png(60), "bad.png")
+    again = inspect(product, defective_png(60), "bad.png")
+    assert again.repeat_of == first and again.shared_review_item == first.review_item
+    html = signed_in.get(f"/products/{product.pk}/inspections/{again.pk}/").content.decode()
+    assert "this inspection shares its review item" in html
+    assert f"/products/{product.pk}/review/{first.review_item.pk}/" in html
