@@ -22,8 +22,12 @@ from typing import Sequence
 
 import numpy as np
 
+from django.conf import settings
+
 from inspection.engine.data.imageio import decode_image_bytes
 from inspection.engine.detector import AnomalyDetector, Explanation
+from inspection.models import Image, ModelVersion
+from inspection.services.pixel_evaluation import PixelCollector
 
 
 def registered_as_stored(png: bytes) -> np.ndarray:
@@ -43,3 +47,27 @@ def explain_each(detector: AnomalyDetector, images: Sequence[np.ndarray]) -> Exp
 
     return Explanation(scores=joined("scores"), maps=joined("maps"), reconstructions=joined("reconstructions"),
                        nearest_indices=joined("nearest_indices"))
+
+
+def evaluation_scores_compute(*, detector: AnomalyDetector, rows, images, check, version: ModelVersion):
+    """(scores, normal images' map peaks, pixel collector) of a version's evaluation images.
+
+    `rows` are the evaluation snapshot rows, `images` their aligned pixels;
+    `check(stage, fraction, message)` reports progress and stops a cancelled training.
+    """
+    scores: list[float] = []
+    normal_map_peaks: list[float] = []
+    # The maps are at hand only now: the pixel evaluation takes what it needs from each chunk.
+    pixels = PixelCollector(version=version, rows=rows)
+    chunk = settings.INSPECTION_BATCH_CHUNK
+    for start in range(0, len(images), chunk):
+        check("evaluate", start / len(images), f"Scored {start} of {len(images)} evaluation images.")
+        explanation = explain_each(detector, images[start:start + chunk])
+        scores += [float(value) for value in explanation.scores]
+        for row, anomaly_map, score in zip(rows[start:start + chunk], explanation.maps, explanation.scores):
+            pixels.add(row, anomaly_map, float(score))
+        peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
+        normal_map_peaks += [
+            float(peak) for peak, row in zip(peaks, rows[start:start + chunk]) if row.label == Image.Label.NORMAL
+        ]
+    return scores, normal_map_peaks, pixels

@@ -15,9 +15,10 @@ two trainings never race; training never changes the active version (only
 an activation does).
 
 A worker killed mid-training: the job's message is redelivered (late
-acknowledgement) and the training starts again from the snapshot; after
-JOB_MAX_ATTEMPTS, or when the reaper fails the job, the version is marked
-failed (see model_version_settle_orphans).
+acknowledgement) and the training starts again from the snapshot, resuming
+from the last epoch checkpoint for methods that train in epochs (see
+services.training_checkpoints); after JOB_MAX_ATTEMPTS, or when the reaper
+fails the job, the version is marked failed (see model_version_settle_orphans).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -39,7 +39,7 @@ from django.utils import timezone
 from inspection.engine import ENGINE_VERSION
 from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
 from inspection.engine.data.imageio import decode_image_bytes
-from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method, method_class
+from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method
 from inspection.engine.progress import ProgressEvent
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
 from inspection.lib import score_analysis as evaluation
@@ -54,9 +54,11 @@ from inspection.services.jobs import (
     job_report_progress,
     job_succeed,
 )
-from inspection.services.pixel_evaluation import PixelCollector, pixel_evaluation_store
+from inspection.services.pixel_evaluation import pixel_evaluation_store
 from inspection.services.registration import registration_fit
-from inspection.services.scoring import explain_each
+from inspection.services.training_parameters import training_parameters_numeric_check
+from inspection.services.scoring import evaluation_scores_compute
+from inspection.services.training_checkpoints import StoredCheckpoints, training_checkpoints_discard
 
 logger = logging.getLogger(__name__)
 
@@ -88,44 +90,13 @@ def model_version_params_check(*, method: str, params: dict) -> dict:
             f"Method {method} takes no parameter(s) {', '.join(sorted(unknown))}; "
             f"it accepts {', '.join(sorted(accepted_parameters(method)))}."
         )
-    _numeric_params_check(method, params)
+    training_parameters_numeric_check(method=method, params=params)
     try:
         json.dumps(params)
         create_method(method, **params)  # constructors only store values: cheap, no TensorFlow
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"Invalid parameters for {method}: {error}.") from None
     return params
-
-
-def _numeric_params_check(method: str, params: dict) -> None:
-    """Refuse text, NaN, infinity and negative values for parameters whose default is a number.
-
-    The engine's constructors only store what they are given (scikit-learn's
-    contract), so without this a bad value would fail the training later, in
-    the worker, instead of the request now.
-    """
-    defaults, optional = {}, set()
-    for klass in reversed(method_class(method).__mro__):
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        for parameter in inspect.signature(init).parameters.values():
-            if parameter.default is not inspect.Parameter.empty:
-                defaults[parameter.name] = parameter.default
-            if "None" in str(parameter.annotation) or "Optional" in str(parameter.annotation):
-                optional.add(parameter.name)
-    for name, value in params.items():
-        default = defaults.get(name)
-        if isinstance(default, bool) or not isinstance(default, (int, float)) or (value is None and name in optional):
-            continue
-        wants_whole = isinstance(default, int)
-        kind = "a whole number" if wants_whole else "a number"
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise InvalidInput(f"Parameter {name} of {method} must be {kind}, not {value!r}.")
-        if wants_whole and value != int(value):
-            raise InvalidInput(f"Parameter {name} of {method} must be a whole number, not {value!r}.")
-        if value < 0:
-            raise InvalidInput(f"Parameter {name} of {method} cannot be negative (got {value!r}).")
 
 
 def model_version_create(
@@ -244,6 +215,8 @@ def _finish(version: ModelVersion, status: str, *, error: str = "", **fields) ->
     updated = ModelVersion.objects.filter(pk=version.pk, status__in=ModelVersion.ACTIVE_STATUSES).update(
         status=status, error=error, finished_at=timezone.now(), **fields
     )
+    if updated:
+        training_checkpoints_discard(version=version)
     return updated
 
 
@@ -281,7 +254,12 @@ class _Progress:
         return job_report_progress(job=self.job, progress=percent, stage=label, message=message)
 
     def engine_callback(self, event: ProgressEvent) -> bool:
-        return self.stage(event.stage, event.fraction, event.message, event)
+        message = event.message
+        if message.startswith("resumed from the checkpoint"):
+            lost = self.job.attempts > 1
+            message = f"Resumed at epoch {event.epoch} {'after the worker was lost' if lost else 'from a checkpoint'}."
+            self.state["resumed"] = message
+        return self.stage(event.stage, event.fraction, message, event)
 
     def check(self, key: str, fraction: float = 0.0, message: str = "") -> None:
         if self.stage(key, fraction, message):
@@ -358,9 +336,12 @@ def _train(job: Job, version: ModelVersion) -> None:
         return
 
     detector = create_method(version.method, **version.params)
+    # Methods that train in epochs checkpoint each one, so a job taken over after its worker was lost resumes.
+    resumable = "checkpoints" in inspect.signature(detector.fit).parameters
+    fit_options = {"checkpoints": StoredCheckpoints(version=version)} if resumable else {}
     started = time.perf_counter()
     try:
-        detector.fit(train_images, progress=progress.engine_callback)
+        detector.fit(train_images, progress=progress.engine_callback, **fit_options)
     except TrainingCancelled:
         raise _Stop() from None
     except EngineError as error:
@@ -379,14 +360,18 @@ def _train(job: Job, version: ModelVersion) -> None:
                    "reference": registrar.reference_}
         # Evaluated with the model as saved and loaded, the one every inspection uses, not the one in memory.
         saved_detector = load_bundle(save_bundle(Path(scratch) / "evaluated", detector=detector, **context)).detector
-        scores, normal_map_peaks, pixels = _evaluation_scores(saved_detector, eval_rows, eval_images, progress, version)
+        scores, normal_map_peaks, pixels = evaluation_scores_compute(
+            detector=saved_detector, rows=eval_rows, images=eval_images, check=progress.check, version=version
+        )
         labels = [row.label for row in eval_rows]
         metrics, curves, evaluated = evaluation.summarise(labels, scores, detector.training_scores_)
         # What a good part's anomaly map peaks at: the inspection page's colour
         # scale starts above it, so that good parts do not glow from the first one.
         metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
         metrics["train_count"] = len(train_images)
-        metrics["loss_history"] = progress.state["losses"]
+        # A resumed training reported only its last epochs; the autoencoder keeps every epoch's loss.
+        autoencoder = getattr(detector, "autoencoder_", None)
+        metrics["loss_history"] = list(getattr(autoencoder, "loss_history_", None) or progress.state["losses"])
         progress.check("save", 0.0, "Saving the model.")
         directory = save_bundle(
             Path(scratch) / "bundle", detector=saved_detector, **context,
@@ -419,26 +404,6 @@ def _train(job: Job, version: ModelVersion) -> None:
     summary += f"; image AUROC {auroc:.3f} on {len(scores)} evaluation images." if auroc is not None else (
         f"; {len(scores)} evaluation images scored (not evaluated: it needs normal and defective ones).")
     job_succeed(job=job, message=summary)
-
-
-def _evaluation_scores(detector, eval_rows, eval_images, progress: _Progress, version: ModelVersion):
-    """Scores and normal map peaks of the evaluation images, with the pixel evaluation's share of the maps."""
-    scores: list[float] = []
-    normal_map_peaks: list[float] = []
-    # The maps are at hand only now: the pixel evaluation takes what it needs from each chunk.
-    pixels = PixelCollector(version=version, rows=eval_rows)
-    chunk = settings.INSPECTION_BATCH_CHUNK
-    for start in range(0, len(eval_images), chunk):
-        progress.check("evaluate", start / len(eval_images), f"Scored {start} of {len(eval_images)} evaluation images.")
-        explanation = explain_each(detector, eval_images[start:start + chunk])
-        scores += [float(value) for value in explanation.scores]
-        for row, anomaly_map, score in zip(eval_rows[start:start + chunk], explanation.maps, explanation.scores):
-            pixels.add(row, anomaly_map, float(score))
-        peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
-        normal_map_peaks += [
-            float(peak) for peak, row in zip(peaks, eval_rows[start:start + chunk]) if row.label == Image.Label.NORMAL
-        ]
-    return scores, normal_map_peaks, pixels
 
 
 def _registered_pixels(row: ModelVersionImage):
