@@ -39,10 +39,11 @@ from django.utils import timezone
 from inspection.engine import ENGINE_VERSION
 from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
 from inspection.engine.data.imageio import decode_image_bytes
-from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method
+from inspection.engine.methods import METHOD_NAMES, accepted_parameters, create_method, method_class
 from inspection.engine.progress import ProgressEvent
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
 from inspection.lib import score_analysis as evaluation
+from inspection.lib.numeric_arguments import numeric_arguments_check
 from inspection.services.bundles import bundle_store
 from inspection.errors import Conflict, InvalidInput
 from inspection.services.jobs import (
@@ -56,7 +57,6 @@ from inspection.services.jobs import (
 )
 from inspection.services.pixel_evaluation import pixel_evaluation_store
 from inspection.services.registration import registration_fit
-from inspection.services.training_parameters import training_parameters_numeric_check
 from inspection.services.scoring import evaluation_scores_compute
 from inspection.services.training_checkpoints import StoredCheckpoints, training_checkpoints_discard
 
@@ -90,7 +90,7 @@ def model_version_params_check(*, method: str, params: dict) -> dict:
             f"Method {method} takes no parameter(s) {', '.join(sorted(unknown))}; "
             f"it accepts {', '.join(sorted(accepted_parameters(method)))}."
         )
-    training_parameters_numeric_check(method=method, params=params)
+    numeric_arguments_check(target=method_class(method), values=params, what=f"Parameter of {method}:")
     try:
         json.dumps(params)
         create_method(method, **params)  # constructors only store values: cheap, no TensorFlow

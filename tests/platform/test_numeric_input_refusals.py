@@ -186,3 +186,24 @@ def test_the_version_page_refuses_a_rollback_without_a_reason(client, user, setu
     response = client.post(f"{url}{first.pk}/rollback/", {"reason": " "}, follow=True)
     assert "Say why the earlier operating point comes back" in response.content.decode()
     assert ThresholdSetting.objects.filter(product=product).count() == 1
+
+
+REGISTRATION_CASES = [
+    ("text", {"min_quality": "high"}, "Registration setting min_quality must be a number"),
+    ("negative", {"working_side": -5}, "Registration setting working_side cannot be negative"),
+    ("fraction of a whole number", {"max_iterations": 10.5}, "must be a whole number"),
+    ("boolean", {"min_coverage": True}, "must be a number"),
+]
+
+
+@pytest.mark.parametrize("name,values,words", REGISTRATION_CASES, ids=[case[0] for case in REGISTRATION_CASES])
+def test_a_bad_registration_setting_is_refused_when_a_product_is_created_or_changed(api_client, setup, name, values,
+                                                                                   words):
+    product, _ = setup
+    created = api_client.post("/api/products/", {"name": f"Part {name}", "registration_settings": values},
+                              format="json")
+    assert created.status_code == 400 and words in _message(created)
+    changed = api_client.patch(f"/api/products/{product.pk}/", {"registration_settings": values}, format="json")
+    assert changed.status_code == 400 and words in _message(changed)
+    product.refresh_from_db()
+    assert product.registration_settings.get(next(iter(values))) != values[next(iter(values))]
