@@ -217,9 +217,10 @@ def escape_budget_threshold(labels, scores, min_recall: float) -> OperatingPoint
     threshold at or below the one returned also meets the target; "the lowest
     threshold meeting the recall target" in the everyday sense of "the most
     lenient setting" is this one: recall just reaches the target and false
-    calls are as few as that allows. It is the ``k``-th highest defect score
-    with ``k = ceil(min_recall * number_of_defects)``; ties above it may make
-    the achieved recall higher than the target.
+    calls are as few as that allows. It rejects from the ``k``-th highest
+    defect score with ``k = ceil(min_recall * number_of_defects)`` (the
+    threshold lies mid-gap below that score); ties above it may make the
+    achieved recall higher than the target.
     """
     _check_fraction(min_recall, "min_recall", allow_zero=False)
     label_array, score_array = validated_labels_and_scores(labels, scores)
@@ -234,9 +235,10 @@ def escape_budget_threshold(labels, scores, min_recall: float) -> OperatingPoint
 def false_call_budget_threshold(labels, scores, max_false_call_rate: float) -> OperatingPoint:
     """Lowest threshold rejecting at most ``max_false_call_rate`` of the normal images.
 
-    That is the highest recall the false-call budget allows. The threshold is
+    That is the highest recall the false-call budget allows. It rejects from
     the lowest observed score (normal or defective) above the normal score
-    whose rejection would exceed the budget. Recall is NaN when there is no
+    whose rejection would exceed the budget, the threshold lying mid-way
+    between those two scores. Recall is NaN when there is no
     defective image; ValueError when there is no normal image.
     """
     _check_fraction(max_false_call_rate, "max_false_call_rate", allow_zero=True)
@@ -297,9 +299,10 @@ def uncertain_band(labels, scores, *, min_recall: float, max_false_call_rate: fl
 def normal_quantile_threshold(normal_scores, quantile: float) -> OperatingPoint:
     """Threshold from normal images only, for when no defect is labelled yet.
 
-    Rejects at most ``1 - quantile`` of the given normal scores: the lowest
-    observed score at which that holds (see :func:`false_call_budget_threshold`).
-    With ``quantile = 1`` it lies just above the highest score. Precision and
+    Rejects at most ``1 - quantile`` of the given normal scores, from the
+    lowest observed score at which that holds, placed mid-gap (see
+    :func:`false_call_budget_threshold`). With ``quantile = 1`` it lies above
+    the highest score by half the gap below it. Precision and
     recall are NaN; ``calibrated_from`` is ``"normal-only"``. Typical input is
     a detector's leave-one-out ``training_scores_``.
     """
