@@ -18,10 +18,9 @@ what the line does. Three things made them differ, and each is settled here:
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
-
 from django.conf import settings
 
 from inspection.engine.data.imageio import decode_image_bytes

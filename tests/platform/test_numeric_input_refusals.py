@@ -106,10 +106,10 @@ def test_a_bad_threshold_setting_is_refused_and_nothing_is_recorded(api_client, 
 
 def test_an_infinite_number_written_as_json_is_refused(api_client, setup):
     product, version = setup
-    raw = '{"version": %d, "threshold": 1e400, "reason": "r"}' % version.pk
+    raw = f'{{"version": {version.pk}, "threshold": 1e400, "reason": "r"}}'
     response = api_client.post(_urls(product, version)["thresholds"], raw, content_type="application/json")
     assert response.status_code == 400 and "valid number" in _message(response)
-    nan = '{"version": %d, "threshold": NaN, "reason": "r"}' % version.pk
+    nan = f'{{"version": {version.pk}, "threshold": NaN, "reason": "r"}}'
     assert api_client.post(_urls(product, version)["thresholds"], nan, content_type="application/json").status_code == 400
 
 

@@ -14,7 +14,14 @@ from inspection.engine.methods import METHOD_NAMES
 from inspection.models import Image, Inspection
 from tests.platform.factories import ImageFactory, ProductFactory
 from tests.platform.fixtures import wait_for_job
-from tests.platform.loop_data import REGISTRATION, SIZE, TINY_CPCAE, defective_png, good_png, reference_png
+from tests.platform.loop_data import (
+    REGISTRATION,
+    SIZE,
+    TINY_CPCAE,
+    defective_png,
+    good_png,
+    reference_png,
+)
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

@@ -4,7 +4,10 @@ import hashlib
 
 import pytest
 
-from inspection.services.training_checkpoints import StoredCheckpoints, training_checkpoints_discard
+from inspection.services.training_checkpoints import (
+    StoredCheckpoints,
+    training_checkpoints_discard,
+)
 from tests.platform.loop_data import ready_product, trained_version
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from ..errors import EngineError
 class CheckpointStore(Protocol):
     """Where a training keeps its checkpoints; it must return only checkpoints it stored whole."""
 
-    def latest(self) -> Optional[bytes]:
+    def latest(self) -> bytes | None:
         """The most recent checkpoint stored completely, or None."""
 
     def store(self, epoch: int, data: bytes) -> None:
@@ -37,7 +37,7 @@ def training_fingerprint(config: dict[str, Any], small: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def checkpoint_restore(data: Optional[bytes], fingerprint: str, network) -> tuple[int, list[float]]:
+def checkpoint_restore(data: bytes | None, fingerprint: str, network) -> tuple[int, list[float]]:
     """(epochs done, their losses) after loading `data` into `network`; (0, []) for no usable checkpoint."""
     if not data:
         return 0, []
@@ -65,7 +65,9 @@ def checkpoint_writer(checkpoints: CheckpointStore, fingerprint: str, earlier_lo
     import keras
 
     class CheckpointWriter(keras.callbacks.Callback):
-        losses = list(earlier_losses)
+        def __init__(self):
+            super().__init__()
+            self.losses = list(earlier_losses)
 
         def on_epoch_end(self, epoch, logs=None):
             self.losses.append(float((logs or {}).get("loss", float("nan"))))
