@@ -120,7 +120,8 @@ def run(arguments, folder: Path) -> dict:
     train_seconds = time.perf_counter() - started
     version.refresh_from_db()
     assert version.status == "trained", version.error
-    model_version_activate(version=version, activated_by=user, force=True, reason="benchmark")
+    model_version_activate(version=version, activated_by=user, force=True, reason="benchmark",
+                           operating_point="normal-quantile")
     product.refresh_from_db()
 
     # 1. Synchronous inspection through the API against the engine on the same image.

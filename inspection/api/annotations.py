@@ -187,7 +187,7 @@ def _region_inputs(request) -> list[RegionInput]:
         upload = request.FILES.get(entry["mask"])
         if upload is None:
             raise InvalidInput(f"Region {index + 1} names the mask file {entry['mask']!r}, which is not in the request.")
-        inputs.append(RegionInput(defect_type=defect_type, mask=upload.read(), name=entry["mask"]))
+        inputs.append(RegionInput(defect_type=defect_type, mask=upload.read(), name=upload.name or entry["mask"]))
     return inputs
 
 

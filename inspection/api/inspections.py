@@ -34,7 +34,8 @@ class InspectionOutputSerializer(serializers.ModelSerializer):
             "id", "product", "version", "version_number", "threshold_setting", "job", "status", "decision", "score",
             "reason", "registration_quality", "engine_seconds", "original_name", "checksum", "source_file",
             "registered_file", "anomaly_map", "anomaly_map_scale", "reconstruction_file", "nearest_image",
-            "nearest_image_file", "review_item", "labelled_image", "created_by", "created_at", "inspected_at",
+            "nearest_image_file", "review_item", "repeat_of", "labelled_image", "created_by", "created_at",
+            "inspected_at",
         )
         read_only_fields = fields
 
@@ -49,11 +50,9 @@ class InspectionOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(InspectionReviewSummarySerializer(allow_null=True))
     def get_review_item(self, inspection):
-        try:
-            item = inspection.review_item
-        except ReviewItem.DoesNotExist:
-            return None
-        return InspectionReviewSummarySerializer(item).data
+        # A repeat of a picture inspected within the hour shows the first inspection's item.
+        item = inspection.shared_review_item
+        return InspectionReviewSummarySerializer(item).data if item is not None else None
 
 
 class InspectionBatchOutputSerializer(serializers.Serializer):

@@ -3,10 +3,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspection.api.pagination import StandardPagination
+from inspection.api.parameters import query_id
 from inspection.api.serializers import JobOutputSerializer
 from inspection.models import Job
 from inspection.selectors.jobs import job_get, job_list
-from inspection.errors import InvalidInput
 from inspection.services.jobs import job_cancel
 
 
@@ -20,11 +20,8 @@ class JobListApi(APIView):
         responses=JobOutputSerializer(many=True),
     )
     def get(self, request):
-        product = request.query_params.get("product")
-        if product is not None and not product.isdigit():
-            raise InvalidInput(f"product must be a product id, not {product!r}.")
         jobs = job_list(
-            product_id=int(product) if product else None,
+            product_id=query_id(request, "product", what="a product id"),
             status=request.query_params.get("status"),
             kind=request.query_params.get("kind"),
         )

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inspection.api.pagination import StandardPagination
+from inspection.api.parameters import query_id, query_number
 from inspection.api.serializers import JobOutputSerializer
 from inspection.engine.methods import METHOD_ALIASES, METHOD_NAMES
 from inspection.models import Activation, EvaluationScore, ModelVersion, ThresholdSetting
@@ -64,7 +65,7 @@ class ThresholdSettingOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ThresholdSetting
         fields = ("id", "product", "version", "version_number", "threshold", "band_lower", "band_upper", "reason",
-                  "expected", "rolled_back_from", "set_by", "set_at")
+                  "expected", "rolled_back_from", "replaces", "set_by", "set_at")
         read_only_fields = fields
 
 
@@ -75,16 +76,18 @@ class ActivationOutputSerializer(serializers.ModelSerializer):
     activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     version_number = serializers.IntegerField(source="version.number", read_only=True)
     operating_point = serializers.SerializerMethodField()
+    replaced_operating_point = ThresholdSettingOutputSerializer(allow_null=True, read_only=True)
 
     class Meta:
         model = Activation
         fields = ("id", "product", "version", "version_number", "previous_version", "reason", "forced", "gate",
-                  "operating_point", "activated_by", "activated_at")
+                  "operating_point", "replaced_operating_point", "activated_by", "activated_at")
         read_only_fields = fields
 
     @extend_schema_field(ThresholdSettingOutputSerializer(allow_null=True))
     def get_operating_point(self, activation):
-        setting = self.context["operating_points"].get(activation.version_id)
+        # Activations recorded before they named their operating point show the version's current one.
+        setting = activation.operating_point or self.context["operating_points"].get(activation.version_id)
         return ThresholdSettingOutputSerializer(setting).data if setting else None
 
 
@@ -94,8 +97,14 @@ class OperatingPointOutputSerializer(serializers.Serializer):
     curves = serializers.JSONField(help_text="roc {fpr, tpr, thresholds}, pr {precision, recall, thresholds}, "
                                              "histogram {edges, normal, defective}")
     metrics = serializers.JSONField()
+    suggestions = serializers.JSONField(help_text="Suggested operating points by name (max-f1, escape-budget, "
+                                        "false-call-budget, review-band, normal-quantile), each placed mid-gap "
+                                        "between observed scores, with what it does, margin, intervals, warnings")
     proposed = serializers.JSONField(allow_null=True, help_text="What the proposed threshold or band does on the "
-                                     "evaluation images: confusion, precision, recall, f1, false_call_rate, decisions")
+                                     "evaluation images: confusion, precision, recall, f1, false_call_rate, decisions, "
+                                     "margin (distance to the nearest defective and normal score, also relative to "
+                                     "the normal scores' standard deviation), intervals (exact bootstrap 95 % and "
+                                     "Wilson 95 % of recall and false-call rate) and warnings when images are few")
 
 
 def _activation_context(activations) -> dict:
@@ -173,16 +182,6 @@ class ModelVersionEvaluationApi(APIView):
         return paginator.get_paginated_response(EvaluationScoreOutputSerializer(page, many=True).data)
 
 
-def _optional_float(request, name: str):
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a number, not {value!r}.") from None
-
-
 class ModelVersionOperatingPointApi(APIView):
     """Curves of the version and, for a proposed threshold or band, its effect on the evaluation images."""
 
@@ -194,21 +193,30 @@ class ModelVersionOperatingPointApi(APIView):
     def get(self, request, product_id: int, version_id: int):
         version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
         result = model_version_operating_point(
-            version=version, threshold=_optional_float(request, "threshold"),
-            band_lower=_optional_float(request, "band_lower"), band_upper=_optional_float(request, "band_upper"),
+            version=version, threshold=query_number(request, "threshold"),
+            band_lower=query_number(request, "band_lower"), band_upper=query_number(request, "band_upper"),
         )
         return Response(OperatingPointOutputSerializer(result).data)
 
 
 class ModelVersionActivateApi(APIView):
-    """Make the version the product's active one; the response carries the promotion gate's report."""
+    """Make the version the product's active one at the operating point named; the response carries the gate's report.
+
+    Without operating_point or reason the answer is 400 with `choices`: the
+    version's saved point, each suggestion rule with what it does on the
+    evaluation images (rates, intervals, margin), and the explicit forms.
+    """
 
     class ActivateInputSerializer(serializers.Serializer):
+        operating_point = serializers.JSONField(
+            required=False, default=None,
+            help_text='"saved", a suggestion rule ("max-f1", "escape-budget", "false-call-budget", "review-band", '
+                      '"normal-quantile"), or {"threshold": t} or {"band_lower": a, "band_upper": b}.')
         reason = serializers.CharField(required=False, allow_blank=True, default="")
         force = serializers.BooleanField(required=False, default=False,
-                                         help_text="Activate a version that was not evaluated (needs a reason).")
+                                         help_text="Activate a version that was not evaluated.")
 
-    @extend_schema(request=ActivateInputSerializer, responses={200: ActivationOutputSerializer, 409: None})
+    @extend_schema(request=ActivateInputSerializer, responses={200: ActivationOutputSerializer, 400: None, 409: None})
     def post(self, request, product_id: int, version_id: int):
         product = product_get(product_id=product_id)
         serializer = self.ActivateInputSerializer(data=request.data)
@@ -242,12 +250,10 @@ class ThresholdListCreateApi(APIView):
     @extend_schema(parameters=[OpenApiParameter("version", int)], responses=ThresholdSettingOutputSerializer(many=True))
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        version_id = request.query_params.get("version")
+        version_id = query_id(request, "version", what="a version id")
         version = None
-        if version_id:
-            if not version_id.isdigit():
-                raise InvalidInput(f"version must be a version id, not {version_id!r}.")
-            version = model_version_get(product=product, version_id=int(version_id))
+        if version_id is not None:
+            version = model_version_get(product=product, version_id=version_id)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(threshold_setting_list(product=product, version=version), request, view=self)
         return paginator.get_paginated_response(ThresholdSettingOutputSerializer(page, many=True).data)

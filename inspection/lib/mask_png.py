@@ -27,7 +27,7 @@ def mask_decode(*, data: bytes, name: str, width: int, height: int) -> np.ndarra
             found_format, size, mode = header.format, header.size, header.mode
             # The size is checked before decoding, so a huge file is never unpacked.
             if found_format != "PNG":
-                raise InvalidInput(f"Mask {name!r} is not a PNG file (found {found_format or 'an unknown format'}).")
+                raise InvalidInput(f'Mask "{name}" is not a PNG file (it is {found_format or "an unknown format"}).')
             if size != (width, height):
                 raise InvalidInput(
                     f"Mask {name!r} is {size[0]}x{size[1]} pixels; it must be exactly {width}x{height}, "
@@ -37,8 +37,11 @@ def mask_decode(*, data: bytes, name: str, width: int, height: int) -> np.ndarra
             picture = header.copy()
     except InvalidInput:
         raise
+    except PillowImage.UnidentifiedImageError:
+        # Pillow's message names the in-memory buffer, which means nothing to the sender.
+        raise InvalidInput(f'Mask "{name}" is not a PNG file (not an image at all).') from None
     except (OSError, ValueError, SyntaxError, PillowImage.DecompressionBombError) as error:
-        raise InvalidInput(f"Mask {name!r} cannot be read as a PNG image ({error}).") from None
+        raise InvalidInput(f'Mask "{name}" cannot be read as a PNG image ({error}).') from None
     return _binary(picture, mode, name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
 
@@ -56,6 +57,9 @@ class Inspection(models.Model):
     engine_seconds = models.FloatField(null=True, blank=True)
     # The labelled image a review made of this part.
     labelled_image = models.ForeignKey(Image, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The same picture (checksum) inspected with the same version within the hour before: this
+    # inspection shares its review item instead of putting the part in the queue a second time.
+    repeat_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="repeats")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -75,7 +79,17 @@ class Inspection(models.Model):
             models.Index(fields=["product", "score", "id"], name="inspection_product_score"),
             models.Index(fields=["product", "created_at", "id"], name="inspection_product_created"),
             models.Index(fields=["product", "decision", "inspected_at"], name="inspection_decision_inspected"),
+            models.Index(fields=["product", "version", "checksum"], name="inspection_same_picture"),
         ]
+
+    @property
+    def shared_review_item(self):
+        """This inspection's review item, or the one of the earlier inspection of the same picture it repeats."""
+        owner = self.repeat_of if self.repeat_of_id else self
+        try:
+            return owner.review_item
+        except ObjectDoesNotExist:
+            return None
 
 
 class ReviewItem(models.Model):

@@ -158,6 +158,9 @@ class ThresholdSetting(models.Model):
     rolled_back_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The version's setting that was in force before this one, so the history
+    # says what each change replaced (this setting's set_by and reason say who and why).
+    replaces = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -200,6 +203,13 @@ class Activation(models.Model):
     reason = models.TextField(blank=True)
     # Activated although it was not evaluated (requires a reason).
     forced = models.BooleanField(default=False)
+    # The operating point named in the activation, and the one in force for the product until then.
+    operating_point = models.ForeignKey(
+        "ThresholdSetting", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    replaced_operating_point = models.ForeignKey(
+        "ThresholdSetting", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     gate = models.JSONField(default=dict, blank=True)
     activated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

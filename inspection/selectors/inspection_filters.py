@@ -46,6 +46,14 @@ class WholeNumberFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class IdFilter(WholeNumberFilter):
+    """A row id: a whole number from 1, refused with words that name what it identifies."""
+
+    def __init__(self, *args, name: str, what: str, **kwargs):
+        message = f"{name} must be {what} id (a whole number from 1)."
+        super().__init__(*args, min_value=1, error_messages={"invalid": message, "min_value": message}, **kwargs)
+
+
 class InspectionHistoryFilter(django_filters.FilterSet):
     inspected_after = django_filters.IsoDateTimeFilter(
         field_name="inspected_at", lookup_expr="gte", label="Inspected from",
@@ -64,7 +72,7 @@ class InspectionHistoryFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=Inspection.Status.choices, distinct=False)
     score_min = django_filters.NumberFilter(field_name="score", lookup_expr="gte", label="Score from")
     score_max = django_filters.NumberFilter(field_name="score", lookup_expr="lte", label="Score up to")
-    version = WholeNumberFilter(field_name="version_id", help_text="Model version id.")
+    version = IdFilter(field_name="version_id", name="version", what="a model version", help_text="Model version id.")
     user = django_filters.CharFilter(
         field_name="created_by__username", help_text="User name (or station account) that submitted the part."
     )
@@ -76,7 +84,7 @@ class InspectionHistoryFilter(django_filters.FilterSet):
         field_name="review_item__defect_type", lookup_expr="iexact",
         help_text="Defect type a reviewer gave the part.",
     )
-    job = WholeNumberFilter(field_name="job_id", help_text="Batch job id.")
+    job = IdFilter(field_name="job_id", name="job", what="a job", help_text="Batch job id.")
     ordering = django_filters.ChoiceFilter(
         choices=ORDERINGS, method="filter_ordering", empty_label=None,
         help_text="time, -time, score, -score or -submitted (default).",

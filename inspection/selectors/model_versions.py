@@ -47,20 +47,29 @@ def model_version_operating_point(
     Computed from the stored evaluation scores: precision, recall, F1,
     false-call rate, confusion matrix, and per-class pass/review/reject counts.
     """
+    rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
+    labels, scores = [label for label, _ in rows], [score for _, score in rows]
     result = {"version": version.pk, "evaluated": version.evaluated, "curves": version.curves,
-              "metrics": version.metrics, "proposed": None}
+              "metrics": version.metrics, "suggestions": model_version_suggestions(version=version, rows=rows),
+              "proposed": None}
     if threshold is None and band_lower is None and band_upper is None:
         return result
-    if threshold is not None and (band_lower is not None or band_upper is not None):
-        raise InvalidInput("Give either threshold, or band_lower and band_upper, not both.")
-    if threshold is None and (band_lower is None or band_upper is None or not band_lower < band_upper):
-        raise InvalidInput("A band needs band_lower below band_upper.")
-    rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
+    threshold, band_lower, band_upper = score_analysis.operating_point_check(
+        method=version.method, threshold=threshold, band_lower=band_lower, band_upper=band_upper
+    )
     result["proposed"] = score_analysis.operating_point(
-        [label for label, _ in rows], [score for _, score in rows],
-        threshold=threshold, band_lower=band_lower, band_upper=band_upper,
+        labels, scores, threshold=threshold, band_lower=band_lower, band_upper=band_upper,
     )
     return result
+
+
+def model_version_suggestions(*, version: ModelVersion, rows: list | None = None) -> dict:
+    """The operating points suggested for `version` by name, each with its margin and intervals."""
+    if rows is None:
+        rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
+    quantile_point = ((version.metrics or {}).get("operating_points") or {}).get("normal_quantile") or {}
+    return score_analysis.suggested_points([label for label, _ in rows], [score for _, score in rows],
+                                       normal_quantile=quantile_point.get("threshold"))
 
 
 def threshold_setting_list(*, product: Product, version: ModelVersion | None = None) -> QuerySet[ThresholdSetting]:

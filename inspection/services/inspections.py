@@ -13,7 +13,9 @@ resized to the reference first, see the engine's Registrar), scores it, and
 stores the decision with the anomaly map (16-bit PNG), the reconstruction,
 the registered image and the nearest normal training image. An image that
 cannot be aligned is never passed: it gets "review" with the reason. Parts
-decided "review" or "reject" enter the product's review queue.
+decided "review" or "reject" enter the product's review queue, once: the same
+picture (checksum) inspected again with the same version within the hour
+links to the first inspection's review item (`repeat_of`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import math
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +41,14 @@ from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, 
 from inspection.selectors.model_versions import threshold_current
 from inspection.lib import score_analysis
 from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
+from inspection.services.scoring import explain_each, registered_as_stored
 from inspection.errors import Conflict, InvalidInput
 from inspection.services.job_runner import JobFailed, job_heartbeat, job_run
 from inspection.services.jobs import job_create, job_succeed
 
 STAGE = "inspecting images"
+# An identical picture inspected again with the same version within this time shares the first one's review item.
+REPEAT_WINDOW = timedelta(hours=1)
 _PNG_FAST = None  # OpenCV PNG options, filled on first use
 
 
@@ -51,6 +57,7 @@ class _Outcome:
     registered: np.ndarray | None = None
     quality: float | None = None
     failure: str = ""
+    registered_png: bytes = b""
     score: float | None = None
     anomaly_map: np.ndarray | None = None
     reconstruction: np.ndarray | None = None
@@ -205,10 +212,12 @@ def _score(loaded: LoadedModel, images: list[np.ndarray]) -> list[_Outcome]:
             if not result.accepted:
                 outcome.failure = result.reason
                 continue
-            outcome.registered = result.image
+            # Scored as stored, as evaluation scores (services.scoring).
+            outcome.registered_png = _png(result.image)
+            outcome.registered = registered_as_stored(outcome.registered_png)
             accepted.append(index)
         if accepted:
-            explanation = loaded.bundle.detector.explain([outcomes[index].registered for index in accepted])
+            explanation = explain_each(loaded.bundle.detector, [outcomes[index].registered for index in accepted])
             for position, index in enumerate(accepted):
                 outcome = outcomes[index]
                 outcome.score = float(explanation.scores[position])
@@ -236,7 +245,7 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
     else:
         inspection.score = outcome.score
         inspection.decision, inspection.reason = _decision(outcome.score, setting)
-        inspection.registered_file.save(f"{token}-registered.png", ContentFile(_png(outcome.registered)), save=False)
+        inspection.registered_file.save(f"{token}-registered.png", ContentFile(outcome.registered_png), save=False)
         scale = float(np.max(outcome.anomaly_map)) if outcome.anomaly_map.size else 0.0
         inspection.anomaly_map_scale = scale
         inspection.anomaly_map.save(f"{token}-map.png", ContentFile(_map_png(outcome.anomaly_map, scale)), save=False)
@@ -250,14 +259,33 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
                     version_id=inspection.version_id, role=ModelVersionImage.Role.TRAIN, position=outcome.nearest_index
                 ).values_list("image_id", flat=True).first()
             )
-    inspection.save()
     if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT):
+        inspection.repeat_of = _earlier_inspection_in_review(inspection)
+    inspection.save()
+    if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT) and inspection.repeat_of is None:
         ReviewItem.objects.get_or_create(
             inspection=inspection,
             defaults={"product_id": inspection.product_id, "doubt": score_analysis.doubt(
                 inspection.score, threshold=setting.threshold, band_lower=setting.band_lower,
                 band_upper=setting.band_upper)},
         )
+
+
+def _earlier_inspection_in_review(inspection: Inspection) -> Inspection | None:
+    """The inspection of the same picture with the same version within REPEAT_WINDOW that owns a review item.
+
+    A part photographed again (or a file sent twice) is one part: a person
+    reviews it once, and the repeat links to that review item.
+    """
+    if inspection.version_id is None:
+        return None
+    earlier = Inspection.objects.filter(
+        product_id=inspection.product_id, version_id=inspection.version_id, checksum=inspection.checksum,
+        review_item__isnull=False, inspected_at__gte=timezone.now() - REPEAT_WINDOW,
+    )
+    if inspection.pk is not None:
+        earlier = earlier.exclude(pk=inspection.pk)
+    return earlier.order_by("id").first()
 
 
 def _decision(score: float, setting: ThresholdSetting) -> tuple[str, str]:

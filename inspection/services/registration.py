@@ -22,6 +22,7 @@ from django.utils import timezone
 from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.data.imageio import decode_image_bytes, to_uint8
 from inspection.engine.registration.alignment import METHODS, MOTIONS, Registrar
+from inspection.lib.numeric_arguments import numeric_arguments_check
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_from_ground_truth
 from inspection.errors import InvalidInput, ServiceError
@@ -38,6 +39,7 @@ def registration_settings_check(*, registration_settings: dict) -> dict:
     """The full Registrar configuration for `registration_settings`, or InvalidInput saying what is wrong."""
     if not isinstance(registration_settings, dict):
         raise InvalidInput("registration_settings must be an object such as {\"method\": \"ecc\"}.")
+    numeric_arguments_check(target=Registrar, values=registration_settings, what="Registration setting")
     try:
         registrar = Registrar(**registration_settings)
         config = registrar.get_config()

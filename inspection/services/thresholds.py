@@ -6,23 +6,24 @@ operating point is the latest setting based on its active version; settings
 are never edited, and a rollback is a new setting copying an older one, so
 the history says who chose what, when, why and on which evaluation.
 
-Activation makes a trained version the product's active one. It is refused
-for a version that was not evaluated (no labelled normal and defective
-evaluation images) unless forced with a reason, and for a damaged or
-untrained version always. A version without an operating point of its own
-gets the one suggested by its training (recorded as a setting saying so).
-The promotion gate compares the new version with the one it replaces on the
-evaluation images both were scored on and is reported with the activation.
+Activation makes a trained version the product's active one. It names its
+operating point in the same call (the version's saved one, a suggestion rule
+by name, or a threshold or band) with a reason, so nothing is put in force
+that nobody chose: without one it is refused with the choices and what each
+does on the evaluation images. The activation records the operating point it
+put in force and the one it replaced. It is refused for a version that was
+not evaluated (no labelled normal and defective evaluation images) unless
+forced, and for a damaged or untrained version always. The promotion gate
+compares the new version with the one it replaces on the evaluation images
+both were scored on and is reported with the activation.
 """
 
 from __future__ import annotations
 
-import math
-
 from django.db import transaction
 
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
-from inspection.selectors.model_versions import threshold_current
+from inspection.selectors.model_versions import model_version_suggestions, threshold_current
 from inspection.lib import score_analysis
 from inspection.errors import Conflict, InvalidInput
 
@@ -43,13 +44,17 @@ def threshold_set(
         raise InvalidInput(f"Model version {version.pk} does not belong to product {product.pk}.")
     if version.status != ModelVersion.Status.TRAINED:
         raise Conflict(f"Version {version.number} is {version.status}; operating points are set on trained versions.")
-    threshold, band_lower, band_upper = _checked_values(threshold, band_lower, band_upper)
+    threshold, band_lower, band_upper = score_analysis.operating_point_check(
+        method=version.method, threshold=threshold, band_lower=band_lower, band_upper=band_upper
+    )
+    reason = _checked_reason(reason)
     labels, scores = _evaluation_scores(version)
     expected = score_analysis.operating_point(labels, scores, threshold=threshold, band_lower=band_lower,
                                           band_upper=band_upper)
     return ThresholdSetting.objects.create(
         product=product, version=version, threshold=threshold, band_lower=band_lower, band_upper=band_upper,
-        reason=(reason or "").strip(), expected=expected, set_by=set_by, rolled_back_from=rolled_back_from,
+        reason=reason, expected=expected, set_by=set_by, rolled_back_from=rolled_back_from,
+        replaces=threshold_current(product=product, version=version),
     )
 
 
@@ -57,27 +62,17 @@ def threshold_rollback(*, product: Product, setting: ThresholdSetting, reason: s
     """Make an earlier operating point current again, as a new setting that copies it."""
     if setting.product_id != product.pk:
         raise InvalidInput(f"Threshold setting {setting.pk} does not belong to product {product.pk}.")
-    why = (reason or "").strip() or f"Rolled back to the setting of {setting.set_at:%Y-%m-%d %H:%M:%S %Z}."
     return threshold_set(
         product=product, version=setting.version, threshold=setting.threshold, band_lower=setting.band_lower,
-        band_upper=setting.band_upper, reason=why, set_by=set_by, rolled_back_from=setting,
+        band_upper=setting.band_upper, reason=_checked_reason(reason), set_by=set_by, rolled_back_from=setting,
     )
 
 
-def _checked_values(threshold, band_lower, band_upper):
-    values = [threshold, band_lower, band_upper]
-    for value in values:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
-            raise InvalidInput(f"Thresholds must be finite numbers, not {value!r}.")
-    if threshold is not None:
-        if band_lower is not None or band_upper is not None:
-            raise InvalidInput("Give either threshold, or band_lower and band_upper, not both.")
-        return float(threshold), None, None
-    if band_lower is None or band_upper is None:
-        raise InvalidInput("Give threshold, or both band_lower and band_upper.")
-    if not band_lower < band_upper:
-        raise InvalidInput(f"band_lower ({band_lower}) must be below band_upper ({band_upper}).")
-    return None, float(band_lower), float(band_upper)
+def _checked_reason(reason) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Say why the operating point changes (reason); the history keeps it.")
+    return reason
 
 
 def _evaluation_scores(version: ModelVersion) -> tuple[list[str], list[float]]:
@@ -85,58 +80,119 @@ def _evaluation_scores(version: ModelVersion) -> tuple[list[str], list[float]]:
     return [label for label, _ in rows], [score for _, score in rows]
 
 
+SAVED = "saved"
+
+
 def model_version_activate(
-    *, version: ModelVersion, activated_by=None, reason: str = "", force: bool = False
+    *, version: ModelVersion, operating_point=None, reason: str = "", activated_by=None, force: bool = False
 ) -> Activation:
-    """Make `version` the product's active version; returns the activation with its gate report."""
+    """Make `version` the product's active version at the named operating point; returns the activation.
+
+    `operating_point`: "saved" (the version's latest saved setting), a
+    suggestion rule by name ("max-f1", ...; also as {"rule": name}), or
+    {"threshold": t} / {"band_lower": a, "band_upper": b}. Without it, or
+    without a reason, InvalidInput lists the choices.
+    """
     reason = (reason or "").strip()
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=version.product_id)
         version = ModelVersion.objects.get(pk=version.pk)
-        if version.status != ModelVersion.Status.TRAINED or not version.bundle:
-            raise Conflict(f"Version {version.number} is {version.status}; only a trained version can be activated.")
-        if version.flagged_damaged:
-            raise Conflict(f"Version {version.number} is flagged as damaged ({version.damage_reason}); it cannot be activated.")
-        forced = False
-        if not version.evaluated:
-            if not force:
-                raise Conflict(
-                    f"Version {version.number} was not evaluated: its evaluation images did not include both normal "
-                    "and defective labelled images. Label some test images and retrain, or activate with "
-                    "force=true and a reason.",
-                    details={"evaluated": False},
-                )
-            if not reason:
-                raise InvalidInput("Activating a version that was not evaluated needs a reason.")
-            forced = True
+        activation_refusal_check(version=version, force=force)
+        if operating_point is None or not reason:
+            missing = " and ".join(word for word, absent in (("operating_point", operating_point is None),
+                                                              ("reason", not reason)) if absent)
+            raise InvalidInput(
+                f"Activating version {version.number} needs {missing}: name the operating point it will use "
+                "and say why.",
+                details={"choices": activation_choices(product=product, version=version)},
+            )
         previous = product.active_version
-        created_setting = None
-        if threshold_current(product=product, version=version) is None:
-            created_setting = _default_setting(product, version, activated_by)
+        replaced = threshold_current(product=product) if previous is not None else None
+        setting = _named_setting(product, version, operating_point, reason, activated_by)
         gate = promotion_gate(product=product, new=version, old=previous if previous != version else None)
-        if created_setting is not None:
-            gate["operating_point_created"] = {
-                "id": created_setting.pk, "threshold": created_setting.threshold, "reason": created_setting.reason,
-            }
         product.active_version = version
         product.save(update_fields=["active_version", "updated_at"])
         return Activation.objects.create(
-            product=product, version=version, previous_version=previous, reason=reason, forced=forced,
-            gate=gate, activated_by=activated_by,
+            product=product, version=version, previous_version=previous, reason=reason, forced=not version.evaluated,
+            gate=gate, activated_by=activated_by, operating_point=setting, replaced_operating_point=replaced,
         )
 
 
-def _default_setting(product: Product, version: ModelVersion, set_by) -> ThresholdSetting:
-    suggested = (version.metrics or {}).get("suggested")
-    if not suggested or suggested.get("threshold") is None:
+def activation_refusal_check(*, version: ModelVersion, force: bool = False) -> None:
+    """Conflict when `version` cannot be activated: not trained, damaged, or not evaluated and not forced."""
+    if version.status != ModelVersion.Status.TRAINED or not version.bundle:
+        raise Conflict(f"Version {version.number} is {version.status}; only a trained version can be activated.")
+    if version.flagged_damaged:
+        raise Conflict(f"Version {version.number} is flagged as damaged ({version.damage_reason}); it cannot be activated.")
+    if not version.evaluated and not force:
         raise Conflict(
-            f"Version {version.number} has no operating point and its training suggested none; set a threshold "
-            "for it first."
+            f"Version {version.number} was not evaluated: its evaluation images did not include both normal "
+            "and defective labelled images. Label some test images and retrain, or activate with "
+            "force=true and a reason.",
+            details={"evaluated": False},
         )
-    return threshold_set(
-        product=product, version=version, threshold=suggested["threshold"], set_by=set_by,
-        reason=f"Set on activation: the threshold suggested by training ({suggested.get('rule', 'default')}).",
-    )
+
+
+def activation_choices(*, product: Product, version: ModelVersion) -> dict:
+    """What an activation of `version` may name as its operating point, each with what it does."""
+    saved = threshold_current(product=product, version=version)
+    return {
+        SAVED: None if saved is None else {
+            "id": saved.pk, "threshold": saved.threshold, "band_lower": saved.band_lower,
+            "band_upper": saved.band_upper, "reason": saved.reason,
+            "set_by": saved.set_by.get_username() if saved.set_by else None, "expected": saved.expected,
+        },
+        "rules": model_version_suggestions(version=version),
+        "explicit": 'or give {"threshold": t} or {"band_lower": a, "band_upper": b} with the reason',
+    }
+
+
+def activation_proposal(*, product: Product, version: ModelVersion, operating_point) -> dict:
+    """What activating `version` at `operating_point` would put in force, and what it does on the evaluation images.
+
+    Writes nothing; refuses what the activation would refuse. Keys: `saved`
+    (the saved setting reused, or None), `values` (threshold, band_lower,
+    band_upper), `rule` (words for the choice) and `effect`.
+    """
+    if isinstance(operating_point, dict) and set(operating_point) == {"rule"}:
+        operating_point = operating_point["rule"]
+    saved = None
+    if operating_point == SAVED:
+        saved = threshold_current(product=product, version=version)
+        if saved is None:
+            raise InvalidInput(f"Version {version.number} has no saved operating point; name a rule or a threshold.",
+                               details={"choices": activation_choices(product=product, version=version)})
+        values = {"threshold": saved.threshold, "band_lower": saved.band_lower, "band_upper": saved.band_upper}
+        rule = "the operating point saved for this version"
+    elif isinstance(operating_point, str):
+        suggestions = model_version_suggestions(version=version)
+        if operating_point not in suggestions:
+            available = ", ".join([SAVED] + list(suggestions))
+            raise InvalidInput(f"operating_point {operating_point!r} is not one of {available}, nor a threshold or band.",
+                               details={"choices": activation_choices(product=product, version=version)})
+        values = {key: suggestions[operating_point].get(key) for key in ("threshold", "band_lower", "band_upper")}
+        rule = f"{operating_point}, {suggestions[operating_point]['rule']}"
+    elif isinstance(operating_point, dict) and operating_point and set(operating_point) <= {"threshold", "band_lower",
+                                                                                             "band_upper"}:
+        values = {key: operating_point.get(key) for key in ("threshold", "band_lower", "band_upper")}
+        rule = ""
+    else:
+        raise InvalidInput('operating_point must be "saved", a rule name, or {"threshold": t} or '
+                           '{"band_lower": a, "band_upper": b}.')
+    threshold, band_lower, band_upper = score_analysis.operating_point_check(method=version.method, **values)
+    values = {"threshold": threshold, "band_lower": band_lower, "band_upper": band_upper}
+    labels, scores = _evaluation_scores(version)
+    return {"saved": saved, "values": values, "rule": rule,
+            "effect": score_analysis.operating_point(labels, scores, **values)}
+
+
+def _named_setting(product: Product, version: ModelVersion, operating_point, reason: str, set_by) -> ThresholdSetting:
+    """The setting the activation puts in force: the saved one, or a new one recorded with the activation's reason."""
+    proposal = activation_proposal(product=product, version=version, operating_point=operating_point)
+    if proposal["saved"] is not None:
+        return proposal["saved"]
+    why = f"{reason} (set on activation: {proposal['rule']})" if proposal["rule"] else f"{reason} (set on activation)"
+    return threshold_set(product=product, version=version, reason=why, set_by=set_by, **proposal["values"])
 
 
 def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | None) -> dict:

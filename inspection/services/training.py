@@ -15,13 +15,15 @@ two trainings never race; training never changes the active version (only
 an activation does).
 
 A worker killed mid-training: the job's message is redelivered (late
-acknowledgement) and the training starts again from the snapshot; after
-JOB_MAX_ATTEMPTS, or when the reaper fails the job, the version is marked
-failed (see model_version_settle_orphans).
+acknowledgement) and the training starts again from the snapshot, resuming
+from the last epoch checkpoint for methods that train in epochs (see
+services.training_checkpoints); after JOB_MAX_ATTEMPTS, or when the reaper
+fails the job, the version is marked failed (see model_version_settle_orphans).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import tempfile
 import time
@@ -36,10 +38,11 @@ from django.utils import timezone
 from inspection.engine import ENGINE_VERSION
 from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
 from inspection.engine.data.imageio import decode_image_bytes
-from inspection.engine.methods import METHOD_NAMES, accepted_parameters, canonical_method_name, create_method
+from inspection.engine.methods import METHOD_NAMES, accepted_parameters, canonical_method_name, create_method, method_class
 from inspection.engine.progress import ProgressEvent
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
 from inspection.lib import score_analysis
+from inspection.lib.numeric_arguments import numeric_arguments_check
 from inspection.services.bundles import bundle_store
 from inspection.errors import Conflict, InvalidInput
 from inspection.services.job_runner import JobFailed, job_run
@@ -51,8 +54,10 @@ from inspection.services.jobs import (
     job_report_progress,
     job_succeed,
 )
-from inspection.services.pixel_evaluation import PixelCollector, pixel_evaluation_store
+from inspection.services.pixel_evaluation import pixel_evaluation_store
 from inspection.services.registration import registration_fit
+from inspection.services.scoring import evaluation_scores_compute
+from inspection.services.training_checkpoints import StoredCheckpoints, training_checkpoints_discard
 
 DEFAULT_METHOD = "cpcae-knn"
 MIN_TRAINING_IMAGES = 2
@@ -83,6 +88,7 @@ def model_version_params_check(*, method: str, params: dict) -> dict:
             f"Method {method} takes no parameter(s) {', '.join(sorted(unknown))}; "
             f"it accepts {', '.join(sorted(accepted_parameters(method)))}."
         )
+    numeric_arguments_check(target=method_class(method), values=params, what=f"Parameter of {method}:")
     try:
         json.dumps(params)
         create_method(method, **params)  # constructors only store values: cheap, no TensorFlow
@@ -208,6 +214,8 @@ def _finish(version: ModelVersion, status: str, *, error: str = "", **fields) ->
     updated = ModelVersion.objects.filter(pk=version.pk, status__in=ModelVersion.ACTIVE_STATUSES).update(
         status=status, error=error, finished_at=timezone.now(), **fields
     )
+    if updated:
+        training_checkpoints_discard(version=version)
     return updated
 
 
@@ -245,7 +253,12 @@ class _Progress:
         return job_report_progress(job=self.job, progress=percent, stage=label, message=message)
 
     def engine_callback(self, event: ProgressEvent) -> bool:
-        return self.stage(event.stage, event.fraction, event.message, event)
+        message = event.message
+        if message.startswith("resumed from the checkpoint"):
+            lost = self.job.attempts > 1
+            message = f"Resumed at epoch {event.epoch} {'after the worker was lost' if lost else 'from a checkpoint'}."
+            self.state["resumed"] = message
+        return self.stage(event.stage, event.fraction, message, event)
 
     def check(self, key: str, fraction: float = 0.0, message: str = "") -> None:
         if self.stage(key, fraction, message):
@@ -327,9 +340,12 @@ def _train(job: Job, version: ModelVersion) -> None:
         return
 
     detector = create_method(version.method, **version.params)
+    # Methods that train in epochs checkpoint each one, so a job taken over after its worker was lost resumes.
+    resumable = "checkpoints" in inspect.signature(detector.fit).parameters
+    fit_options = {"checkpoints": StoredCheckpoints(version=version)} if resumable else {}
     started = time.perf_counter()
     try:
-        detector.fit(train_images, progress=progress.engine_callback)
+        detector.fit(train_images, progress=progress.engine_callback, **fit_options)
     except TrainingCancelled:
         raise _Stop() from None
     except EngineError as error:
@@ -337,39 +353,32 @@ def _train(job: Job, version: ModelVersion) -> None:
         return
     train_seconds = time.perf_counter() - started
 
-    scores: list[float] = []
-    normal_map_peaks: list[float] = []
-    # The maps are at hand only now: the pixel evaluation takes what it needs from each chunk.
-    pixels = PixelCollector(version=version, rows=eval_rows)
-    chunk = settings.INSPECTION_BATCH_CHUNK
-    for start in range(0, len(eval_images), chunk):
-        progress.check("evaluate", start / len(eval_images), f"Scored {start} of {len(eval_images)} evaluation images.")
-        explanation = detector.explain(eval_images[start:start + chunk])
-        scores += [float(value) for value in explanation.scores]
-        for row, anomaly_map, score in zip(eval_rows[start:start + chunk], explanation.maps, explanation.scores):
-            pixels.add(row, anomaly_map, float(score))
-        peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
-        normal_map_peaks += [
-            float(peak) for peak, row in zip(peaks, eval_rows[start:start + chunk]) if row.label == Image.Label.NORMAL
-        ]
-    labels = [row.label for row in eval_rows]
-    metrics, curves, evaluated = score_analysis.summarise(labels, scores, detector.training_scores_)
-    # What a good part's anomaly map peaks at: the inspection page's colour
-    # scale starts above it, so that good parts do not glow from the first one.
-    metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
-    metrics["train_count"] = len(train_images)
-    metrics["loss_history"] = progress.state["losses"]
-
-    progress.check("save", 0.0, "Saving the model.")
+    progress.check("evaluate", 0.0, "Saving the model to evaluate it as inspections will load it.")
     image_shape = list(train_images[0].shape)
     scratch_root = Path(settings.MODEL_CACHE_DIR)
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="training-", dir=scratch_root) as scratch:
-        from inspection.engine.bundle import save_bundle
+        from inspection.engine.bundle import load_bundle, save_bundle
 
+        context = {"image_shape": tuple(image_shape), "registration": registrar.get_config(),
+                   "reference": registrar.reference_}
+        # Evaluated with the model as saved and loaded, the one every inspection uses, not the one in memory.
+        saved_detector = load_bundle(save_bundle(Path(scratch) / "evaluated", detector=detector, **context)).detector
+        scores, normal_map_peaks, pixels = evaluation_scores_compute(
+            detector=saved_detector, rows=eval_rows, images=eval_images, check=progress.check, version=version
+        )
+        labels = [row.label for row in eval_rows]
+        metrics, curves, evaluated = score_analysis.summarise(labels, scores, detector.training_scores_)
+        # What a good part's anomaly map peaks at: the inspection page's colour
+        # scale starts above it, so that good parts do not glow from the first one.
+        metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
+        metrics["train_count"] = len(train_images)
+        # A resumed training reported only its last epochs; the autoencoder keeps every epoch's loss.
+        autoencoder = getattr(detector, "autoencoder_", None)
+        metrics["loss_history"] = list(getattr(autoencoder, "loss_history_", None) or progress.state["losses"])
+        progress.check("save", 0.0, "Saving the model.")
         directory = save_bundle(
-            Path(scratch) / "bundle", detector=detector, image_shape=tuple(image_shape),
-            registration=registrar.get_config(), reference=registrar.reference_,
+            Path(scratch) / "bundle", detector=saved_detector, **context,
             thresholds=metrics.get("suggested") or {}, metrics=score_analysis.json_safe(metrics),
         )
         progress.check("save", 0.5, "Storing the model.")

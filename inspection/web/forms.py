@@ -67,7 +67,7 @@ class BulkActionForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any integer is accepted here; the service refuses ids of other products.
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["ids"].valid_value = lambda value: str(value).isascii() and str(value).isdigit()
 
     def clean(self):
         data = super().clean()
@@ -244,13 +244,38 @@ class ThresholdForm(forms.Form):
 
 
 class RollbackForm(forms.Form):
-    reason = forms.CharField(label="Reason for the rollback", required=False, max_length=2000)
+    reason = forms.CharField(label="Reason for the rollback", max_length=2000, error_messages={
+        "required": "Say why the earlier operating point comes back; the history keeps it.",
+    })
 
 
 class ActivationForm(forms.Form):
-    reason = forms.CharField(label="Reason for activating", required=False, max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    """Activation names its operating point and a reason; the first post shows the proposal, the second confirms."""
+
+    OTHER_THRESHOLD = "threshold"
+
+    operating_point = forms.ChoiceField(label="Operating point to put in force", choices=())
+    threshold = forms.FloatField(label="Threshold (reject from), for another threshold", required=False)
+    reason = forms.CharField(label="Reason for activating", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+                             error_messages={"required": "Say why this version goes into use; the history keeps it."})
     force = forms.BooleanField(label="Activate although it was not evaluated", required=False)
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["operating_point"].choices = [*choices, (self.OTHER_THRESHOLD, "Another threshold (type it below)")]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("operating_point") == self.OTHER_THRESHOLD and data.get("threshold") is None:
+            self.add_error("threshold", "Type the threshold, or choose one of the operating points above.")
+        return data
+
+    def operating_point_value(self):
+        """What the activation service takes: a name, or {"threshold": t}."""
+        if self.cleaned_data["operating_point"] == self.OTHER_THRESHOLD:
+            return {"threshold": self.cleaned_data["threshold"]}
+        return self.cleaned_data["operating_point"]
 
 
 # --- Inspection and review ---------------------------------------------------------

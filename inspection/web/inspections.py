@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from inspection.models import Inspection, ReviewItem
+from inspection.models import Inspection
 from inspection.selectors.annotation_outlines import annotation_outlines
 from inspection.selectors.inspections import inspection_get, inspection_list, inspection_passed_map_peaks
 from inspection.selectors.model_versions import threshold_current
@@ -79,10 +79,7 @@ def _fixed_scale(inspection: Inspection, typical_peak: float, measured_on: str) 
 
 
 def _review_item(inspection: Inspection):
-    try:
-        return inspection.review_item
-    except ReviewItem.DoesNotExist:
-        return None
+    return inspection.shared_review_item
 
 
 def _region_outlines(inspection: Inspection, image) -> dict | None:

@@ -14,6 +14,7 @@ from inspection.selectors.model_versions import (
     evaluation_score_list,
     model_version_get,
     model_version_list,
+    model_version_suggestions,
     threshold_current,
     threshold_setting_get,
     threshold_setting_list,
@@ -23,7 +24,13 @@ from inspection.selectors.products import product_get
 from inspection.selectors.version_comparison import model_version_comparison
 from inspection.errors import ServiceError
 from inspection.services.pixel_evaluation import pixel_evaluation_start
-from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
+from inspection.services.thresholds import (
+    activation_proposal,
+    activation_refusal_check,
+    model_version_activate,
+    threshold_rollback,
+    threshold_set,
+)
 from inspection.web.common import describe_setting, form_error_words, product_page_context
 from inspection.web.forms import ActivationForm, RollbackForm, ThresholdForm
 
@@ -54,6 +61,15 @@ def _evaluation_rows(version: ModelVersion) -> list[dict]:
     ]
 
 
+def _page_points(metrics: dict, suggestions: dict) -> dict:
+    """The suggestion buttons' thresholds: placed by today's rule from the evaluation scores."""
+    points = dict(metrics.get("operating_points") or {})
+    for key, name in (("max_f1", "max-f1"), ("normal_quantile", "normal-quantile")):
+        if name in suggestions:
+            points[key] = {"threshold": suggestions[name]["threshold"]}
+    return points
+
+
 def _setting_dict(setting) -> dict | None:
     if setting is None:
         return None
@@ -69,8 +85,54 @@ def _initial_threshold(version: ModelVersion, current) -> dict:
     return {"mode": "single", "threshold": suggested.get("threshold")}
 
 
-def _version_context(request, product, version, *, threshold_form=None, activation_form=None) -> dict:
+def _percent(value) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
+def _rate_text(rate, interval) -> str:
+    if rate is None:
+        return "–"
+    if not interval or interval[0] is None:
+        return _percent(rate)
+    return f"{_percent(rate)} ({interval[0] * 100:.1f}–{interval[1] * 100:.1f} %)"
+
+
+def _margin_text(margin: dict) -> str:
+    def distance(value):
+        return "–" if value is None else f"{value:.4g}"
+
+    text = f"{distance(margin.get('to_defective'))} / {distance(margin.get('to_normal'))}"
+    if margin.get("relative") is not None:
+        text += f" ({margin['relative']:.2f} normal spreads)"
+    return text
+
+
+def _suggestion_rows(suggestions: dict) -> list[dict]:
+    """The suggested operating points with their rates, intervals and margin as the page shows them."""
+    return [
+        {**point,
+         "recall_text": _rate_text(point.get("recall"), (point.get("intervals") or {}).get("recall")),
+         "false_call_text": _rate_text(point.get("false_call_rate"), (point.get("intervals") or {}).get("false_call_rate")),
+         "margin_text": _margin_text(point.get("margin") or {})}
+        for point in suggestions.values()
+    ]
+
+
+def _activation_choices(current, suggestions: dict) -> list[tuple[str, str]]:
+    choices = []
+    if current is not None:
+        choices.append(("saved", f"The saved operating point: {describe_setting(current)}"))
+    for name, point in suggestions.items():
+        where = (f"reject from {point['threshold']:.4g}" if point.get("threshold") is not None
+                 else f"review from {point['band_lower']:.4g}, reject from {point['band_upper']:.4g}")
+        choices.append((name, f"{name}: {where} ({point['rule']})"))
+    return choices
+
+
+def _version_context(request, product, version, *, threshold_form=None, activation_form=None, proposal=None) -> dict:
     current = threshold_current(product=product, version=version)
+    in_force = threshold_current(product=product) if product.active_version_id else None
+    suggestions = model_version_suggestions(version=version)
     rows = _evaluation_rows(version)
     history = list(threshold_setting_list(product=product, version=version)[:50])
     for setting in history:
@@ -88,16 +150,24 @@ def _version_context(request, product, version, *, threshold_form=None, activati
         "latest_activation": activations[0] if activations else None,
         "rows": rows,
         "metrics": metrics,
-        "points": metrics.get("operating_points") or {},
+        "points": _page_points(metrics, suggestions),
+        "suggestions": _suggestion_rows(suggestions),
+        "suggestion_warnings": next(iter(suggestions.values()), {}).get("warnings", []),
         "page_data": {
             "scores": [[row["score"], 1 if row["label"] == "defective" else 0] for row in rows],
             "curves": version.curves or {},
-            "points": metrics.get("operating_points") or {},
+            "points": _page_points(metrics, suggestions),
             "current": _setting_dict(current),
             "suggested": metrics.get("suggested"),
         },
         "threshold_form": threshold_form or ThresholdForm(initial=_initial_threshold(version, current)),
-        "activation_form": activation_form or ActivationForm(auto_id="activate_%s"),
+        "activation_form": activation_form or ActivationForm(
+            auto_id="activate_%s", choices=_activation_choices(current, suggestions),
+            initial={"operating_point": "saved" if current is not None else next(iter(suggestions), "threshold")},
+        ),
+        "proposal": proposal,
+        "in_force": in_force,
+        "in_force_description": describe_setting(in_force),
         "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED, other_than=version)[:50]),
         "pixel": pixel_evaluation_summary(version=version),
         "pixel_job": pixel_evaluation_active_job(version=version),
@@ -157,27 +227,41 @@ def version_threshold_rollback(request, product_id: int, version_id: int, settin
 @login_required
 @require_POST
 def version_activate(request, product_id: int, version_id: int):
+    """First post: show what the chosen operating point does; second post (confirmed): activate."""
     product = product_get(product_id=product_id)
     version = model_version_get(product=product, version_id=version_id)
-    form = ActivationForm(request.POST, auto_id="activate_%s")
+    choices = _activation_choices(threshold_current(product=product, version=version),
+                                  model_version_suggestions(version=version))
+    form = ActivationForm(request.POST, auto_id="activate_%s", choices=choices)
+    proposal = None
     if form.is_valid():
         try:
-            activation = model_version_activate(
-                version=version, activated_by=request.user, reason=form.cleaned_data["reason"],
-                force=form.cleaned_data["force"],
-            )
+            if not form.cleaned_data["confirmed"]:
+                activation_refusal_check(version=version, force=form.cleaned_data["force"])
+                proposal = activation_proposal(product=product, version=version,
+                                               operating_point=form.operating_point_value())
+                proposal["effect_rows"] = _suggestion_rows({"proposal": proposal["effect"]})[0]
+                proposal["choice_label"] = dict(choices).get(form.cleaned_data["operating_point"], "")
+            else:
+                activation = model_version_activate(
+                    version=version, activated_by=request.user, reason=form.cleaned_data["reason"],
+                    force=form.cleaned_data["force"], operating_point=form.operating_point_value(),
+                )
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
-            gate = activation.gate or {}
-            verdict = {True: "the promotion gate passed", False: "the promotion gate found missed defects", None: "nothing to compare with"}
-            messages.success(
-                request, f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')})."
-            )
-            return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#activation")
+            if proposal is None:
+                gate = activation.gate or {}
+                verdict = {True: "the promotion gate passed", False: "the promotion gate found missed defects",
+                           None: "nothing to compare with"}
+                messages.success(
+                    request,
+                    f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')})."
+                )
+                return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#activation")
     product = product_get(product_id=product.pk)
-    context = _version_context(request, product, version, activation_form=form)
-    return render(request, "version.html", context, status=400)
+    context = _version_context(request, product, version, activation_form=form, proposal=proposal)
+    return render(request, "version.html", context, status=200 if proposal else 400)
 
 
 @login_required
@@ -206,7 +290,7 @@ def version_compare(request, product_id: int):
     problems = []
     for key in ("a", "b"):
         value = request.GET.get(key, "")
-        if value and not value.isdigit():
+        if value and not (value.isascii() and value.isdigit()):
             problems.append(f"Version {key.upper()}: {value!r} is not a version id.")
             value = ""
         chosen.append(int(value) if value else None)

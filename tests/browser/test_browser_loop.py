@@ -102,8 +102,10 @@ def test_from_upload_to_a_shrinking_review_queue(signed_in_page, celery_worker, 
     page.get_by_role("button", name="Save operating point").click()
     expect(page.get_by_role("status").first).to_contain_text("Operating point of version 1 saved")
     expect(page.locator("#history")).to_contain_text("Midway between the good parts and the mildest defect")
+    page.get_by_label("Operating point to put in force").select_option("saved")
     page.get_by_label("Reason for activating").fill("First model of the bracket")
-    page.get_by_role("button", name="Activate version 1").click()
+    page.get_by_role("button", name="Review activation of version 1").click()
+    page.get_by_role("button", name="Confirm: activate version 1").click()
     expect(page.locator("#activation")).to_contain_text("Promotion gate")
     expect(page.locator("#activation")).to_contain_text("This version is the product's active model")
 

@@ -37,7 +37,7 @@ def two_versions(db, private_media):
     first = trained_version(product)
     second = trained_version(product, min_std=0.3)
     threshold_set(product=product, version=first, threshold=first.metrics["suggested"]["threshold"], reason="suggested")
-    model_version_activate(version=first, reason="first model")
+    model_version_activate(version=first, operating_point="saved", reason="first model")
     product.refresh_from_db()
     # Enough passed parts for the heatmap's fixed colour scale.
     for index in range(6):

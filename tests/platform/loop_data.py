@@ -79,7 +79,8 @@ def activated_version(product: Product, *, user=None):
     from inspection.services.thresholds import model_version_activate, threshold_set
 
     version = trained_version(product)
-    threshold_set(product=product, version=version, threshold=gap_threshold(version), set_by=user)
-    model_version_activate(version=version, activated_by=user)
+    threshold_set(product=product, version=version, threshold=gap_threshold(version), set_by=user,
+                  reason="between the normal and defective evaluation scores")
+    model_version_activate(version=version, operating_point="saved", reason="first model", activated_by=user)
     product.refresh_from_db()
     return version

@@ -103,7 +103,8 @@ def test_marking_a_part_normal_puts_it_in_the_training_split_or_the_test_split(a
 
 def test_deciding_on_a_picture_already_in_the_data_set_relabels_that_image(api_client, product):
     # An operating point that sends every part to review, so a known good picture lands in the queue.
-    threshold_set(product=product, version=product.active_version, band_lower=-1.0, band_upper=1e9)
+    threshold_set(product=product, version=product.active_version, band_lower=0.0, band_upper=1e9,
+                  reason="everything to review")
     existing = Image.objects.filter(product=product, label="normal", split="train").first()
     with existing.file.open("rb") as handle:
         inspection = inspection_run(product=product, file=SimpleUploadedFile("again.png", handle.read()))

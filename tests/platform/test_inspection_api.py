@@ -46,9 +46,9 @@ def test_the_operating_point_endpoint_reports_curves_and_the_effect_of_a_propose
     assert proposed["confusion"] == {"tp": 4, "fp": 0, "tn": 4, "fn": 0}
     assert (proposed["precision"], proposed["recall"], proposed["f1"], proposed["false_call_rate"]) == (1.0, 1.0, 1.0, 0.0)
     # A threshold below every score rejects everything: half the calls are false.
-    everything = api_client.get(url, {"threshold": -1}).data["proposed"]
+    everything = api_client.get(url, {"threshold": 0}).data["proposed"]
     assert (everything["false_call_rate"], everything["precision"], everything["confusion"]["fp"]) == (1.0, 0.5, 4)
-    band = api_client.get(url, {"band_lower": -1, "band_upper": gap_threshold(version)}).data["proposed"]
+    band = api_client.get(url, {"band_lower": 0, "band_upper": gap_threshold(version)}).data["proposed"]
     assert band["decisions"] == {"normal": {"pass": 0, "review": 4, "reject": 0},
                                  "defective": {"pass": 0, "review": 0, "reject": 4}}
     assert api_client.get(url, {"threshold": "high"}).status_code == 400
@@ -77,19 +77,23 @@ def test_threshold_settings_keep_a_history_and_roll_back_as_a_new_setting(api_cl
     assert api_client.post(url, {"threshold": 1}, format="json").status_code == 400  # no active version to default to
 
 
+def activate(api_client, product, version, **body):
+    return api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", body, format="json")
+
+
 def test_activation_reports_the_promotion_gate_and_never_lets_two_versions_be_active(api_client, product, version, user):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version)},
-                    format="json")
-    first = api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {"reason": "first model"},
-                            format="json")
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
+                                                                "reason": "in the gap"}, format="json")
+    first = activate(api_client, product, version, operating_point="saved", reason="first model")
     assert first.status_code == 200, first.data
     assert first.data["gate"]["old_version"] is None and first.data["gate"]["false_call_rate"] == 0.0
+    assert first.data["operating_point"]["reason"] == "in the gap" and first.data["replaced_operating_point"] is None
     newer = trained_version(product, min_std=0.02)
-    activated = api_client.post(f"/api/products/{product.pk}/model-versions/{newer.pk}/activate/", {}, format="json")
+    activated = activate(api_client, product, newer, operating_point="max-f1", reason="retrained")
     assert activated.status_code == 200, activated.data
     gate = activated.data["gate"]
-    # v2 had no operating point: its training's suggestion was recorded, and the gate compares at it.
-    assert activated.data["operating_point"]["reason"].startswith("Set on activation")
+    assert activated.data["operating_point"]["reason"] == "retrained (set on activation: max-f1, max-F1 on the evaluation images)"
+    assert activated.data["replaced_operating_point"]["reason"] == "in the gap"
     assert (gate["old_version"], gate["new_version"], gate["compared_defects"], gate["rejected_by_old"]) == (1, 2, 4, 4)
     assert gate["passed"] is True and gate["missed"] == [] and gate["false_call_rate"] == 0.0
     product.refresh_from_db()
@@ -100,14 +104,58 @@ def test_activation_reports_the_promotion_gate_and_never_lets_two_versions_be_ac
     assert [(entry["number"], entry["is_active"]) for entry in listed] == [(2, True), (1, False)]
 
 
+def test_activating_without_an_operating_point_or_a_reason_lists_the_choices_and_changes_nothing(api_client, product,
+                                                                                               version):
+    for body in ({}, {"reason": "go"}, {"operating_point": "max-f1"}, {"operating_point": "max-f1", "reason": "  "}):
+        refused = activate(api_client, product, version, **body)
+        assert refused.status_code == 400, body
+        choices = refused.data["choices"]
+        assert choices["saved"] is None
+        assert {"max-f1", "escape-budget", "false-call-budget"} <= set(choices["rules"])
+        best = choices["rules"]["max-f1"]
+        assert best["confusion"] == {"tp": 4, "fp": 0, "tn": 4, "fn": 0} and best["margin"]["to_normal"] > 0
+    assert "operating_point and reason" in activate(api_client, product, version).data["detail"]
+    unknown = activate(api_client, product, version, operating_point="lucky", reason="go")
+    assert unknown.status_code == 400 and "not one of saved, max-f1" in unknown.data["detail"]
+    no_saved = activate(api_client, product, version, operating_point="saved", reason="go")
+    assert no_saved.status_code == 400 and "no saved operating point" in no_saved.data["detail"]
+    negative = activate(api_client, product, version, operating_point={"threshold": -2}, reason="go")
+    assert negative.status_code == 400 and "never negative" in negative.data["detail"]
+    product.refresh_from_db()
+    assert product.active_version is None and not ThresholdSetting.objects.filter(product=product).exists()
+
+
+def test_activating_a_second_version_keeps_the_engineers_setting_and_records_who_replaced_it_and_why(api_client, product,
+                                                                                                    version, user):
+    saved = api_client.post(f"/api/products/{product.pk}/thresholds/",
+                            {"version": version.pk, "threshold": 233.0, "reason": "line 2 false calls"}, format="json")
+    assert activate(api_client, product, version, operating_point="saved", reason="first model").status_code == 200
+    newer = trained_version(product, min_std=0.02)
+    explicit = activate(api_client, product, newer, operating_point={"threshold": gap_threshold(newer)},
+                        reason="new lighting")
+    assert explicit.status_code == 200
+    assert explicit.data["replaced_operating_point"]["id"] == saved.data["id"]
+    assert explicit.data["activated_by"] == user.username and explicit.data["reason"] == "new lighting"
+    kept = ThresholdSetting.objects.get(pk=saved.data["id"])
+    assert (kept.threshold, kept.reason, kept.set_by) == (233.0, "line 2 false calls", user)
+    # Going back to version 1 with its saved point puts 233 back in force, recorded as a new activation.
+    back = activate(api_client, product, version, operating_point="saved", reason="new version too lax")
+    assert back.data["operating_point"]["threshold"] == 233.0
+    assert back.data["replaced_operating_point"]["version"] == newer.pk
+    # A rule chosen on activation for a version with a saved point is a new setting that names what it replaces.
+    again = activate(api_client, product, version, operating_point={"rule": "max-f1"}, reason="use the suggestion")
+    assert again.data["operating_point"]["replaces"] == saved.data["id"]
+    history = api_client.get(f"/api/products/{product.pk}/thresholds/", {"version": version.pk}).data["results"]
+    assert [entry["threshold"] for entry in history][-1] == 233.0 and len(history) == 2
+
+
 def test_the_gate_names_defects_the_new_version_no_longer_rejects(api_client, product, version):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version)},
-                    format="json")
-    api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {}, format="json")
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
+                                                                "reason": "in the gap"}, format="json")
+    activate(api_client, product, version, operating_point="saved", reason="first")
     lax = trained_version(product, min_std=0.02)
     highest = max(score.score for score in lax.evaluation_scores.all())
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": lax.pk, "threshold": highest + 1}, format="json")
-    gate = api_client.post(f"/api/products/{product.pk}/model-versions/{lax.pk}/activate/", {}, format="json").data["gate"]
+    gate = activate(api_client, product, lax, operating_point={"threshold": highest + 1}, reason="lax").data["gate"]
     assert gate["passed"] is False and len(gate["missed"]) == 4
     assert {entry["decision"] for entry in gate["missed"]} == {"pass"}
 
@@ -115,22 +163,23 @@ def test_the_gate_names_defects_the_new_version_no_longer_rejects(api_client, pr
 def test_a_version_that_was_not_evaluated_is_activated_only_when_forced_with_a_reason(api_client):
     product = ready_product(train=6, test_good=2, test_defective=0)
     version = trained_version(product)
-    url = f"/api/products/{product.pk}/model-versions/{version.pk}/activate/"
-    refused = api_client.post(url, {}, format="json")
+    refused = activate(api_client, product, version, operating_point="false-call-budget", reason="go")
     assert refused.status_code == 409 and "was not evaluated" in refused.data["detail"]
-    assert api_client.post(url, {"force": True}, format="json").status_code == 400
-    forced = api_client.post(url, {"force": True, "reason": "no defects collected yet"}, format="json")
+    assert activate(api_client, product, version, force=True, operating_point="false-call-budget").status_code == 400
+    forced = activate(api_client, product, version, force=True, operating_point="false-call-budget",
+                      reason="no defects collected yet")
     assert forced.status_code == 200 and forced.data["forced"] is True
     failed = model_version_create(product=product, method="variation")
     ModelVersion.objects.filter(pk=failed.pk).update(status="failed")
-    assert api_client.post(f"/api/products/{product.pk}/model-versions/{failed.pk}/activate/", {}, format="json").status_code == 409
+    assert activate(api_client, product, failed, operating_point="saved", reason="go").status_code == 409
 
 
 @pytest.fixture
 def active(api_client, product, version):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version)},
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
+                                                      "reason": "in the gap"},
                     format="json")
-    assert api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {}, format="json").status_code == 200
+    assert activate(api_client, product, version, operating_point="saved", reason="first").status_code == 200
     return version
 
 
@@ -172,7 +221,7 @@ def test_an_image_of_another_size_and_channel_count_is_converted_and_resized_bef
 
 def test_band_thresholds_send_scores_between_them_to_review(api_client, product, active):
     api_client.post(f"/api/products/{product.pk}/thresholds/",
-                    {"version": active.pk, "band_lower": -1.0, "band_upper": 1e9, "reason": "review everything"},
+                    {"version": active.pk, "band_lower": 0.0, "band_upper": 1e9, "reason": "review everything"},
                     format="json")
     response = inspect(api_client, product, "good.png", good_pixels(302))
     assert response.data["decision"] == "review" and "review band" in response.data["reason"]
@@ -181,8 +230,8 @@ def test_band_thresholds_send_scores_between_them_to_review(api_client, product,
 def test_inspection_needs_an_active_version_and_an_image(api_client, product, version):
     refused = inspect(api_client, product, "good.png", good_pixels(1))
     assert refused.status_code == 409 and "no active model version" in refused.data["detail"]
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": 1.0}, format="json")
-    api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {}, format="json")
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": 1.0, "reason": "test"}, format="json")
+    activate(api_client, product, version, operating_point="saved", reason="first")
     not_image = api_client.post(f"/api/products/{product.pk}/inspections/",
                                 {"file": SimpleUploadedFile("notes.txt", b"hello")}, format="multipart")
     assert not_image.status_code == 400 and "not an image" in not_image.data["detail"]
@@ -229,3 +278,32 @@ def test_the_model_is_loaded_once_per_process(api_client, product, active, monke
         assert inspect(api_client, product, f"good{index}.png", good_pixels(310 + index)).status_code == 201
     assert len(loads) == 1
     assert ThresholdSetting.objects.count() == 1
+
+
+def test_the_same_picture_inspected_again_within_the_hour_links_to_the_first_review_item(api_client, product, active):
+    first = inspect(api_client, product, "bad.png", defective_pixels(40))
+    again = inspect(api_client, product, "bad-again.png", defective_pixels(40))
+    assert first.data["decision"] == again.data["decision"] == "reject"
+    assert again.data["score"] == first.data["score"]
+    assert again.data["repeat_of"] == first.data["id"]
+    assert again.data["review_item"]["id"] == first.data["review_item"]["id"]
+    assert ReviewItem.objects.filter(product=product).count() == 1
+    other = inspect(api_client, product, "other.png", defective_pixels(41))
+    assert other.data["repeat_of"] is None and ReviewItem.objects.filter(product=product).count() == 2
+
+
+def test_a_picture_inspected_more_than_an_hour_ago_or_with_another_version_opens_a_new_review_item(api_client, product,
+                                                                                                  active):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    first = inspect(api_client, product, "bad.png", defective_pixels(42))
+    Inspection.objects.filter(pk=first.data["id"]).update(inspected_at=timezone.now() - timedelta(minutes=61))
+    later = inspect(api_client, product, "bad.png", defective_pixels(42))
+    assert later.data["repeat_of"] is None and later.data["review_item"]["id"] != first.data["review_item"]["id"]
+    newer = trained_version(product, min_std=0.02)
+    activate(api_client, product, newer, operating_point={"threshold": gap_threshold(newer)}, reason="second")
+    other_version = inspect(api_client, product, "bad.png", defective_pixels(42))
+    assert other_version.data["repeat_of"] is None
+    assert ReviewItem.objects.filter(product=product).count() == 3

@@ -67,7 +67,8 @@ def test_train_evaluate_activate_inspect_review_and_retrain(celery_worker, api_c
     setting = api_client.post(f"{url}/thresholds/", {"version": first["id"], "threshold": threshold,
                                                      "reason": "between the classes"}, format="json")
     assert setting.status_code == 201
-    activation = api_client.post(f"{url}/model-versions/{first['id']}/activate/", {"reason": "first model"}, format="json")
+    activation = api_client.post(f"{url}/model-versions/{first['id']}/activate/", {"reason": "first model", "operating_point": "saved"},
+                                 format="json")
     assert activation.status_code == 200 and activation.data["gate"]["false_call_rate"] == 0.0
 
     # Inspect a good and a defective part (synchronous path, this process).
@@ -105,7 +106,8 @@ def test_train_evaluate_activate_inspect_review_and_retrain(celery_worker, api_c
     assert ModelVersionImage.objects.filter(version_id=retrain.data["id"], image_id=labelled, role="eval").exists()
     second = wait_for_version(api_client, product["id"], retrain.data["id"], celery_worker)
     assert second["status"] == "trained", second["error"]
-    promoted = api_client.post(f"{url}/model-versions/{second['id']}/activate/", {"reason": "retrained"}, format="json")
+    promoted = api_client.post(f"{url}/model-versions/{second['id']}/activate/", {"reason": "retrained", "operating_point": "max-f1"},
+                               format="json")
     assert promoted.status_code == 200
     gate = promoted.data["gate"]
     assert (gate["old_version"], gate["new_version"], gate["compared_defects"]) == (1, 2, 4)

@@ -11,7 +11,7 @@ from inspection.models import Image, Inspection, ModelVersion, ReviewItem, Thres
 from inspection.services.inspections import inspection_run
 from inspection.services.thresholds import model_version_activate
 from inspection.services.training import model_version_create, training_job_run
-from tests.platform.loop_data import ready_product
+from tests.platform.loop_data import gap_threshold, ready_product
 from tests.platform.test_pages_training import assert_every_control_is_labelled
 from tests.synthetic_images import defective_png, good_png
 
@@ -108,19 +108,48 @@ def test_going_back_to_an_earlier_operating_point(signed_in, trained):
     assert (latest.threshold, latest.rolled_back_from, latest.reason) == (0.3, first, "second was too lax")
 
 
-def test_activating_shows_the_promotion_gate_report(signed_in, trained):
+def activate_on_the_page(client, product, version, **fields):
+    """The activation dialog: the first post shows the proposal, the second confirms it."""
+    url = f"/products/{product.pk}/versions/{version.pk}/activate/"
+    proposal = client.post(url, fields)
+    assert proposal.status_code == 200 and "Confirm: activate version" in proposal.content.decode(), proposal.content.decode()
+    return proposal, client.post(url, {**fields, "confirmed": "True"}, follow=True)
+
+
+def test_activating_shows_the_proposed_point_then_the_promotion_gate_report(signed_in, trained):
     product, first = trained
-    response = signed_in.post(f"/products/{product.pk}/versions/{first.pk}/activate/", {"reason": "first model"}, follow=True)
+    dialog = signed_in.post(f"/products/{product.pk}/versions/{first.pk}/activate/",
+                            {"operating_point": "max-f1", "reason": "first model"}).content.decode()
+    assert "Activate version 1 at this operating point?" in dialog and "Recall (95 % bootstrap)" in dialog
+    assert "Margin to nearest defective / normal score" in dialog
+    product.refresh_from_db()
+    assert product.active_version is None  # nothing happens before the confirmation
+    _, response = activate_on_the_page(signed_in, product, first, operating_point="max-f1", reason="first model")
     html = response.content.decode()
     assert "Version 1 is now active" in html
     assert "Promotion gate" in html and "No previously active version" in html
     second = train(product)
-    signed_in.post(f"/products/{product.pk}/versions/{second.pk}/activate/", {"reason": "retrained"})
+    _, response = activate_on_the_page(signed_in, product, second, operating_point="threshold",
+                                       threshold=str(gap_threshold(second)), reason="retrained")
     html = signed_in.get(f"/products/{product.pk}/versions/{second.pk}/").content.decode()
     assert "Promotion gate against version 1" in html
     assert "defective images compared" in html
     product.refresh_from_db()
     assert product.active_version == second
+    assert ThresholdSetting.objects.get(version=second).reason == "retrained (set on activation)"
+
+
+def test_the_activation_dialog_needs_an_operating_point_and_a_reason(signed_in, trained):
+    product, version = trained
+    url = f"/products/{product.pk}/versions/{version.pk}/activate/"
+    no_reason = signed_in.post(url, {"operating_point": "max-f1", "confirmed": "True"})
+    assert no_reason.status_code == 400 and "Say why this version goes into use" in no_reason.content.decode()
+    no_point = signed_in.post(url, {"reason": "first", "confirmed": "True"})
+    assert no_point.status_code == 400
+    no_threshold = signed_in.post(url, {"operating_point": "threshold", "reason": "first"})
+    assert "Type the threshold" in no_threshold.content.decode()
+    product.refresh_from_db()
+    assert product.active_version is None
 
 
 def test_a_version_that_was_not_evaluated_needs_a_reason_to_be_activated(signed_in, db):
@@ -130,11 +159,12 @@ def test_a_version_that_was_not_evaluated_needs_a_reason_to_be_activated(signed_
     html = signed_in.get(f"/products/{product.pk}/versions/{version.pk}/").content.decode()
     assert "This version was not evaluated" in html
     assert "Activate although it was not evaluated" in html
-    refused = signed_in.post(f"/products/{product.pk}/versions/{version.pk}/activate/", {"reason": ""})
+    url = f"/products/{product.pk}/versions/{version.pk}/activate/"
+    refused = signed_in.post(url, {"operating_point": "false-call-budget", "reason": "try"})
     assert refused.status_code == 400 and "was not evaluated" in refused.content.decode()
-    no_reason = signed_in.post(f"/products/{product.pk}/versions/{version.pk}/activate/", {"force": "on"})
-    assert "needs a reason" in no_reason.content.decode()
-    signed_in.post(f"/products/{product.pk}/versions/{version.pk}/activate/", {"force": "on", "reason": "pilot run"})
+    no_reason = signed_in.post(url, {"operating_point": "false-call-budget", "force": "on"})
+    assert "Say why this version goes into use" in no_reason.content.decode()
+    activate_on_the_page(signed_in, product, version, operating_point="false-call-budget", force="on", reason="pilot run")
     product.refresh_from_db()
     assert product.active_version == version
 
@@ -176,7 +206,7 @@ def test_the_inspect_page_says_what_is_missing_before_parts_can_be_inspected(sig
     product, version = trained
     html = signed_in.get(f"/products/{product.pk}/inspect/").content.decode()
     assert "has no active model yet" in html
-    model_version_activate(version=version)
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
     html = signed_in.get(f"/products/{product.pk}/inspect/").content.decode()
     assert "has no active model yet" not in html and "No part inspected yet." in html
     assert_every_control_is_labelled(html)
@@ -184,7 +214,7 @@ def test_the_inspect_page_says_what_is_missing_before_parts_can_be_inspected(sig
 
 def test_inspecting_one_image_without_javascript_opens_its_result(signed_in, trained):
     product, version = trained
-    model_version_activate(version=version)
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
     response = signed_in.post(
         f"/products/{product.pk}/inspect/", {"files": [SimpleUploadedFile("part-7.png", defective_png(7))]}, follow=True
     )
@@ -202,7 +232,7 @@ def test_inspecting_one_image_without_javascript_opens_its_result(signed_in, tra
 
 def test_an_image_that_cannot_be_inspected_is_refused_in_words(signed_in, trained):
     product, version = trained
-    model_version_activate(version=version)
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
     response = signed_in.post(
         f"/products/{product.pk}/inspect/", {"files": [SimpleUploadedFile("notes.png", b"not a picture")]}, follow=True
     )
@@ -218,7 +248,7 @@ def heat_scale_of(html):
 
 def test_the_heatmap_scale_is_fixed_from_the_first_part_at_the_good_evaluation_images_peak(signed_in, trained):
     product, version = trained
-    model_version_activate(version=version)
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
     good = inspect(product, good_png(300), "good.png")
     rejected = inspect(product, defective_png(3), "bad.png")
     html = signed_in.get(f"/products/{product.pk}/inspections/{rejected.pk}/").content.decode()
@@ -234,7 +264,7 @@ def test_a_version_without_a_recorded_peak_fixes_its_scale_once_it_has_passed_en
     product, version = trained
     version.metrics = {key: value for key, value in version.metrics.items() if key != "normal_map_peak"}
     version.save(update_fields=["metrics"])
-    model_version_activate(version=version)
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
     first = inspect(product, good_png(299), "first.png")
     html = signed_in.get(f"/products/{product.pk}/inspections/{first.pk}/").content.decode()
     assert "Relative to this part" in html
@@ -252,7 +282,7 @@ def test_a_version_without_a_recorded_peak_fixes_its_scale_once_it_has_passed_en
 
 def test_several_images_without_javascript_start_a_batch_job(signed_in, trained):
     product, version = trained
-    model_version_activate(version=version)
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
     files = [SimpleUploadedFile(f"p{index}.png", good_png(400 + index)) for index in range(2)]
     response = signed_in.post(f"/products/{product.pk}/inspect/", {"files": files}, follow=True)
     assert "2 images are being inspected" in response.content.decode()
@@ -265,7 +295,7 @@ def test_several_images_without_javascript_start_a_batch_job(signed_in, trained)
 @pytest.fixture
 def flagged(trained):
     product, version = trained
-    model_version_activate(version=version)
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
     items = [inspect(product, defective_png(index), f"flagged-{index}.png") for index in (7, 50)]
     assert all(item.decision == "reject" for item in items)
     return product
@@ -328,3 +358,14 @@ def test_retraining_with_corrections_queues_a_version_like_the_active_one(signed
     assert ModelVersion.objects.get(number=2).method == "variation"
     again = signed_in.post(f"/products/{product.pk}/retrain/", {"next": f"/products/{product.pk}/review/?overview=1"}, follow=True)
     assert "still queued" in again.content.decode()
+
+
+def test_the_inspection_page_of_a_repeated_picture_says_it_shares_the_first_review_item(signed_in, trained):
+    product, version = trained
+    model_version_activate(version=version, operating_point="max-f1", reason="first model")
+    first = inspect(product, defective_png(60), "bad.png")
+    again = inspect(product, defective_png(60), "bad.png")
+    assert again.repeat_of == first and again.shared_review_item == first.review_item
+    html = signed_in.get(f"/products/{product.pk}/inspections/{again.pk}/").content.decode()
+    assert "this inspection shares its review item" in html
+    assert f"/products/{product.pk}/review/{first.review_item.pk}/" in html

@@ -90,9 +90,11 @@ def test_the_loop_reads_and_writes_only_through_django_storage(api_client, setti
     training_job_run(job_id=version["job"]["id"], worker="here:1")
     trained = ModelVersion.objects.get(pk=version["id"])
     assert trained.status == "trained", trained.error
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": trained.pk, "threshold": gap_threshold(trained)},
+    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": trained.pk, "threshold": gap_threshold(trained),
+                                                      "reason": "in the gap"},
                     format="json")
-    assert api_client.post(f"/api/products/{product.pk}/model-versions/{trained.pk}/activate/", {}, format="json").status_code == 200
+    assert api_client.post(f"/api/products/{product.pk}/model-versions/{trained.pk}/activate/",
+                           {"operating_point": "saved", "reason": "first model"}, format="json").status_code == 200
     good = api_client.post(f"/api/products/{product.pk}/inspections/",
                            {"file": SimpleUploadedFile("g.png", png_bytes(good_pixels(900)))}, format="multipart")
     bad = api_client.post(f"/api/products/{product.pk}/inspections/",

@@ -4,34 +4,46 @@
  * platform's decision rule (score >= threshold: reject; with a band T1 < T2:
  * below T1 pass, from T1 review, from T2 reject), so the numbers follow the
  * sliders at once. The budget suggestions use the engine's rules
- * (inspection/engine/thresholds.py): every threshold is an observed score. */
+ * (inspection/engine/scoring/thresholds.py): each rule picks the lowest
+ * rejected score, and the threshold lies in the middle of the gap below it,
+ * never on an observed score. */
 (function () {
   "use strict";
 
   const App = window.App;
   const TOLERANCE = 1e-9;
   const STEPS = 1000;
+  const FEW_IMAGES = 20; // as score_analysis.FEW_IMAGES
 
   /* --- Pure functions (also used by the browser tests) ------------------------ */
 
-  function nextUp(value) {
-    if (!Number.isFinite(value)) return value;
-    if (value === 0) return Number.MIN_VALUE;
-    const view = new DataView(new ArrayBuffer(8));
-    view.setFloat64(0, value);
-    const bits = view.getBigUint64(0);
-    view.setBigUint64(0, value > 0 ? bits + 1n : bits - 1n);
-    return view.getFloat64(0);
-  }
-
   function descending(values) { return values.slice().sort(function (a, b) { return b - a; }); }
+
+  /* The threshold rejecting exactly the scores >= lowestRejected, mid-gap (engine: threshold_between_scores). */
+  function betweenScores(scores, lowestRejected) {
+    const distinct = Array.from(new Set(scores)).sort(function (a, b) { return a - b; });
+    const count = distinct.length;
+    if (count === 1) {
+      const step = distinct[0] !== 0 ? Math.abs(distinct[0]) * 0.01 : 0.01;
+      return lowestRejected > distinct[0] ? distinct[0] + step : distinct[0] - step;
+    }
+    if (lowestRejected > distinct[count - 1]) return distinct[count - 1] + (distinct[count - 1] - distinct[count - 2]) / 2;
+    if (lowestRejected <= distinct[0]) {
+      let halfGap = (distinct[1] - distinct[0]) / 2;
+      if (distinct[0] > 0) halfGap = Math.min(halfGap, distinct[0] / 2);
+      return distinct[0] - halfGap;
+    }
+    const below = Math.max.apply(null, distinct.filter(function (score) { return score < lowestRejected; }));
+    const middle = (below + lowestRejected) / 2;
+    return below < middle && middle < lowestRejected ? middle : lowestRejected;
+  }
 
   /* Highest threshold that still rejects at least minRecall of the defective images. */
   function escapeBudgetThreshold(scores, defective, minRecall) {
     const defects = descending(scores.filter(function (_, index) { return defective[index]; }));
     if (!defects.length) return null;
     const needed = Math.ceil(minRecall * defects.length - TOLERANCE);
-    return defects[Math.max(needed, 1) - 1];
+    return betweenScores(scores, defects[Math.max(needed, 1) - 1]);
   }
 
   /* Lowest threshold rejecting at most maxRate of the normal images. */
@@ -39,10 +51,10 @@
     const normals = descending(scores.filter(function (_, index) { return !defective[index]; }));
     if (!normals.length) return null;
     const allowed = Math.floor(maxRate * normals.length + TOLERANCE);
-    if (allowed >= normals.length) return Math.min.apply(null, scores);
+    if (allowed >= normals.length) return betweenScores(scores, Math.min.apply(null, scores));
     const firstTooMany = normals[allowed];
     const above = scores.filter(function (score) { return score > firstTooMany; });
-    return above.length ? Math.min.apply(null, above) : nextUp(firstTooMany);
+    return betweenScores(scores, above.length ? Math.min.apply(null, above) : Infinity);
   }
 
   function decide(score, rejectFrom, reviewFrom) {
@@ -52,6 +64,45 @@
   }
 
   function ratio(numerator, denominator) { return denominator ? numerator / denominator : NaN; }
+
+  /* Exact percentile bootstrap 95 % interval of successes / trials (as score_analysis.bootstrap_interval). */
+  function bootstrapInterval(successes, trials) {
+    if (!trials) return [NaN, NaN];
+    const rate = successes / trials;
+    if (successes === 0 || successes === trials) return [rate, rate];
+    const logFactorial = [0];
+    for (let k = 1; k <= trials; k += 1) logFactorial.push(logFactorial[k - 1] + Math.log(k));
+    const bounds = [0.025 - 1e-12, 0.975 - 1e-12];
+    const found = [null, null];
+    let cumulative = 0;
+    for (let k = 0; k <= trials; k += 1) {
+      cumulative += Math.exp(logFactorial[trials] - logFactorial[k] - logFactorial[trials - k] +
+        k * Math.log(rate) + (trials - k) * Math.log1p(-rate));
+      bounds.forEach(function (bound, index) { if (found[index] === null && cumulative >= bound) found[index] = k; });
+    }
+    return [found[0] / trials, (found[1] === null ? trials : found[1]) / trials];
+  }
+
+  /* Distance of a threshold to the nearest defective and normal score, in normal-score standard deviations. */
+  function margin(scores, defective, threshold) {
+    const normals = scores.filter(function (_, index) { return !defective[index]; });
+    const defects = scores.filter(function (_, index) { return defective[index]; });
+    let spread = null;
+    if (normals.length >= 2) {
+      const mean = normals.reduce(function (sum, value) { return sum + value; }, 0) / normals.length;
+      const variance = normals.reduce(function (sum, value) { return sum + (value - mean) * (value - mean); }, 0) / (normals.length - 1);
+      spread = Math.sqrt(variance) || null;
+    }
+    const nearest = function (values) {
+      if (!values.length) return null;
+      return Math.min.apply(null, values.map(function (value) { return Math.abs(value - threshold); }));
+    };
+    const result = { to_defective: nearest(defects), to_normal: nearest(normals), normal_spread: spread };
+    const relatives = [result.to_defective, result.to_normal].filter(function (value) { return value !== null && spread; })
+      .map(function (value) { return value / spread; });
+    result.relative = relatives.length ? Math.min.apply(null, relatives) : null;
+    return result;
+  }
 
   /* What an operating point does on labelled scores (as services/evaluation.operating_point). */
   function outcome(scores, defective, rejectFrom, reviewFrom, lineDefectRate) {
@@ -84,7 +135,7 @@
   }
 
   window.OperatingPoint = {
-    nextUp: nextUp, escapeBudgetThreshold: escapeBudgetThreshold,
+    betweenScores: betweenScores, bootstrapInterval: bootstrapInterval, margin: margin, escapeBudgetThreshold: escapeBudgetThreshold,
     falseCallBudgetThreshold: falseCallBudgetThreshold, outcome: outcome, decide: decide,
   };
 
@@ -181,6 +232,22 @@
       show("escapes", result.defect_count ? result.escapes + " of " + result.defect_count : "–");
       show("review_rate", App.percent(result.review_rate));
       show("line_review_rate", App.percent(result.line_review_rate));
+      const interval = function (pair) { return Number.isFinite(pair[0]) ? App.percent(pair[0]) + " – " + App.percent(pair[1]) : "–"; };
+      const normalCount = result.counts.normal.pass + result.counts.normal.review + result.counts.normal.reject;
+      show("recall_interval", interval(bootstrapInterval(result.counts.defective.reject, result.defect_count)));
+      show("false_call_interval", interval(bootstrapInterval(result.counts.normal.reject, normalCount)));
+      const distance = margin(scores, defective, rejectFrom);
+      show("margin", (distance.to_defective === null ? "–" : App.number(distance.to_defective)) + " / " +
+        (distance.to_normal === null ? "–" : App.number(distance.to_normal)) +
+        (distance.relative === null ? "" : " (" + App.number(distance.relative, 2) + " spreads)"));
+      const warnings = [];
+      [["defective", result.defect_count, "recall"], ["normal", normalCount, "false-call rate"]].forEach(function (entry) {
+        if (!entry[1]) warnings.push("No " + entry[0] + " evaluation image: the " + entry[2] + " is unknown.");
+        else if (entry[1] < FEW_IMAGES) warnings.push("Only " + entry[1] + " " + entry[0] + " evaluation image" + (entry[1] === 1 ? "" : "s") + ": do not trust the " + entry[2] + " alone.");
+      });
+      if (distance.relative !== null && distance.relative < 0.5) warnings.push("The threshold lies within half a normal spread of an evaluation score: a small change in a part's score flips its decision.");
+      const trust = form.querySelector("[data-trust-warnings]");
+      if (trust) trust.textContent = warnings.join(" ");
       ["normal", "defective"].forEach(function (label) {
         ["pass", "review", "reject"].forEach(function (decision) {
           form.querySelector('[data-cell="' + label + "-" + decision + '"]').textContent = result.counts[label][decision];

@@ -99,10 +99,10 @@ class _CPCAEBackedDetector(AnomalyDetector):
     def _cpcae_parameters(self) -> dict:
         return {name: getattr(self, name) for name in CPCAE_PARAMETERS if getattr(self, name) is not None}
 
-    def _fit_autoencoder(self, batch: np.ndarray, progress: Optional[ProgressCallback]) -> None:
+    def _fit_autoencoder(self, batch: np.ndarray, progress: Optional[ProgressCallback], checkpoints=None) -> None:
         from ..networks.cpcae_trainer import CPCAE
 
-        self.autoencoder_ = CPCAE(**self._cpcae_parameters()).fit(batch, progress=progress)
+        self.autoencoder_ = CPCAE(**self._cpcae_parameters()).fit(batch, progress=progress, checkpoints=checkpoints)
 
     def reconstruct(self, images: Sequence[np.ndarray]) -> np.ndarray:
         return self.autoencoder_.reconstruct(_as_batch(images))
@@ -132,9 +132,10 @@ class AutoencoderL2Detector(_CPCAEBackedDetector):
 
     name = "ae-l2"
 
-    def fit(self, images, *, progress=None):
+    def fit(self, images, *, progress=None, checkpoints=None):
+        """`checkpoints`: a CheckpointStore for the autoencoder's training (see networks.cpcae_trainer)."""
         batch = _as_batch(images)
-        self._fit_autoencoder(batch, progress)
+        self._fit_autoencoder(batch, progress, checkpoints)
         # Training images were seen by the autoencoder, so these scores are
         # optimistic; they are reported, not used to calibrate thresholds.
         self.training_scores_ = self.score(batch)
@@ -237,10 +238,11 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
                 residuals = residuals * (NORMALISED_MAP_GAIN / scale)
             yield start, residuals, reconstructions
 
-    def fit(self, images, *, progress=None):
+    def fit(self, images, *, progress=None, checkpoints=None):
+        """`checkpoints`: a CheckpointStore for the autoencoder's training (see networks.cpcae_trainer)."""
         from ..features.knn import KNNScorer
 
-        self._fit_autoencoder(images, progress)
+        self._fit_autoencoder(images, progress, checkpoints)
         self.residual_scale_ = None
         if self.residual_normalisation:
             self.residual_scale_ = self._residual_scale(images, progress)

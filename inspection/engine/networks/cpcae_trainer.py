@@ -20,6 +20,15 @@ images of a few patches each) otherwise get few steps and stop while the loss
 is still falling, whereas more epochs would lengthen every training in
 proportion, large sets included. The accuracy and training times behind the
 default are in docs/benchmarks.md.
+
+Checkpoints: given a checkpoint store, ``fit`` hands it the network's
+weights, the optimiser's state, the losses so far and the epoch after every
+epoch (the last one closes the training stage), and starts from the store's
+latest checkpoint when it has one for the same images and settings (a
+fingerprint of both is inside). The shuffled order of the resumed epochs is
+the one an uninterrupted training would have used, so a resumed training
+ends with the same model. Writing a checkpoint so that a half-written one is
+never read back is the store's job (see :mod:`.cpcae_checkpoints`).
 """
 
 from __future__ import annotations
@@ -31,7 +40,8 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..errors import EngineError, TrainingCancelled, TrainingDataError
-from .cpcae_patches import extract_patches, patch_grid, reassemble
+from .cpcae_checkpoints import CheckpointStore, checkpoint_restore, checkpoint_writer, training_fingerprint
+from .cpcae_patches import extract_patches, patch_dataset, patch_grid, reassemble
 from ..progress import ProgressCallback, ProgressEvent, report
 
 _PARAMETERS = (
@@ -97,8 +107,13 @@ class CPCAE(BaseEstimator):
         self.cancel_check_batches = cancel_check_batches
 
     # ------------------------------------------------------------------ fit
-    def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None) -> "CPCAE":
-        """Train on registered normal images, float32 (H, W, C) in [0, 1], all one shape."""
+    def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None,
+            checkpoints: Optional[CheckpointStore] = None) -> "CPCAE":
+        """Train on registered normal images, float32 (H, W, C) in [0, 1], all one shape.
+
+        With `checkpoints`, a checkpoint is stored after every epoch and the
+        training resumes from the latest one made for the same images and settings.
+        """
         import keras
 
         image_shape = _check_training_images(images)
@@ -108,14 +123,31 @@ class CPCAE(BaseEstimator):
         keras.utils.set_random_seed(int(self.seed))
         network = self._build_network(image_shape[2])
         network.compile(optimizer=keras.optimizers.Adam(float(self.learning_rate)), loss="mse")
-        dataset, steps = _patch_dataset(
-            small, positions, int(self.patch_size), int(self.batch_size), int(self.min_steps_per_epoch), int(self.seed)
+        epochs = int(self.epochs)
+        fingerprint = training_fingerprint(self.get_config(), small)
+        first_epoch, earlier_losses = 0, []
+        if checkpoints is not None:
+            first_epoch, earlier_losses = checkpoint_restore(checkpoints.latest(), fingerprint, network)
+            if first_epoch:
+                report(progress, ProgressEvent(
+                    stage=STAGE, fraction=first_epoch / epochs, epoch=first_epoch, epochs=epochs,
+                    loss=earlier_losses[-1] if earlier_losses else None,
+                    message=f"resumed from the checkpoint of epoch {first_epoch} of {epochs}",
+                ))
+        dataset, steps = patch_dataset(
+            small, positions, int(self.patch_size), int(self.batch_size), int(self.min_steps_per_epoch), int(self.seed),
+            first_epoch=first_epoch, epochs=epochs,
         )
-        watcher = _make_progress_watcher(progress, int(self.epochs), steps, int(self.cancel_check_batches))
-        history = network.fit(dataset, epochs=int(self.epochs), verbose=0, shuffle=False, callbacks=[watcher])
+        watcher = _make_progress_watcher(progress, epochs, steps, int(self.cancel_check_batches))
+        callbacks = [watcher]
+        if checkpoints is not None:
+            callbacks.insert(0, checkpoint_writer(checkpoints, fingerprint, earlier_losses))
+        # One iterator over all remaining epochs (steps_per_epoch keeps Keras from restarting it).
+        history = network.fit(dataset, epochs=epochs, initial_epoch=first_epoch, steps_per_epoch=steps, verbose=0,
+                              shuffle=False, callbacks=callbacks)
         if watcher.cancellation is not None:
             raise watcher.cancellation
-        losses = [float(value) for value in history.history.get("loss", [])]
+        losses = earlier_losses + [float(value) for value in history.history.get("loss", [])]
         if not losses or not all(math.isfinite(value) for value in losses):
             raise EngineError(f"autoencoder training diverged (loss per epoch: {losses})")
 
@@ -281,41 +313,6 @@ def _check_training_images(images: Sequence[np.ndarray]) -> tuple[int, int, int]
                 f"training image {index} has values from {low:g} to {high:g}; expected floats in [0, 1]"
             )
     return first
-
-
-def _patch_dataset(small: np.ndarray, positions, patch_size: int, batch_size: int, min_steps: int, seed: int):
-    """Shuffled batches of ((patches, conditions), patches) gathered from ``small``, and their count."""
-    import tensorflow as tf
-
-    count, height, width, channels = small.shape
-    per_image = len(positions)
-    total = count * per_image
-    steps = max(math.ceil(total / batch_size), int(min_steps))
-    repeats = max(1, math.ceil(steps * batch_size / total))
-    pixels = tf.constant(small.reshape(-1, channels))
-    grid = np.asarray(positions, dtype=np.int64)
-    rows_start, columns_start = tf.constant(grid[:, 0]), tf.constant(grid[:, 1])
-    offsets = tf.range(patch_size, dtype=tf.int64)
-
-    def gather(indices):
-        image_index, position_index = indices // per_image, indices % per_image
-        rows = tf.gather(rows_start, position_index)[:, None] + offsets
-        columns = tf.gather(columns_start, position_index)[:, None] + offsets
-        flat = (image_index[:, None, None] * height + rows[:, :, None]) * width + columns[:, None, :]
-        patches = tf.gather(pixels, flat)
-        conditions = tf.cast(position_index, tf.float32)[:, None] / per_image
-        return (patches, conditions), patches
-
-    dataset = (
-        tf.data.Dataset.range(total)
-        .repeat(repeats)
-        .shuffle(total * repeats, seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
-        .take(steps)
-        .map(gather, num_parallel_calls=2, deterministic=True)
-        .prefetch(2)
-    )
-    return dataset, steps
 
 
 def _make_progress_watcher(progress: Optional[ProgressCallback], epochs: int, steps: int, check_every: int):

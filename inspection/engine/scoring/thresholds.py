@@ -1,12 +1,25 @@
 """Operating points: where to put the reject threshold, from scores and labels.
 
 Decision rule everywhere: ``score >= threshold`` -> reject (defective), as in
-:mod:`.metrics`. Every threshold returned is one of the observed scores, so
-the reported precision, recall and false-call rate are exactly what the rule
-does on the calibration images, ties included (a threshold never splits a run
-of equal scores). The single exception is a budget that no observed score can
-meet except by rejecting nothing; the threshold is then the next float above
-the highest score and the ``note`` says so.
+:mod:`.metrics`. Each rule first decides which observed scores to reject
+(the lowest rejected score ``s``), then places the threshold strictly between
+two observed scores, never on one:
+
+* in the middle of the gap between ``s`` and the next lower observed score
+  (of either class), so a part scoring a little differently on the line than
+  on the calibration images is not decided by a hair;
+* rejecting every image: below the lowest score by half the gap to the
+  second-lowest distinct score, but never past half-way to 0 when the
+  lowest score is positive (distance scores stay non-negative);
+* rejecting nothing: above the highest score by half the gap to the
+  second-highest distinct score;
+* when all scores are equal there is no gap: the threshold lies 1 % of the
+  score (0.01 for a score of 0) below or above it, and the ``note`` says
+  that the calibration images cannot tell the classes apart.
+
+The reported precision, recall and false-call rate are therefore exactly
+what the rule does on the calibration images, ties included (a threshold
+never splits a run of equal scores).
 
 Edge cases (decided once, applied by every function):
 
@@ -16,7 +29,7 @@ Edge cases (decided once, applied by every function):
 * no normal image: ``false_call_budget_threshold`` raises ValueError; the
   others work and report a NaN false-call rate;
 * a single defective image: recall can only be 0 or 1, so any positive recall
-  target puts the threshold at that image's score, and the Wilson interval
+  target puts the threshold just below that image's score, and the Wilson interval
   on recall is wide (about 0.21..1 at 95 %) - which is the honest message;
 * ``uncertain_band`` needs both classes.
 
@@ -126,7 +139,10 @@ def _highest_threshold_for_recall(defect_scores: np.ndarray, min_recall: float) 
 
 
 def _lowest_threshold_for_false_calls(normal_scores, all_scores, max_false_call_rate) -> tuple[float, str]:
-    """Lowest observed score at which at most the allowed share of normal images is rejected."""
+    """Lowest observed score from which at most the allowed share of normal images is rejected.
+
+    ``math.inf`` (reject nothing) when no observed score meets the budget.
+    """
     allowed = math.floor(max_false_call_rate * normal_scores.size + TARGET_TOLERANCE)
     if allowed >= normal_scores.size:
         return float(all_scores.min()), ""
@@ -136,10 +152,39 @@ def _lowest_threshold_for_false_calls(normal_scores, all_scores, max_false_call_
     above = all_scores[all_scores > first_too_many]
     if above.size:
         return float(above.min()), ""
-    return (
-        float(np.nextafter(first_too_many, np.inf)),
-        "only rejecting nothing meets the false-call budget: the threshold lies just above the highest score",
-    )
+    return math.inf, "only rejecting nothing meets the false-call budget: the threshold lies above the highest score"
+
+
+NO_GAP_NOTE = "all scores are equal: the calibration images cannot tell normal from defective parts"
+
+
+def threshold_between_scores(all_scores, lowest_rejected: float) -> tuple[float, str]:
+    """The threshold that rejects exactly the scores ``>= lowest_rejected``, placed mid-gap (see the module doc).
+
+    ``lowest_rejected`` is an observed score, or ``math.inf`` to reject none.
+    Returns ``(threshold, note)``; the note is empty unless the scores leave no gap.
+    """
+    distinct = np.unique(np.asarray(all_scores, dtype=np.float64))
+    if distinct.size == 1:
+        score = float(distinct[0])
+        step = abs(score) * 0.01 if score != 0.0 else 0.01
+        return (score + step if lowest_rejected > score else score - step), NO_GAP_NOTE
+    if lowest_rejected > distinct[-1]:
+        return float(distinct[-1] + (distinct[-1] - distinct[-2]) / 2.0), ""
+    if lowest_rejected <= distinct[0]:
+        half_gap = (distinct[1] - distinct[0]) / 2.0
+        if distinct[0] > 0.0:
+            half_gap = min(half_gap, distinct[0] / 2.0)
+        return float(distinct[0] - half_gap), ""
+    below = float(distinct[distinct < lowest_rejected].max())
+    middle = (below + lowest_rejected) / 2.0
+    if not below < middle < lowest_rejected:  # adjacent floats: no number lies between them
+        middle = lowest_rejected
+    return float(middle), ""
+
+
+def _joined(*notes: str) -> str:
+    return "; ".join(note for note in notes if note)
 
 
 def max_f1_threshold(labels, scores) -> OperatingPoint:
@@ -160,8 +205,9 @@ def max_f1_threshold(labels, scores) -> OperatingPoint:
     false_positives = sorted_normals.size - np.searchsorted(sorted_normals, candidates, side="left")
     f1 = 2 * true_positives / (2 * true_positives + false_positives + (defect_count - true_positives))
     best = candidates[int(np.argmax(f1))]
+    threshold, gap_note = threshold_between_scores(score_array, best)
     note = "" if sorted_normals.size else "no normal image: false-call rate unknown"
-    return _point(label_array, score_array, best, "max-f1", note)
+    return _point(label_array, score_array, threshold, "max-f1", _joined(note, gap_note))
 
 
 def escape_budget_threshold(labels, scores, min_recall: float) -> OperatingPoint:
@@ -171,33 +217,38 @@ def escape_budget_threshold(labels, scores, min_recall: float) -> OperatingPoint
     threshold at or below the one returned also meets the target; "the lowest
     threshold meeting the recall target" in the everyday sense of "the most
     lenient setting" is this one: recall just reaches the target and false
-    calls are as few as that allows. It is the ``k``-th highest defect score
-    with ``k = ceil(min_recall * number_of_defects)``; ties above it may make
-    the achieved recall higher than the target.
+    calls are as few as that allows. It rejects from the ``k``-th highest
+    defect score with ``k = ceil(min_recall * number_of_defects)`` (the
+    threshold lies mid-gap below that score); ties above it may make the
+    achieved recall higher than the target.
     """
     _check_fraction(min_recall, "min_recall", allow_zero=False)
     label_array, score_array = validated_labels_and_scores(labels, scores)
     if not label_array.any():
         raise ValueError("an escape budget needs at least one defective image")
-    threshold = _highest_threshold_for_recall(score_array[label_array], min_recall)
+    lowest_rejected = _highest_threshold_for_recall(score_array[label_array], min_recall)
+    threshold, gap_note = threshold_between_scores(score_array, lowest_rejected)
     note = "" if (~label_array).any() else "no normal image: false-call rate unknown"
-    return _point(label_array, score_array, threshold, "escape-budget", note)
+    return _point(label_array, score_array, threshold, "escape-budget", _joined(note, gap_note))
 
 
 def false_call_budget_threshold(labels, scores, max_false_call_rate: float) -> OperatingPoint:
     """Lowest threshold rejecting at most ``max_false_call_rate`` of the normal images.
 
-    That is the highest recall the false-call budget allows. The threshold is
+    That is the highest recall the false-call budget allows. It rejects from
     the lowest observed score (normal or defective) above the normal score
-    whose rejection would exceed the budget. Recall is NaN when there is no
+    whose rejection would exceed the budget, the threshold lying mid-way
+    between those two scores. Recall is NaN when there is no
     defective image; ValueError when there is no normal image.
     """
     _check_fraction(max_false_call_rate, "max_false_call_rate", allow_zero=True)
     label_array, score_array = validated_labels_and_scores(labels, scores)
     if label_array.all():
         raise ValueError("a false-call budget needs at least one normal image")
-    threshold, note = _lowest_threshold_for_false_calls(score_array[~label_array], score_array, max_false_call_rate)
-    return _point(label_array, score_array, threshold, "false-call-budget", note)
+    lowest_rejected, note = _lowest_threshold_for_false_calls(score_array[~label_array], score_array,
+                                                              max_false_call_rate)
+    threshold, gap_note = threshold_between_scores(score_array, lowest_rejected)
+    return _point(label_array, score_array, threshold, "false-call-budget", _joined(note, gap_note))
 
 
 def uncertain_band(labels, scores, *, min_recall: float, max_false_call_rate: float) -> UncertainBand:
@@ -218,9 +269,12 @@ def uncertain_band(labels, scores, *, min_recall: float, max_false_call_rate: fl
         raise ValueError("an uncertain band needs both normal and defective images")
     lower = _highest_threshold_for_recall(score_array[label_array], min_recall)
     upper, note = _lowest_threshold_for_false_calls(score_array[~label_array], score_array, max_false_call_rate)
-    if lower >= upper:
-        lower = upper
+    collapsed = lower >= upper
+    if collapsed:
         note = "one threshold meets both targets; no review band is needed"
+    upper, gap_note = threshold_between_scores(score_array, upper)
+    lower = upper if collapsed else threshold_between_scores(score_array, lower)[0]
+    note = _joined(note, gap_note)
     in_band = (score_array >= lower) & (score_array < upper)
     defects_not_passed = int(np.sum(label_array & (score_array >= lower)))
     normals_rejected = int(np.sum(~label_array & (score_array >= upper)))
@@ -245,9 +299,10 @@ def uncertain_band(labels, scores, *, min_recall: float, max_false_call_rate: fl
 def normal_quantile_threshold(normal_scores, quantile: float) -> OperatingPoint:
     """Threshold from normal images only, for when no defect is labelled yet.
 
-    Rejects at most ``1 - quantile`` of the given normal scores: the lowest
-    observed score at which that holds (see :func:`false_call_budget_threshold`).
-    With ``quantile = 1`` it lies just above the highest score. Precision and
+    Rejects at most ``1 - quantile`` of the given normal scores, from the
+    lowest observed score at which that holds, placed mid-gap (see
+    :func:`false_call_budget_threshold`). With ``quantile = 1`` it lies above
+    the highest score by half the gap below it. Precision and
     recall are NaN; ``calibrated_from`` is ``"normal-only"``. Typical input is
     a detector's leave-one-out ``training_scores_``.
     """
@@ -255,7 +310,8 @@ def normal_quantile_threshold(normal_scores, quantile: float) -> OperatingPoint:
     score_array = np.asarray(normal_scores, dtype=np.float64).ravel()
     labels = np.zeros(score_array.size, dtype=int)
     label_array, score_array = validated_labels_and_scores(labels, score_array)
-    threshold, note = _lowest_threshold_for_false_calls(score_array, score_array, 1.0 - quantile)
-    note = note or f"calibrated on {score_array.size} normal images only; recall unknown"
+    lowest_rejected, note = _lowest_threshold_for_false_calls(score_array, score_array, 1.0 - quantile)
+    threshold, gap_note = threshold_between_scores(score_array, lowest_rejected)
+    note = _joined(note, gap_note) or f"calibrated on {score_array.size} normal images only; recall unknown"
     return _point(label_array, score_array, threshold, "normal-quantile", note, calibrated_from="normal-only")
 
