@@ -77,6 +77,8 @@ _PARAMETERS = (
     "max_features", "min_coverage", "max_rotation", "max_shift", "max_scale_change", "identity_margin",
 )
 MOTIONS = ("translation", "euclidean", "similarity")
+#: Similarity minimum of an aligning method before it was calibrated on a product's pictures.
+FALLBACK_MIN_QUALITY = 0.6
 
 
 @dataclass
@@ -123,10 +125,11 @@ class Registrar:
         estimated on.
     roi : (x, y, w, h) in reference pixels; the aligned image is cropped to it
         and only this region drives the alignment and the quality.
-    min_quality : images whose quality is below this are refused. Not applied
-        with method "none": there is no alignment to verify, and different
-        samples of a textured surface correlate weakly even when aligned
-        (magnetic tiles: median 0.33), so quality is only reported.
+    min_quality : images whose quality is below this are refused. "auto"
+        (until ``auto.fit_registration`` calibrates it on the product's good
+        pictures): ``FALLBACK_MIN_QUALITY`` for the aligning methods and no
+        check with "none", since different samples of a textured surface
+        correlate weakly even when aligned (magnetic tiles: median 0.33).
     max_iterations, epsilon : ECC stopping criteria per pyramid level.
     max_features : ORB key points per image.
     min_coverage : fraction of the region of interest that must stay valid
@@ -151,7 +154,7 @@ class Registrar:
         motion: str = "euclidean",
         working_side: int = 256,
         roi: Optional[Sequence[int]] = None,
-        min_quality: float = 0.6,
+        min_quality: Union[float, str] = "auto",
         max_iterations: int = 100,
         epsilon: float = 1e-5,
         max_features: int = 1000,
@@ -187,6 +190,8 @@ class Registrar:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= (1.0 if name != "max_shift" else 2.0):
                 raise ValueError(f"{name} must be a number between 0 and 1, not {value!r}")
+        if self.min_quality != "auto" and not isinstance(self.min_quality, (int, float)):
+            raise ValueError(f"min_quality must be a number between -1 and 1 or 'auto', not {self.min_quality!r}")
         reference = _as_image(reference, "reference")
         height, width, channels = reference.shape
         roi = self._checked_roi(height, width)
@@ -247,7 +252,8 @@ class Registrar:
         if chosen is None:
             return self._refused(candidates[0], failure, adjustment)
         full_matrix = _to_full_resolution(chosen.matrix, *self.working_scale_)
-        if self.method != "none" and not chosen.quality >= self.min_quality:
+        minimum = self._min_quality()
+        if minimum is not None and not chosen.quality >= minimum:
             return self._refused(chosen, self._too_different(chosen, candidates), adjustment)
         aligned, valid_mask = self._warp_with_validity(image, validity, full_matrix)
         return RegistrationResult(
@@ -262,12 +268,18 @@ class Registrar:
             motion=self._motion_dict(full_matrix), size_adjustment=adjustment, measured_quality=candidate.quality,
         )
 
+    def _min_quality(self) -> Optional[float]:
+        if self.min_quality != "auto":
+            return float(self.min_quality)
+        return None if self.method == "none" else FALLBACK_MIN_QUALITY
+
     def _too_different(self, chosen: Candidate, candidates: Sequence[Candidate]) -> str:
+        minimum = self._min_quality()
         # A warp that does match but was not allowed is the true reason, not
         # "something else": say which limit it broke.
         matching = [
             candidate for candidate in candidates
-            if math.isfinite(candidate.quality) and candidate.quality >= self.min_quality
+            if math.isfinite(candidate.quality) and candidate.quality >= minimum
         ]
         if matching:
             best = max(matching, key=lambda candidate: candidate.quality)
@@ -276,9 +288,9 @@ class Registrar:
             shown, needed = shown_apart(best.coverage, float(self.min_coverage), percent=True)
             return (f"the alignment that matches the reference (similarity {best.quality:.2f}) leaves only {shown} of "
                     f"the region of interest inside the picture (at least {needed} needed to judge it)")
-        shown, minimum = shown_apart(chosen.quality, float(self.min_quality))
+        shown, limit = shown_apart(chosen.quality, minimum)
         return (f"too different from the reference after alignment (a different part or something else "
-                f"entirely?): similarity {shown} is below the minimum {minimum}")
+                f"entirely?): similarity {shown} is below the minimum {limit}")
 
     def register_many(
         self, images: Iterable[np.ndarray], progress: Optional[ProgressCallback] = None
