@@ -429,6 +429,8 @@ class Registrar:
     @classmethod
     def from_config(cls, config: dict[str, Any], reference: np.ndarray) -> "Registrar":
         parameters = {key: value for key, value in config.items() if key != "reference_shape"}
+        # Saved before motion bounds existed: those registrations took any rotation.
+        parameters.setdefault("max_rotation", "any")
         expected = config.get("reference_shape")
         reference = _as_image(reference, "reference")
         if expected is not None and list(reference.shape) != list(expected):
