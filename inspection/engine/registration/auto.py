@@ -23,7 +23,10 @@ import numpy as np
 
 from ..progress import ProgressCallback, ProgressEvent, report
 from .alignment import Registrar
-from .calibration import MIN_QUALITY_RULE, bounds_from_spread, calibrated_min_quality, spread
+from .motion import ANY_ROTATION
+from .calibration import (
+    MIN_CALIBRATION_PICTURES, MIN_QUALITY_RULE, bounds_from_spread, calibrated_min_quality, spread,
+)
 
 AUTO = "auto"
 AUTO_METHODS = ("none", "ecc", "orb+ecc")
@@ -43,13 +46,18 @@ def fit_registration(
 ) -> tuple[Registrar, dict[str, Any]]:
     """A Registrar chosen (``method="auto"``) and calibrated on ``training_images``, and its report.
 
-    ``settings`` are Registrar parameters; ``min_quality="auto"`` (the default
-    here) is calibrated, a number is kept as given. Bounds are narrowed to the
-    measured spread plus a margin, never beyond the configured ones.
+    ``settings`` are Registrar parameters; ``min_quality="auto"`` and
+    ``max_rotation="auto"`` (the defaults here) are calibrated, numbers are kept
+    as given. Bounds are narrowed to the measured spread plus a margin, never
+    beyond the configured ones.
     """
     settings = dict(settings or {})
     method = settings.pop("method", AUTO)
     min_quality = settings.pop("min_quality", AUTO)
+    # Unless the product sets a largest rotation, the pictures are measured
+    # with any rotation and the bound is set from what they needed.
+    if settings.get("max_rotation", AUTO) == AUTO:
+        settings["max_rotation"] = ANY_ROTATION
     names = list(names) if names is not None else [f"picture {index + 1}" for index in range(len(training_images))]
     methods = AUTO_METHODS if method == AUTO else (method,)
 
@@ -69,14 +77,18 @@ def fit_registration(
     accepted = [result for result in results if result.accepted]
     resolved = registrar.get_config()
     resolved.pop("reference_shape", None)
-    if min_quality == AUTO:
-        qualities = [result.measured_quality for result in accepted]
-        resolved["min_quality"] = calibrated_min_quality(qualities) if qualities else 0.6
+    qualities = [result.measured_quality for result in accepted]
+    if min_quality == AUTO and len(qualities) >= MIN_CALIBRATION_PICTURES:
+        resolved["min_quality"] = calibrated_min_quality(qualities)
         quality_source = f"calibrated on {len(qualities)} good training pictures: {MIN_QUALITY_RULE}"
+    elif min_quality == AUTO:
+        resolved["min_quality"] = AUTO
+        quality_source = (f"the general minimum: {len(qualities)} good training pictures are too few to calibrate "
+                          f"on (at least {MIN_CALIBRATION_PICTURES})")
     else:
         resolved["min_quality"] = float(min_quality)
         quality_source = "set in the product's settings"
-    if chosen != "none":
+    if chosen != "none" and len(accepted) >= MIN_CALIBRATION_PICTURES:
         resolved.update(bounds_from_spread(
             [result.motion for result in accepted], frame_side=registrar.bounds_.frame_side,
             ceiling={key: resolved[key] for key in ("max_rotation", "max_shift", "max_scale_change")},
@@ -92,8 +104,9 @@ def fit_registration(
         "settings": final.get_config(),
         "min_quality_source": quality_source,
         "bounds_source": (
+            "no motion with registration 'none'" if chosen == "none" else
             "largest motion of the registered training pictures with a margin, within the configured bounds"
-            if chosen != "none" else "no motion with registration 'none'"
+            if len(accepted) >= MIN_CALIBRATION_PICTURES else "the configured bounds (too few pictures to measure)"
         ),
         "training_pictures": len(training_images),
         "refused": [

@@ -19,13 +19,18 @@ import numpy as np
 
 QUALITY_MARGIN = 0.1
 LOW_QUANTILE = 0.02
+#: Fewer good pictures than this say too little about their spread: the general minimum stays.
+MIN_CALIBRATION_PICTURES = 5
+#: Robust standard deviations below the median beyond which a "good" picture is taken as mislabelled.
+OUTLIER_DEVIATIONS = 4.0
 ROTATION_MARGIN_DEGREES = 3.0
 SHIFT_MARGIN = 0.03  # of the reference's longer side
 SPREAD_FACTOR = 1.25
 
 MIN_QUALITY_RULE = (
-    f"{LOW_QUANTILE:.0%} quantile of the good training pictures' similarity, less the larger of "
-    f"{QUALITY_MARGIN} and its distance to their median"
+    f"{LOW_QUANTILE:.0%} quantile of the good training pictures' similarity (pictures more than "
+    f"{OUTLIER_DEVIATIONS:g} robust deviations below the median left out), less the larger of {QUALITY_MARGIN} "
+    f"and its distance to their median"
 )
 
 
@@ -34,8 +39,12 @@ def calibrated_min_quality(qualities: Sequence[float]) -> float:
     values = np.array([value for value in qualities if math.isfinite(value)], dtype=np.float64)
     if len(values) == 0:
         raise ValueError("no measured similarity to calibrate on")
-    low = float(np.quantile(values, LOW_QUANTILE))
-    margin = max(QUALITY_MARGIN, float(np.median(values)) - low)
+    median = float(np.median(values))
+    deviation = 1.4826 * float(np.median(np.abs(values - median)))
+    # One mislabelled picture must not open the door to everything.
+    kept = values[values >= median - OUTLIER_DEVIATIONS * max(deviation, 0.01)]
+    low = float(np.quantile(kept, LOW_QUANTILE))
+    margin = max(QUALITY_MARGIN, median - low)
     return round(low - margin, 4)
 
 

@@ -1,0 +1,32 @@
+"""The similarity minimum and motion bounds a product's own good pictures set."""
+
+import numpy as np
+
+from inspection.engine.registration.calibration import bounds_from_spread, calibrated_min_quality
+
+
+def test_a_textured_products_weak_similarities_give_a_minimum_below_all_of_them():
+    similarities = np.random.default_rng(0).uniform(0.01, 0.17, 200)
+    assert calibrated_min_quality(similarities) < 0.01
+
+
+def test_a_well_aligned_products_minimum_sits_a_margin_below_its_worst_good_pictures():
+    similarities = np.random.default_rng(1).uniform(0.74, 0.9, 100)
+    minimum = calibrated_min_quality(similarities)
+    assert 0.55 < minimum < 0.74 - 0.05
+
+
+def test_one_mislabelled_picture_does_not_lower_the_minimum_to_let_everything_through():
+    similarities = list(np.random.default_rng(2).uniform(0.9, 0.99, 30)) + [0.02]
+    assert calibrated_min_quality(similarities) > 0.7
+
+
+def test_bounds_follow_the_spread_with_a_margin_and_never_exceed_the_configured_ones():
+    motions = [{"rotation": angle, "shift_x": 4.0, "shift_y": -3.0, "scale": 1.0} for angle in (-8.0, 2.0, 6.0)]
+    bounds = bounds_from_spread(motions, frame_side=100.0,
+                                ceiling={"max_rotation": "any", "max_shift": 0.5, "max_scale_change": 0.1})
+    assert bounds["max_rotation"] == 13.0 and bounds["max_scale_change"] == 0.02
+    assert abs(bounds["max_shift"] - (0.05 * 1.25 + 0.03)) < 0.001
+    tight = bounds_from_spread(motions, frame_side=100.0,
+                               ceiling={"max_rotation": 5, "max_shift": 0.05, "max_scale_change": 0.0})
+    assert tight == {"max_rotation": 5.0, "max_shift": 0.05, "max_scale_change": 0.0}
