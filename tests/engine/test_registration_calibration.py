@@ -30,3 +30,13 @@ def test_bounds_follow_the_spread_with_a_margin_and_never_exceed_the_configured_
     tight = bounds_from_spread(motions, frame_side=100.0,
                                ceiling={"max_rotation": 5, "max_shift": 0.05, "max_scale_change": 0.0})
     assert tight == {"max_rotation": 5.0, "max_shift": 0.05, "max_scale_change": 0.0}
+
+
+def test_the_suggested_region_of_interest_is_the_part_with_a_margin_not_the_frame():
+    from inspection.engine.registration.region import suggest_roi
+    from tests.engine.synthetic_parts import SIDE, radial_part, texture_surface
+
+    x, y, width, height = suggest_roi(radial_part(centre=(80, 110), radius=40))
+    # The disc spans 40..120 x 70..150; the margin is 4 % of 192 px, about 8 px.
+    assert 28 <= x <= 40 and 58 <= y <= 70 and 120 <= x + width <= 132 and 150 <= y + height <= 162
+    assert suggest_roi(texture_surface(seed=3)) == (0, 0, SIDE, SIDE)
