@@ -1,6 +1,5 @@
 """The registration a product's good pictures choose, stored as its report and served by the API."""
 
-import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import Image, Product

@@ -59,7 +59,6 @@ region stays valid.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -69,7 +68,9 @@ from ..data.imageio import to_gray
 from ..progress import ProgressCallback, ProgressEvent, report
 from .estimators import ecc_warp, normalised_cross_correlation, orb_features, orb_warp, phase_shift
 from .motion import Candidate, MotionBounds, choose_candidate, motion_of, rotation_limit, shown_apart
+from .result import RegistrationResult
 from .shapes import conform
+from .warping import to_full_resolution as _to_full_resolution, warp_into_crop
 
 METHODS = ("ecc", "orb", "orb+ecc", "none")
 _PARAMETERS = (
@@ -79,38 +80,6 @@ _PARAMETERS = (
 MOTIONS = ("translation", "euclidean", "similarity")
 #: Similarity minimum of an aligning method before it was calibrated on a product's pictures.
 FALLBACK_MIN_QUALITY = 0.6
-
-
-@dataclass
-class RegistrationResult:
-    """Outcome of aligning one image.
-
-    ``image``: aligned and cropped float32 (h, w, C) in [0, 1], or None when
-    refused. ``quality``: zero-mean normalised cross-correlation, in [-1, 1],
-    between the aligned image and the reference, both grey at the working
-    resolution, on the valid part of the region of interest (1 = same picture
-    up to a brightness gain and offset, about 0 = unrelated); NaN when refused,
-    so a picture is either aligned with its quality or refused with its reason.
-    ``matrix``: 2x3 affine map from reference pixel coordinates (x, y, 1) to
-    pixel coordinates of the input image after it was brought to the
-    reference size. ``reason``: why it was refused, in words, or "".
-    ``valid_mask``: (h, w) bool, False where the aligned pixel came from
-    outside the picture (filled with the reference's pixel). ``coverage``:
-    valid fraction of the region. ``motion``: rotation (degrees), shift (px)
-    and scale of the warp kept. ``size_adjustment``: how the picture was
-    brought to the reference size, "" when it already had it.
-    """
-
-    image: Optional[np.ndarray]
-    quality: float
-    matrix: np.ndarray
-    accepted: bool
-    reason: str = ""
-    valid_mask: Optional[np.ndarray] = None
-    coverage: float = float("nan")
-    motion: dict = field(default_factory=dict)
-    size_adjustment: str = ""
-    measured_quality: float = float("nan")
 
 
 class Registrar:
@@ -398,24 +367,7 @@ class Registrar:
         return aligned, inside
 
     def _warp(self, image: np.ndarray, matrix: np.ndarray, *, nearest: bool = False) -> np.ndarray:
-        import cv2
-
-        x, y, roi_width, roi_height = self.roi_
-        # Warp straight into the crop: output pixel (u, v) is reference pixel
-        # (u + x, v + y), so the translation absorbs the ROI offset.
-        cropped = matrix.astype(np.float64).copy()
-        cropped[:, 2] += cropped[:, :2] @ np.array([x, y], dtype=np.float64)
-        interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-        border = cv2.BORDER_CONSTANT if nearest else cv2.BORDER_REPLICATE
-        aligned = cv2.warpAffine(
-            image, cropped, (roi_width, roi_height),
-            flags=interpolation | cv2.WARP_INVERSE_MAP, borderMode=border, borderValue=0,
-        )
-        if aligned.ndim == 2:
-            aligned = aligned[:, :, None]
-        if nearest:
-            return aligned
-        return np.clip(aligned, 0.0, 1.0).astype(np.float32, copy=False)
+        return warp_into_crop(image, matrix, self.roi_, nearest=nearest)
 
     # -------------------------------------------------------- persistence
     def get_config(self) -> dict[str, Any]:
@@ -452,10 +404,3 @@ def _as_image(image: np.ndarray, what: str) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] not in (1, 3) or image.shape[0] < 2 or image.shape[1] < 2:
         raise ValueError(f"{what} must be an (H, W, 1|3) array, got shape {image.shape}")
     return image.astype(np.float32, copy=False)
-
-
-def _to_full_resolution(matrix: np.ndarray, scale_x: float, scale_y: float) -> np.ndarray:
-    """Conjugate a working-scale transform by the downscaling: S^-1 M S."""
-    scaling = np.diag([scale_x, scale_y, 1.0])
-    homogeneous = np.vstack([matrix.astype(np.float64), [0.0, 0.0, 1.0]])
-    return (np.linalg.inv(scaling) @ homogeneous @ scaling)[:2].astype(np.float32)

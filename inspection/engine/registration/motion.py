@@ -52,12 +52,13 @@ def rotation_limit(max_rotation: Union[float, str, None]) -> float:
     """``max_rotation`` as degrees in [0, 180]; ``"any"`` is 180."""
     if max_rotation == ANY_ROTATION:
         return 180.0
+    problem = f"max_rotation must be degrees between 0 and 180 or {ANY_ROTATION!r}, not {max_rotation!r}"
     try:
         value = float(max_rotation)
     except (TypeError, ValueError):
-        raise ValueError(f"max_rotation must be degrees between 0 and 180 or {ANY_ROTATION!r}, not {max_rotation!r}")
-    if not 0.0 <= value <= 180.0 or math.isnan(value):
-        raise ValueError(f"max_rotation must be degrees between 0 and 180 or {ANY_ROTATION!r}, not {max_rotation!r}")
+        raise ValueError(problem) from None
+    if not 0.0 <= value <= 180.0:  # also refuses NaN
+        raise ValueError(problem)
     return value
 
 
