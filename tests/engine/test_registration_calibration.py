@@ -40,3 +40,13 @@ def test_the_suggested_region_of_interest_is_the_part_with_a_margin_not_the_fram
     # The disc spans 40..120 x 70..150; the margin is 4 % of 192 px, about 8 px.
     assert 28 <= x <= 40 and 58 <= y <= 70 and 120 <= x + width <= 132 and 150 <= y + height <= 162
     assert suggest_roi(texture_surface(seed=3)) == (0, 0, SIDE, SIDE)
+
+
+def test_without_training_pictures_auto_says_it_has_not_chosen_and_keeps_the_general_limits():
+    from inspection.engine.registration.auto import fit_registration
+    from tests.engine.synthetic_parts import radial_part
+
+    registrar, report = fit_registration(radial_part(seed=0), [])
+    assert report["chosen"] == registrar.method == "orb+ecc" and "no good training pictures" in report["why"]
+    assert registrar.min_quality == "auto" and "too few to calibrate" in report["min_quality_source"]
+    assert registrar.register(radial_part(seed=1)).accepted

@@ -32,6 +32,8 @@ AUTO = "auto"
 AUTO_METHODS = ("none", "ecc", "orb+ecc")
 #: Share of the unaligned pictures' dissimilarity (1 - median similarity) alignment must remove to be worth it.
 ALIGNMENT_GAIN = 0.25
+#: What ``auto`` means while there is no picture to choose on: the widest-reaching mode.
+UNCHOSEN_METHOD = "orb+ecc"
 #: Medians closer than this are a tie, decided by the worst picture's similarity.
 MEDIAN_TIE = 0.005
 
@@ -72,7 +74,12 @@ def fit_registration(
         report(progress, ProgressEvent(stage="choose-registration", fraction=(position + 1) / len(methods),
                                        message=f"tried registration {candidate!r}"))
 
-    chosen, why = _choose(figures) if method == AUTO else (method, "chosen in the product's settings")
+    if method != AUTO:
+        chosen, why = method, "chosen in the product's settings"
+    elif not training_images:
+        chosen, why = UNCHOSEN_METHOD, "no good training pictures to choose on yet: the general default until there are"
+    else:
+        chosen, why = _choose(figures)
     registrar, results = measured[chosen]
     accepted = [result for result in results if result.accepted]
     resolved = registrar.get_config()
