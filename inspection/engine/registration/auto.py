@@ -31,7 +31,9 @@ from .calibration import (
 AUTO = "auto"
 AUTO_METHODS = ("none", "ecc", "orb+ecc")
 #: Share of the unaligned pictures' dissimilarity (1 - median similarity) alignment must remove to be worth it.
-ALIGNMENT_GAIN = 0.25
+#: Measured: parts 73 % (circuitboard) to 98 % (synthetic square plate); magnetic tiles 24 %, where ECC
+#: only bends one texture towards another; synthetic random textures 1 %.
+ALIGNMENT_GAIN = 0.5
 #: What ``auto`` means while there is no picture to choose on: the widest-reaching mode.
 UNCHOSEN_METHOD = "orb+ecc"
 #: Medians closer than this are a tie, decided by the worst picture's similarity.
