@@ -52,7 +52,7 @@ def _spread(items, count):
     return [items[round(index * step)] for index in range(count)]
 
 
-def measure(name: str, root: Path, options: dict) -> list[dict]:
+def measure(name: str, root: Path, options: dict, modes=MODES + ("former limits",)) -> list[dict]:
     dataset = load_mvtec_layout(root)
     mode = options.get("mode")
     reference_path = root / "train" / "good" / options["reference"] if "reference" in options else dataset.train_paths[0]
@@ -67,7 +67,7 @@ def measure(name: str, root: Path, options: dict) -> list[dict]:
     )
     defective = _pictures([item.path for item in dataset.test_items if item.label == 1], mode)
     rows = []
-    for registration in MODES + ("former limits",):
+    for registration in modes:
         started = time.perf_counter()
         if registration == "former limits":
             registrar = Registrar(method="orb+ecc", roi=options.get("roi"), min_quality=0.6, min_coverage=0.95,
@@ -98,6 +98,7 @@ def main() -> int:
                         help="folder of `python -m inspection.engine synth OUT --set all` (set1 ... set6)")
     parser.add_argument("--json", default=None)
     parser.add_argument("--only", default=None, help="comma-separated data set names")
+    parser.add_argument("--modes", default=",".join(MODES + ("former limits",)), help="comma-separated modes")
     arguments = parser.parse_args()
     targets = [(name, SHARED_DATASETS / name, options) for name, options in REAL_DATASETS.items()]
     if arguments.synthetic_root:
@@ -111,7 +112,7 @@ def main() -> int:
         if not root.is_dir():
             print(f"skipped {name}: {root} not found", file=sys.stderr)
             continue
-        rows += measure(name, root, options)
+        rows += measure(name, root, options, tuple(arguments.modes.split(",")))
     if arguments.json:
         Path(arguments.json).write_text(json.dumps(rows, indent=2))
     return 0
