@@ -50,3 +50,16 @@ def test_without_training_pictures_auto_says_it_has_not_chosen_and_keeps_the_gen
     assert report["chosen"] == registrar.method == "orb+ecc" and "no good training pictures" in report["why"]
     assert registrar.min_quality == "auto" and "too few to calibrate" in report["min_quality_source"]
     assert registrar.register(radial_part(seed=1)).accepted
+
+
+def test_evaluation_zeroes_anomaly_maps_where_pixels_came_from_outside_the_picture():
+    from inspection.engine.scoring.evaluation import _masked
+
+    valid = np.ones((8, 10), bool)
+    valid[:, 7:] = False
+    anomaly_map = np.full((8, 10), 0.5, np.float32)
+    masked = _masked(anomaly_map, valid)
+    assert np.all(masked[:, 7:] == 0) and np.all(masked[:, :7] == 0.5)
+    # A map at another resolution gets the mask resized to it; a map with channels keeps them.
+    assert np.all(_masked(np.ones((4, 5, 3), np.float32), valid)[:, 4:] == 0)
+    assert _masked(anomaly_map, None) is anomaly_map
