@@ -220,3 +220,18 @@ def test_circuitboard_photos_register_with_high_quality():
     tiles = sorted(glob.glob(str(DATASETS / "magnetic_tile" / "train" / "good" / "*.jpg")))[:1]
     if tiles:
         assert not registrar.register(load_image(tiles[0])).accepted
+
+
+def test_keeping_the_identity_never_costs_a_picture_a_small_allowed_warp_would_save():
+    reference = _scene(14)
+    moved, _ = _moved(reference, 0.0, (1.5, -1.0))
+    registrar = Registrar(method="ecc", roi=INNER).fit(reference)
+    identity_only = Registrar(method="none", roi=INNER, min_quality=0.0).fit(reference).register(moved)
+    aligned = registrar.register(moved)
+    # Set the minimum between the identity's similarity and the aligned one,
+    # with an identity margin so wide that the gain alone would not count.
+    minimum = (identity_only.quality + aligned.quality) / 2
+    strict = Registrar(method="ecc", roi=INNER, min_quality=minimum, identity_margin=1.0).fit(reference)
+    result = strict.register(moved)
+    assert result.accepted, result.reason
+    assert result.quality >= minimum and not np.allclose(result.matrix, np.eye(2, 3))

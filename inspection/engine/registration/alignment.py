@@ -223,7 +223,17 @@ class Registrar:
         full_matrix = _to_full_resolution(chosen.matrix, *self.working_scale_)
         minimum = self._min_quality()
         if minimum is not None and not chosen.quality >= minimum:
-            return self._refused(chosen, self._too_different(chosen, candidates), adjustment)
+            # Identity first must never cost a picture: an allowed warp that
+            # clears the minimum is taken even when its gain is small.
+            passing = [
+                candidate for candidate in candidates
+                if candidate.violation is None and candidate.coverage >= self.min_coverage
+                and candidate.quality >= minimum
+            ]
+            if not passing:
+                return self._refused(chosen, self._too_different(chosen, candidates), adjustment)
+            chosen = max(passing, key=lambda candidate: candidate.quality)
+            full_matrix = _to_full_resolution(chosen.matrix, *self.working_scale_)
         aligned, valid_mask = self._warp_with_validity(image, validity, full_matrix)
         return RegistrationResult(
             aligned, chosen.quality, full_matrix, True, "", valid_mask=valid_mask, coverage=chosen.coverage,
