@@ -63,6 +63,13 @@ class Product(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def registration_report_is_current(self) -> bool:
+        """Whether the registration report was made for the current reference and registration settings."""
+        report = self.registration_report or {}
+        return (report.get("revision") == self.registration_revision
+                and report.get("requested_settings") == self.registration_settings and bool(report.get("settings")))
+
 
 class Image(models.Model):
     class Label(models.TextChoices):

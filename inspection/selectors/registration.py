@@ -11,8 +11,7 @@ logger = logging.getLogger(__name__)
 
 def registration_overview(*, product: Product) -> dict:
     """The stored report (when it belongs to the current reference and settings), refusals and a suggested region."""
-    report = product.registration_report or {}
-    current = report.get("revision") == product.registration_revision
+    current = product.registration_report_is_current
     refused = list(
         Image.objects.filter(product=product, registration_status=Image.RegistrationStatus.FAILED)
         .order_by("pk").values("id", "original_name", "registration_failure_reason")
@@ -23,8 +22,8 @@ def registration_overview(*, product: Product) -> dict:
     }
     return {
         "settings": product.registration_settings,
-        "report": report if current else None,
-        "report_is_current": current and bool(report),
+        "report": product.registration_report if current else None,
+        "report_is_current": current,
         "counts": counts,
         "refused_pictures": [
             {"id": row["id"], "name": row["original_name"], "reason": row["registration_failure_reason"]}

@@ -89,10 +89,8 @@ def registration_effective_settings(*, product: Product) -> dict:
     current reference and settings; otherwise the settings with the general
     defaults standing in for "auto".
     """
-    report = product.registration_report or {}
-    if (report.get("revision") == product.registration_revision
-            and report.get("requested_settings") == product.registration_settings and report.get("settings")):
-        settings = dict(report["settings"])
+    if product.registration_report_is_current:
+        settings = dict(product.registration_report["settings"])
         settings.pop("reference_shape", None)
         return settings
     return _stand_ins({**_DEFAULTS, **product.registration_settings})
@@ -218,7 +216,7 @@ def _run(job: Job) -> None:
         return
     revision = product.registration_revision
     try:
-        if _chosen_settings(product) is None:
+        if not product.registration_report_is_current:
             job_report_progress(job=job, progress=job.progress, stage=STAGE,
                                 message="Choosing the registration on the good training pictures.")
             registration_choose(product=product)
@@ -251,14 +249,6 @@ def _run(job: Job) -> None:
             job_mark_cancelled(job=job, message=f"Cancelled after aligning {done} images.")
             return
     job_succeed(job=job, message=_summary(product))
-
-
-def _chosen_settings(product: Product) -> dict | None:
-    """The settings of a report that is current, or None when the pictures must choose again."""
-    report = product.registration_report or {}
-    if report.get("revision") != product.registration_revision or report.get("requested_settings") != product.registration_settings:
-        return None
-    return registration_effective_settings(product=product)
 
 
 def _summary(product: Product) -> str:
