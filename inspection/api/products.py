@@ -8,6 +8,7 @@ from inspection.api.pagination import StandardPagination
 from inspection.api.serializers import ProductOutputSerializer, ProductWithJobSerializer
 from inspection.selectors.images import image_get
 from inspection.selectors.products import product_get, product_list
+from inspection.selectors.registration import registration_overview
 from inspection.services.products import (
     product_create,
     product_delete,
@@ -104,7 +105,14 @@ class ProductReferenceImageApi(APIView):
 
 
 class ProductRegistrationApi(APIView):
-    """Start aligning the product's images again: pending ones, failed ones too, or all."""
+    """What registration chose and refused (GET); start aligning the images again (POST).
+
+    POST aligns pending images, failed ones too, or all.
+    """
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, product_id: int):
+        return Response(registration_overview(product=product_get(product_id=product_id)))
 
     class RegistrationInputSerializer(serializers.Serializer):
         images = serializers.ChoiceField(choices=("pending", "failed", "all"), default="pending")

@@ -87,6 +87,7 @@ def save_bundle(
     reference: Optional[np.ndarray] = None,
     thresholds: Optional[dict[str, Any]] = None,
     metrics: Optional[dict[str, Any]] = None,
+    registration_report: Optional[dict[str, Any]] = None,
     overwrite: bool = False,
 ) -> Path:
     """Write ``detector`` and its context to the directory ``path``; return it."""
@@ -113,6 +114,8 @@ def save_bundle(
             "method_config": state.config,
             "keras_models": sorted(state.keras_models),
             "registration": registration or {},
+            # How the registration was chosen and calibrated on the training pictures.
+            "registration_report": registration_report or {},
             "image_shape": list(image_shape),
             "thresholds": thresholds or {},
             "metrics": metrics or {},

@@ -23,6 +23,8 @@ TABLE_COLUMNS = (
     ("image_auroc", "AUROC", "{:.4f}"),
     ("image_ap", "AP", "{:.4f}"),
     ("pixel_auroc", "pixel AUROC", "{:.4f}"),
+    ("registration", "registration", "{}"),
+    ("unregistered_count", "unregistered", "{}"),
     ("train_seconds", "train s", "{:.1f}"),
     ("infer_ms_per_image", "ms/image", "{:.0f}"),
     ("peak_rss_mb", "peak RSS MB", "{:.0f}"),
@@ -178,9 +180,11 @@ def command_train(arguments) -> int:
         registration=registrar.get_config(),
         reference=registrar.reference_,
         metrics=metrics,
+        registration_report=record["registration_report"],
         overwrite=arguments.overwrite,
     )
     print(format_table([record]))
+    print(f"registration: {record['registration']} ({record['registration_report']['why']})")
     print(f"saved bundle to {arguments.out}")
     return 0
 
@@ -224,7 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--backbone", choices=["xception", "efficientnet-lite0"], default=None)
         sub.add_argument("--weights", choices=["imagenet", "random"], default=None, help="random only for experiments")
         sub.add_argument("--seed", type=int, default=None)
-        sub.add_argument("--registration", choices=["orb+ecc", "ecc", "orb", "none"], default="orb+ecc")
+        sub.add_argument(
+            "--registration", choices=["auto", "orb+ecc", "ecc", "orb", "none"], default="auto",
+            help="auto (default): chosen and calibrated on the training pictures, recorded in the bundle",
+        )
         sub.add_argument("--roi", type=parse_roi, default=None, help="X,Y,W,H region of interest in the reference")
         sub.add_argument("--image-size", type=parse_size, default=None, help="WIDTHxHEIGHT of registered images")
         sub.add_argument("--mode", choices=["gray", "rgb"], default=None)

@@ -40,6 +40,10 @@ class Product(models.Model):
     # Bumped whenever the reference or the registration settings change, so a
     # job still aligning against the old ones notices and stops.
     registration_revision = models.PositiveIntegerField(default=0)
+    # How the registration was chosen and calibrated on the good training
+    # pictures (engine's fit_registration report) for `revision`: the choice,
+    # every candidate's figures, refused pictures, rotation and shift spread.
+    registration_report = models.JSONField(default=dict, blank=True)
     # Free-form notes about thresholds kept from before operating points had a
     # history; decisions use ThresholdSetting (see services.thresholds).
     thresholds = models.JSONField(default=dict, blank=True)
@@ -58,6 +62,13 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def registration_report_is_current(self) -> bool:
+        """Whether the registration report was made for the current reference and registration settings."""
+        report = self.registration_report or {}
+        return (report.get("revision") == self.registration_revision
+                and report.get("requested_settings") == self.registration_settings and bool(report.get("settings")))
 
 
 class Image(models.Model):

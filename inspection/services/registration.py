@@ -22,6 +22,7 @@ from django.utils import timezone
 from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.data.imageio import decode_image_bytes, to_uint8
 from inspection.engine.registration.alignment import METHODS, MOTIONS, Registrar
+from inspection.engine.registration.auto import AUTO, fit_registration
 from inspection.lib.numeric_arguments import numeric_arguments_check
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_from_ground_truth
@@ -33,34 +34,116 @@ from inspection.services.jobs import job_create, job_report_progress, job_succee
 logger = logging.getLogger(__name__)
 
 STAGE = "aligning images"
+#: At most this many good training pictures choose and calibrate the registration (evenly spread, in upload
+#: order); they are held decoded in memory while it runs (40 RGB pictures of 1000x667: about 320 MB).
+CHOICE_PICTURES = 40
+# What a product's settings hold unless told otherwise: the registration and
+# the largest rotation are chosen on its good training pictures.
+_DEFAULTS = {"method": AUTO, "max_rotation": AUTO}
+# Stand-ins for "auto" until the pictures have chosen (and to check the
+# other settings): the general defaults.
+_UNCHOSEN = {"method": "orb+ecc", "max_rotation": 30.0}
 
 
 def registration_settings_check(*, registration_settings: dict) -> dict:
-    """The full Registrar configuration for `registration_settings`, or InvalidInput saying what is wrong."""
+    """The full registration settings for `registration_settings`, or InvalidInput saying what is wrong.
+
+    "auto" (the default) for the method, the largest rotation or the minimum
+    similarity means: chosen on the product's good training pictures.
+    """
     if not isinstance(registration_settings, dict):
         raise InvalidInput("registration_settings must be an object such as {\"method\": \"ecc\"}.")
-    numeric_arguments_check(target=Registrar, values=registration_settings, what="Registration setting")
+    # "auto" and "any" are words some settings take; every other value must be a usable number.
+    numeric_arguments_check(
+        target=Registrar,
+        values={name: value for name, value in registration_settings.items() if value not in ("auto", "any")},
+        what="Registration setting",
+    )
+    settings = {**_DEFAULTS, **registration_settings}
+    if settings["method"] not in METHODS + (AUTO,):
+        choices = ", ".join(METHODS + (AUTO,))
+        raise InvalidInput(f"Registration method must be one of {choices}, not {settings['method']!r}.")
+    if settings.get("motion", "euclidean") not in MOTIONS:
+        raise InvalidInput(f"Registration motion must be one of {', '.join(MOTIONS)}, not {settings['motion']!r}.")
     try:
-        registrar = Registrar(**registration_settings)
+        registrar = Registrar(**_stand_ins(settings))
+        # A tiny blank reference checks every value but the region of
+        # interest, which only the real reference can check.
+        Registrar(**{**registrar.get_config(), "roi": None}).fit(np.zeros((16, 16, 1), np.float32))
         config = registrar.get_config()
     except TypeError as error:
         raise InvalidInput(f"Unknown registration setting: {error}.") from None
-    except ValueError as error:
+    except (ValueError, EngineError) as error:
         raise InvalidInput(f"Invalid registration setting: {error}.") from None
-    if registrar.method not in METHODS:
-        raise InvalidInput(f"Registration method must be one of {', '.join(METHODS)}, not {registrar.method!r}.")
-    if registrar.motion not in MOTIONS:
-        raise InvalidInput(f"Registration motion must be one of {', '.join(MOTIONS)}, not {registrar.motion!r}.")
+    config.update({key: settings[key] for key in _DEFAULTS if settings[key] == AUTO})
     return config
+
+
+def _stand_ins(settings: dict) -> dict:
+    return {key: (_UNCHOSEN[key] if key in _UNCHOSEN and value == AUTO else value) for key, value in settings.items()}
+
+
+def registration_effective_settings(*, product: Product) -> dict:
+    """The Registrar parameters images of `product` are aligned with now.
+
+    Those its good training pictures chose when the report belongs to the
+    current reference and settings; otherwise the settings with the general
+    defaults standing in for "auto".
+    """
+    if product.registration_report_is_current:
+        settings = dict(product.registration_report["settings"])
+        settings.pop("reference_shape", None)
+        return settings
+    return _stand_ins({**_DEFAULTS, **product.registration_settings})
 
 
 def registration_fit(*, product: Product, reference_bytes: bytes | None = None) -> Registrar:
     """A Registrar fitted to the product's reference image (or to `reference_bytes`)."""
+    reference = _reference(product, reference_bytes)
+    return Registrar(**registration_effective_settings(product=product)).fit(reference)
+
+
+def _reference(product: Product, reference_bytes: bytes | None = None) -> np.ndarray:
     if reference_bytes is None:
         with product.reference_image.open("rb") as handle:
             reference_bytes = handle.read()
-    reference = decode_image_bytes(reference_bytes, product.reference_image.name or "reference image")
-    return Registrar(**product.registration_settings).fit(reference)
+    return decode_image_bytes(reference_bytes, product.reference_image.name or "reference image")
+
+
+def registration_choose(*, product: Product) -> dict:
+    """Choose and calibrate the product's registration on its good training pictures; store and return the report.
+
+    Pictures that cannot be read are left out (the job marks them failed
+    later). The report is stored only if the reference and settings are still
+    the ones it was made for.
+    """
+    revision = product.registration_revision
+    reference = _reference(product)
+    rows = list(
+        Image.objects.filter(product=product, label=Image.Label.NORMAL, split=Image.Split.TRAIN)
+        .order_by("pk").only("pk", "file", "original_name")
+    )
+    if len(rows) > CHOICE_PICTURES:
+        positions = np.linspace(0, len(rows) - 1, CHOICE_PICTURES).round().astype(int)
+        rows = [rows[position] for position in positions]
+    pictures, names = [], []
+    for row in rows:
+        try:
+            with row.file.open("rb") as handle:
+                pictures.append(decode_image_bytes(handle.read(), row.original_name))
+            names.append(row.original_name)
+        except (EngineError, OSError, ValueError):
+            continue
+    settings = {**_DEFAULTS, **product.registration_settings}
+    _, report = fit_registration(reference, pictures, settings=settings, names=names)
+    report.update({
+        "revision": revision,
+        "requested_settings": product.registration_settings,
+        "chosen_at": timezone.now().isoformat(),
+    })
+    Product.objects.filter(pk=product.pk, registration_revision=revision).update(registration_report=report)
+    product.registration_report = report
+    return report
 
 
 def registration_start(*, product: Product, started_by=None, reset: str = "none") -> Job | None:
@@ -125,6 +208,10 @@ def _run(job: Job) -> None:
         raise JobFailed("The product has no reference image to align to.")
     revision = product.registration_revision
     try:
+        if not product.registration_report_is_current:
+            job_report_progress(job=job, progress=job.progress, stage=STAGE,
+                                message="Choosing the registration on the good training pictures.")
+            registration_choose(product=product)
         registrar = registration_fit(product=product)
     except (EngineError, ValueError, OSError) as error:
         raise JobFailed(f"The reference image cannot be used: {error}") from None

@@ -67,6 +67,44 @@ def test_train_then_inspect_round_trips_through_a_bundle(tiny_set, tmp_path, cap
     assert line.startswith(str(good)) and "\tpass\t" in line
 
 
+def test_train_chooses_the_registration_automatically_and_the_bundle_registers_as_training_did(
+    tiny_set, tmp_path, capsys
+):
+    bundle_path = tmp_path / "auto-model"
+    assert main(["train", str(tiny_set), "--method", "nn", "--out", str(bundle_path), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "registration: " in printed and "unregistered" in printed
+    from inspection.engine.bundle import load_bundle
+
+    bundle = load_bundle(bundle_path)
+    report = bundle.manifest["registration_report"]
+    assert report["mode"] == "auto" and report["chosen"] in ("none", "ecc", "orb+ecc")
+    assert [figure["method"] for figure in report["candidates"]] == ["none", "ecc", "orb+ecc"]
+    # Inspection rebuilds exactly the chosen, calibrated registration.
+    assert bundle.registration["method"] == report["chosen"]
+    assert bundle.registration["min_quality"] == report["settings"]["min_quality"] != "auto"
+    assert bundle.registrar().get_config() == {**report["settings"], "reference_shape": bundle.registration["reference_shape"]}
+
+
+def test_evaluate_counts_pictures_registration_refused_apart_and_says_how_they_were_scored(tiny_set, tmp_path):
+    out = tmp_path / "record.json"
+    stranger = tmp_path / "data"
+    import shutil
+
+    shutil.copytree(tiny_set, stranger)
+    noise = (np.random.default_rng(0).uniform(0, 1, (80, 80, 3)) * 255).astype(np.uint8)
+    from PIL import Image as PillowImage
+
+    PillowImage.fromarray(noise).save(stranger / "test" / "good" / "zz_noise.png")
+    assert main(["evaluate", str(stranger), "--method", "nn", "--registration", "orb+ecc", "--json", str(out),
+                 "--quiet"]) == 0
+    record = json.loads(out.read_text())
+    assert record["unregistered_count"] == record["n_test_rejected"] >= 1
+    assert any(line.startswith("zz_noise.png: ") for line in record["rejected"])
+    assert "flagged" in record["unregistered_counted_as"]
+    assert record["registration_mode"] == "fixed" and record["registration"] == "orb+ecc"
+
+
 def run_cli(*arguments):
     return subprocess.run([sys.executable, "-m", "inspection.engine", *arguments], capture_output=True,
                           text=True, cwd=REPOSITORY)

@@ -60,12 +60,20 @@ def test_known_shift_and_rotation_is_recovered(method):
     assert np.abs(result.image - reference[y : y + height, x : x + width]).mean() < 0.03
 
 
-def test_default_method_recovers_a_large_rotation():
+def test_default_method_recovers_a_large_rotation_when_any_rotation_is_allowed():
     reference = _scene(1)
     moved, truth = _moved(reference, 35.0, (12.0, 8.0))
-    result = Registrar(working_side=240, roi=(70, 50, 100, 80)).fit(reference).register(moved)
+    result = Registrar(working_side=240, roi=(70, 50, 100, 80), max_rotation="any").fit(reference).register(moved)
     assert result.accepted, result.reason
     assert abs(_angle(result.matrix) - _angle(truth)) < 0.5
+
+
+def test_a_rotation_beyond_the_products_bound_is_refused_with_the_bound_in_the_reason():
+    reference = _scene(1)
+    moved, _ = _moved(reference, 35.0, (12.0, 8.0))
+    result = Registrar(working_side=240, roi=(70, 50, 100, 80), max_rotation=20).fit(reference).register(moved)
+    assert not result.accepted and result.image is None
+    assert "rotation of 3" in result.reason and "largest rotation of 20°" in result.reason
 
 
 def test_unrelated_image_is_rejected_and_not_returned():
@@ -84,7 +92,33 @@ def test_part_moved_out_of_the_region_of_interest_is_rejected_for_coverage():
     moved[:, :70] = 0.45  # the shifted-in strip shows nothing of the part
     result = registrar.register(moved)
     assert not result.accepted and result.image is None
-    assert "inside the image" in result.reason
+    assert "only 75%" in result.reason and "inside the picture (at least 95% needed" in result.reason
+
+
+def test_pixels_moved_in_from_outside_the_picture_are_filled_and_marked_invalid_not_refused():
+    reference = _scene(4)
+    registrar = Registrar(method="ecc", roi=(20, 20, 200, 140)).fit(reference)
+    moved, _ = _moved(reference, 0.0, (40.0, 0.0))
+    result = registrar.register(moved)
+    assert result.accepted, result.reason
+    # The region's right 20 columns lie beyond the picture's right edge once
+    # the part moved 40 px right: they hold the reference's pixels and are
+    # marked invalid; the rest is the picture.
+    invalid_columns = np.flatnonzero(~result.valid_mask.all(axis=0))
+    assert 18 <= len(invalid_columns) <= 22 and invalid_columns.min() >= 177
+    assert np.all(result.valid_mask[:, :177])
+    np.testing.assert_allclose(result.image[~result.valid_mask], reference[20:160, 20:220][~result.valid_mask])
+    assert 0.88 < result.coverage < 0.92
+    assert result.quality > 0.95
+
+
+def test_refusal_messages_never_round_the_figure_onto_the_limit():
+    from inspection.engine.registration.motion import shown_apart
+
+    assert shown_apart(0.944, 0.95, percent=True) == ("94%", "95%")
+    assert shown_apart(0.9496, 0.95, percent=True) == ("94.96%", "95.00%")
+    assert shown_apart(0.5996, 0.60) == ("0.5996", "0.6000")
+    assert shown_apart(0.12, 0.60) == ("0.12", "0.60")
 
 
 def test_region_of_interest_crops_the_aligned_image():
@@ -186,3 +220,18 @@ def test_circuitboard_photos_register_with_high_quality():
     tiles = sorted(glob.glob(str(DATASETS / "magnetic_tile" / "train" / "good" / "*.jpg")))[:1]
     if tiles:
         assert not registrar.register(load_image(tiles[0])).accepted
+
+
+def test_keeping_the_identity_never_costs_a_picture_a_small_allowed_warp_would_save():
+    reference = _scene(14)
+    moved, _ = _moved(reference, 0.0, (1.5, -1.0))
+    registrar = Registrar(method="ecc", roi=INNER).fit(reference)
+    identity_only = Registrar(method="none", roi=INNER, min_quality=0.0).fit(reference).register(moved)
+    aligned = registrar.register(moved)
+    # Set the minimum between the identity's similarity and the aligned one,
+    # with an identity margin so wide that the gain alone would not count.
+    minimum = (identity_only.quality + aligned.quality) / 2
+    strict = Registrar(method="ecc", roi=INNER, min_quality=minimum, identity_margin=1.0).fit(reference)
+    result = strict.register(moved)
+    assert result.accepted, result.reason
+    assert result.quality >= minimum and not np.allclose(result.matrix, np.eye(2, 3))

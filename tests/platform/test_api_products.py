@@ -16,8 +16,9 @@ def test_a_product_is_created_with_a_name_and_description(api_client, user):
     product = Product.objects.get(pk=response.data["id"])
     assert (product.name, product.description, product.created_by) == ("Zipper cursor", "Brass, 20 mm", user)
     assert response.data["image_count"] == 0
-    # Unset registration settings are stored in full, so they are visible and reproducible.
-    assert product.registration_settings == Registrar().get_config()
+    # Unset registration settings are stored in full, so they are visible and
+    # reproducible; the method and the largest rotation are left to the pictures.
+    assert product.registration_settings == {**Registrar().get_config(), "method": "auto", "max_rotation": "auto"}
 
 
 def test_a_product_can_be_created_with_its_reference_image_in_one_multipart_request(api_client):

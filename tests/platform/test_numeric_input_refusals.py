@@ -189,7 +189,7 @@ def test_the_version_page_refuses_a_rollback_without_a_reason(client, user, setu
 
 
 REGISTRATION_CASES = [
-    ("text", {"min_quality": "high"}, "Registration setting min_quality must be a number"),
+    ("text", {"min_quality": "high"}, "min_quality must be a number"),
     ("negative", {"working_side": -5}, "Registration setting working_side cannot be negative"),
     ("fraction of a whole number", {"max_iterations": 10.5}, "must be a whole number"),
     ("boolean", {"min_coverage": True}, "must be a number"),

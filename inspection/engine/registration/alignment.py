@@ -43,54 +43,43 @@ twice the time; 256 matches the autoencoder's resolution (downsize factor 4).
 ECC has no similarity model: with ``motion="similarity"`` it fits an affine
 transform projected to a similarity, which is less reliable (93/99 accepted),
 so prefer ``"orb+ecc"`` when scale really varies.
+
+Every method also tries the identity (and ECC from a phase-correlation shift),
+and the identity is kept unless a warp matches the reference better by a clear
+margin: a fixtured part stays untouched, and a nearly symmetric part is not
+turned by a rotation that gains nothing. Warps outside the product's motion
+bounds (``max_rotation``, ``max_shift``, ``max_scale_change``) are not taken;
+the next best one inside them is. Pixels a warp brings in from outside the
+picture are filled with the reference's own pixels (so they look like a good
+part to every method) and marked invalid in ``RegistrationResult.valid_mask``;
+a picture is refused for that only when less than ``min_coverage`` of the
+region stays valid.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+import math
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
 from ..errors import RegistrationError
 from ..data.imageio import to_gray
 from ..progress import ProgressCallback, ProgressEvent, report
+from .estimators import ecc_warp, normalised_cross_correlation, orb_features, orb_warp, phase_shift
+from .motion import Candidate, MotionBounds, choose_candidate, motion_of, rotation_limit, shown_apart
+from .result import RegistrationResult
+from .shapes import conform
+from .warping import to_full_resolution as _to_full_resolution, warp_into_crop
 
 METHODS = ("ecc", "orb", "orb+ecc", "none")
 _PARAMETERS = (
     "method", "motion", "working_side", "roi", "min_quality", "max_iterations", "epsilon",
-    "max_features", "min_coverage",
+    "max_features", "min_coverage", "max_rotation", "max_shift", "max_scale_change", "identity_margin",
 )
 MOTIONS = ("translation", "euclidean", "similarity")
-
-# ECC pyramid: the coarsest level keeps at least this many pixels on its
-# shorter side, below which correlation has too little structure to lock on.
-_ECC_MIN_LEVEL_SIDE = 40
-# A part is rigid and the camera fixed: a scale outside this range means the
-# estimate latched onto something else, not that the part changed size.
-_PLAUSIBLE_SCALE = (0.67, 1.5)
-_MIN_ORB_INLIERS = 8
-
-
-@dataclass
-class RegistrationResult:
-    """Outcome of aligning one image.
-
-    ``image``: aligned and cropped float32 (h, w, C) in [0, 1], or None when
-    rejected. ``quality``: zero-mean normalised cross-correlation, in [-1, 1],
-    between the aligned image and the reference, both grey at the working
-    resolution, inside the region of interest (1 = same picture up to a
-    brightness gain and offset, about 0 = unrelated). ``matrix``: 2x3 affine
-    map from reference pixel coordinates (x, y, 1) to pixel coordinates of the
-    input image after it was resized to the reference size. ``reason``: why it
-    was rejected, in words, or "" when accepted.
-    """
-
-    image: Optional[np.ndarray]
-    quality: float
-    matrix: np.ndarray
-    accepted: bool
-    reason: str = ""
+#: Similarity minimum of an aligning method before it was calibrated on a product's pictures.
+FALLBACK_MIN_QUALITY = 0.6
 
 
 class Registrar:
@@ -105,19 +94,26 @@ class Registrar:
         estimated on.
     roi : (x, y, w, h) in reference pixels; the aligned image is cropped to it
         and only this region drives the alignment and the quality.
-    min_quality : images whose quality is below this are rejected. Not applied
-        with method "none": there is no alignment to verify, and different
-        samples of a textured surface correlate weakly even when aligned
-        (magnetic tiles: median 0.33), so quality is only reported.
+    min_quality : images whose quality is below this are refused. "auto"
+        (until ``auto.fit_registration`` calibrates it on the product's good
+        pictures): ``FALLBACK_MIN_QUALITY`` for the aligning methods and no
+        check with "none", since different samples of a textured surface
+        correlate weakly even when aligned (magnetic tiles: median 0.33).
     max_iterations, epsilon : ECC stopping criteria per pyramid level.
     max_features : ORB key points per image.
-    min_coverage : fraction of the region of interest that must come from
-        inside the photographed image (the rest is filled by edge replication).
+    min_coverage : fraction of the region of interest that must stay valid
+        (come from inside the picture) for the picture to be judged.
+    max_rotation : largest rotation in degrees a picture may need, or "any".
+    max_shift : largest shift of the region's centre, as a fraction of the
+        reference's longer side.
+    max_scale_change : largest relative scale change (motion "similarity").
+    identity_margin : how much better than the unwarped picture a warp must
+        match the reference (in quality) to be taken.
 
     Input handling: an image whose channel count differs from the reference is
     converted (grey is repeated to RGB, RGB is reduced to BT.601 grey); an
-    image of a different size is resized to the reference size first, so a
-    different camera resolution reads as the same field of view.
+    image of a different size is brought to the reference size first, see
+    ``shapes.conform``.
     """
 
     def __init__(
@@ -127,11 +123,15 @@ class Registrar:
         motion: str = "euclidean",
         working_side: int = 256,
         roi: Optional[Sequence[int]] = None,
-        min_quality: float = 0.6,
+        min_quality: Union[float, str] = "auto",
         max_iterations: int = 100,
         epsilon: float = 1e-5,
         max_features: int = 1000,
-        min_coverage: float = 0.95,
+        min_coverage: float = 0.5,
+        max_rotation: Union[float, str] = 30.0,
+        max_shift: float = 0.5,
+        max_scale_change: float = 0.1,
+        identity_margin: float = 0.02,
     ):
         self.method = method
         self.motion = motion
@@ -142,6 +142,10 @@ class Registrar:
         self.epsilon = epsilon
         self.max_features = max_features
         self.min_coverage = min_coverage
+        self.max_rotation = max_rotation
+        self.max_shift = max_shift
+        self.max_scale_change = max_scale_change
+        self.identity_margin = identity_margin
 
     # ------------------------------------------------------------------ fit
     def fit(self, reference: np.ndarray) -> "Registrar":
@@ -151,6 +155,12 @@ class Registrar:
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
         if self.motion not in MOTIONS:
             raise ValueError(f"motion must be one of {MOTIONS}, not {self.motion!r}")
+        for name in ("min_coverage", "max_shift", "max_scale_change", "identity_margin"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= (1.0 if name != "max_shift" else 2.0):
+                raise ValueError(f"{name} must be a number between 0 and 1, not {value!r}")
+        if self.min_quality != "auto" and not isinstance(self.min_quality, (int, float)):
+            raise ValueError(f"min_quality must be a number between -1 and 1 or 'auto', not {self.min_quality!r}")
         reference = _as_image(reference, "reference")
         height, width, channels = reference.shape
         roi = self._checked_roi(height, width)
@@ -172,8 +182,12 @@ class Registrar:
         self.working_scale_ = (scale_x, scale_y)
         self.reference_small_ = grey_small
         self.roi_mask_small_ = roi_mask
+        self.bounds_ = MotionBounds(
+            max_rotation=rotation_limit(self.max_rotation), max_shift=float(self.max_shift),
+            max_scale_change=float(self.max_scale_change), frame_side=float(max(height, width)),
+        )
         if self.method in ("orb", "orb+ecc"):
-            self.reference_features_ = _orb_features(grey_small, roi_mask, self.max_features)
+            self.reference_features_ = orb_features(grey_small, roi_mask, self.max_features)
         return self
 
     def _checked_roi(self, height: int, width: int) -> tuple[int, int, int, int]:
@@ -190,30 +204,72 @@ class Registrar:
 
     # ------------------------------------------------------------- register
     def register(self, image: np.ndarray) -> RegistrationResult:
-        """Align one image; a rejected image comes back with ``image=None``."""
+        """Align one image; a refused image comes back with ``image=None`` and its reason."""
         import cv2
 
         self._check_fitted()
-        image = self._conform(_as_image(image, "image"))
-        moving_small = cv2.resize(to_gray(image), self.reference_small_.shape[::-1], interpolation=cv2.INTER_AREA)
+        image, validity, adjustment = conform(_as_image(image, "image"), self.reference_.shape)
+        small_size = self.reference_small_.shape[::-1]
+        moving_small = cv2.resize(to_gray(image), small_size, interpolation=cv2.INTER_AREA)
+        validity_small = cv2.resize(validity, small_size, interpolation=cv2.INTER_AREA)
 
-        small_matrix, failure = self._estimate(moving_small)
-        full_matrix = _to_full_resolution(small_matrix, *self.working_scale_)
-        if failure:
-            return RegistrationResult(None, float("nan"), full_matrix, False, failure)
+        candidates = self._candidates(moving_small, validity_small)
+        chosen, failure = choose_candidate(
+            candidates, radius=self._roi_radius(), identity_margin=float(self.identity_margin),
+            min_coverage=float(self.min_coverage),
+        )
+        if chosen is None:
+            return self._refused(candidates[0], failure, adjustment)
+        full_matrix = _to_full_resolution(chosen.matrix, *self.working_scale_)
+        minimum = self._min_quality()
+        if minimum is not None and not chosen.quality >= minimum:
+            # Identity first must never cost a picture: an allowed warp that
+            # clears the minimum is taken even when its gain is small.
+            passing = [
+                candidate for candidate in candidates
+                if candidate.violation is None and candidate.coverage >= self.min_coverage
+                and candidate.quality >= minimum
+            ]
+            if not passing:
+                return self._refused(chosen, self._too_different(chosen, candidates), adjustment)
+            chosen = max(passing, key=lambda candidate: candidate.quality)
+            full_matrix = _to_full_resolution(chosen.matrix, *self.working_scale_)
+        aligned, valid_mask = self._warp_with_validity(image, validity, full_matrix)
+        return RegistrationResult(
+            aligned, chosen.quality, full_matrix, True, "", valid_mask=valid_mask, coverage=chosen.coverage,
+            motion=self._motion_dict(full_matrix), size_adjustment=adjustment, measured_quality=chosen.quality,
+        )
 
-        quality, coverage = self._quality_and_coverage(moving_small, small_matrix)
-        # Low similarity is checked first: an alignment that ran off also tends
-        # to leave the frame, and "too different" is then the true reason.
-        if self.method != "none" and not quality >= self.min_quality:
-            failure = (f"too different from the reference after alignment: similarity {quality:.2f} "
-                       f"is below the minimum {self.min_quality:.2f}")
-        elif coverage < self.min_coverage:
-            failure = (f"only {coverage:.0%} of the region of interest lies inside the image "
-                       f"(at least {self.min_coverage:.0%} needed)")
-        if failure:
-            return RegistrationResult(None, quality, full_matrix, False, failure)
-        return RegistrationResult(self._warp(image, full_matrix), quality, full_matrix, True, "")
+    def _refused(self, candidate: Candidate, reason: str, adjustment: str) -> RegistrationResult:
+        full_matrix = _to_full_resolution(candidate.matrix, *self.working_scale_)
+        return RegistrationResult(
+            None, float("nan"), full_matrix, False, reason, coverage=candidate.coverage,
+            motion=self._motion_dict(full_matrix), size_adjustment=adjustment, measured_quality=candidate.quality,
+        )
+
+    def _min_quality(self) -> Optional[float]:
+        if self.min_quality != "auto":
+            return float(self.min_quality)
+        return None if self.method == "none" else FALLBACK_MIN_QUALITY
+
+    def _too_different(self, chosen: Candidate, candidates: Sequence[Candidate]) -> str:
+        minimum = self._min_quality()
+        # A warp that does match but was not allowed is the true reason, not
+        # "something else": say which limit it broke.
+        matching = [
+            candidate for candidate in candidates
+            if math.isfinite(candidate.quality) and candidate.quality >= minimum
+        ]
+        if matching:
+            best = max(matching, key=lambda candidate: candidate.quality)
+            if best.violation is not None:
+                return f"the alignment that matches the reference (similarity {best.quality:.2f}) is not allowed: {best.violation}"
+            shown, needed = shown_apart(best.coverage, float(self.min_coverage), percent=True)
+            return (f"the alignment that matches the reference (similarity {best.quality:.2f}) leaves only {shown} of "
+                    f"the region of interest inside the picture (at least {needed} needed to judge it)")
+        shown, limit = shown_apart(chosen.quality, minimum)
+        return (f"too different from the reference after alignment (a different part or something else "
+                f"entirely?): similarity {shown} is below the minimum {limit}")
 
     def register_many(
         self, images: Iterable[np.ndarray], progress: Optional[ProgressCallback] = None
@@ -231,140 +287,71 @@ class Registrar:
         if not hasattr(self, "reference_"):
             raise RegistrationError("the registrar has no reference image yet: call fit(reference) first")
 
-    def _conform(self, image: np.ndarray) -> np.ndarray:
-        import cv2
+    def _roi_radius(self) -> float:
+        _, _, roi_width, roi_height = self.roi_
+        return 0.5 * math.hypot(roi_width, roi_height)
 
-        height, width, channels = self.reference_.shape
-        if image.shape[2] != channels:
-            image = np.repeat(image, 3, axis=2) if channels == 3 else to_gray(image)[:, :, None]
-        if image.shape[:2] != (height, width):
-            # Area averaging avoids aliasing when shrinking, but blurs blocks
-            # when enlarging; use it only when no side grows.
-            shrinking = image.shape[0] >= height and image.shape[1] >= width
-            interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-            image = cv2.resize(image, (width, height), interpolation=interpolation)
-            if image.ndim == 2:
-                image = image[:, :, None]
-        return image
+    def _roi_centre(self) -> tuple[float, float]:
+        x, y, roi_width, roi_height = self.roi_
+        return (x + roi_width / 2.0, y + roi_height / 2.0)
+
+    def _motion_dict(self, full_matrix: np.ndarray) -> dict:
+        motion = motion_of(full_matrix, self._roi_centre())
+        return {"rotation": motion.rotation, "shift_x": motion.shift_x, "shift_y": motion.shift_y,
+                "scale": motion.scale}
 
     # ----------------------------------------------------------- estimation
-    def _estimate(self, moving_small: np.ndarray) -> tuple[np.ndarray, str]:
-        """2x3 matrix at working scale, and a failure reason ('' on success)."""
+    def _candidates(self, moving_small: np.ndarray, validity_small: np.ndarray) -> list[Candidate]:
+        """Every warp worth comparing, the identity first."""
         identity = np.eye(2, 3, dtype=np.float32)
-        if self.method == "none":
-            return identity, ""
-        starts = [identity]
-        if self.method in ("orb", "orb+ecc"):
-            orb_matrix, failure = self._estimate_orb(moving_small)
-            if self.method == "orb":
-                return (identity, failure) if failure else self._checked_matrix(orb_matrix)
-            if not failure:
-                # Try ORB's coarse pose first; identity stays as a fallback for
-                # smooth parts where ORB finds few or misleading features.
-                starts.insert(0, orb_matrix)
-        best_matrix, best_quality = identity, -np.inf
-        for start in starts:
-            matrix = self._estimate_ecc(moving_small, start)
-            # ECC can run off on a weak or repetitive region; never keep a
-            # result that matches worse than where it started.
-            for candidate in (matrix, start):
-                quality = self._quality_and_coverage(moving_small, candidate)[0]
-                if quality > best_quality:
-                    best_matrix, best_quality = candidate, quality
-            if best_quality >= self.min_quality:
-                break
-        return self._checked_matrix(best_matrix)
+        candidates = [Candidate(identity, "identity")]
+        if self.method != "none":
+            starts = [("", identity)]
+            shift = phase_shift(self.reference_small_, moving_small)
+            if shift is not None:
+                candidates.append(Candidate(shift, "shift"))
+                starts.append(("shift+", shift))
+            if self.method in ("orb", "orb+ecc"):
+                orb = orb_warp(self.reference_features_, moving_small, motion=self.motion, max_features=self.max_features)
+                if orb is not None:
+                    candidates.append(Candidate(orb, "orb"))
+                    starts.append(("orb+", orb))
+            if self.method != "orb":
+                for prefix, start in starts:
+                    candidates.append(Candidate(self._ecc(moving_small, start), prefix + "ecc"))
+        for candidate in candidates:
+            self._measure(candidate, moving_small, validity_small)
+        return candidates
 
-    def _checked_matrix(self, matrix: np.ndarray) -> tuple[np.ndarray, str]:
-        if not np.all(np.isfinite(matrix)):
-            return np.eye(2, 3, dtype=np.float32), "alignment failed (no finite transform found)"
-        scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
-        if not _PLAUSIBLE_SCALE[0] <= scale <= _PLAUSIBLE_SCALE[1]:
-            return matrix, f"alignment found an implausible scale change ({scale:.2f}x)"
-        return matrix.astype(np.float32), ""
-
-    def _estimate_ecc(self, moving_small: np.ndarray, start: np.ndarray) -> np.ndarray:
-        import cv2
-
-        motion_type = {
-            "translation": cv2.MOTION_TRANSLATION,
-            "euclidean": cv2.MOTION_EUCLIDEAN,
-            "similarity": cv2.MOTION_AFFINE,  # ECC has no similarity model: fit affine, project below
-        }[self.motion]
-        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, int(self.max_iterations), float(self.epsilon))
-
-        templates, movings, masks = [self.reference_small_], [moving_small], [self.roi_mask_small_]
+    def _ecc(self, moving_small: np.ndarray, start: np.ndarray) -> np.ndarray:
         roi_side = min(self.roi_[2] * self.working_scale_[0], self.roi_[3] * self.working_scale_[1])
-        while min(min(templates[-1].shape), roi_side) // 2 >= _ECC_MIN_LEVEL_SIDE:
-            roi_side /= 2
-            templates.append(cv2.pyrDown(templates[-1]))
-            movings.append(cv2.pyrDown(movings[-1]))
-            masks.append(cv2.resize(masks[-1], templates[-1].shape[::-1], interpolation=cv2.INTER_NEAREST))
-        levels = len(templates)
+        return ecc_warp(
+            self.reference_small_, moving_small, self.roi_mask_small_, start, motion=self.motion,
+            roi_side=roi_side, max_iterations=self.max_iterations, epsilon=self.epsilon,
+        )
 
-        warp = start.astype(np.float32).copy()
-        warp[:, 2] /= 2 ** (levels - 1)
-        for level in reversed(range(levels)):
-            mask = masks[level] if masks[level].any() else None
-            try:
-                _, warp = cv2.findTransformECC(templates[level], movings[level], warp, motion_type, criteria, mask, 5)
-            except cv2.error:
-                # No convergence at this level: keep the coarser estimate; the
-                # quality check decides whether it is good enough.
-                pass
-            if level:
-                warp[:, 2] *= 2
-        if self.motion == "similarity":
-            warp = _nearest_similarity(warp)
-        return warp
-
-    def _estimate_orb(self, moving_small: np.ndarray) -> tuple[np.ndarray, str]:
+    def _measure(self, candidate: Candidate, moving_small: np.ndarray, validity_small: np.ndarray) -> None:
         import cv2
 
-        identity = np.eye(2, 3, dtype=np.float32)
-        reference_points, reference_descriptors = self.reference_features_
-        points, descriptors = _orb_features(moving_small, None, self.max_features)
-        if reference_descriptors is None or descriptors is None or len(points) < _MIN_ORB_INLIERS:
-            return identity, "alignment failed: too few distinctive features found"
-        matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-        pairs = matcher.knnMatch(reference_descriptors, descriptors, k=2)
-        # Lowe's ratio test drops ambiguous matches on repetitive texture.
-        good = [pair[0] for pair in pairs if len(pair) == 2 and pair[0].distance < 0.8 * pair[1].distance]
-        if len(good) < _MIN_ORB_INLIERS:
-            return identity, f"alignment failed: only {len(good)} features match the reference"
-        source = reference_points[[match.queryIdx for match in good]]
-        target = points[[match.trainIdx for match in good]]
-
-        if self.motion == "translation":
-            matrix, inliers = _translation_consensus(source, target, threshold=3.0)
-        else:
-            matrix, inlier_mask = cv2.estimateAffinePartial2D(
-                source, target, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=2000,
-                confidence=0.995, refineIters=10,
-            )
-            if matrix is None:
-                return identity, "alignment failed: no consistent transform among matched features"
-            inliers = inlier_mask.ravel().astype(bool)
-            if self.motion == "euclidean":
-                matrix = _remove_scale(matrix, source[inliers], target[inliers])
-        if int(inliers.sum()) < _MIN_ORB_INLIERS:
-            return identity, f"alignment failed: only {int(inliers.sum())} features agree on one transform"
-        return matrix.astype(np.float32), ""
-
-    # ------------------------------------------------------ quality / warp
-    def _quality_and_coverage(self, moving_small: np.ndarray, matrix: np.ndarray) -> tuple[float, float]:
-        import cv2
-
+        full_matrix = _to_full_resolution(candidate.matrix, *self.working_scale_)
+        candidate.motion = motion_of(full_matrix, self._roi_centre())
+        candidate.violation = self.bounds_.violation(candidate.motion)
+        if not np.all(np.isfinite(candidate.matrix)):
+            return
         size = self.reference_small_.shape[::-1]
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        aligned = cv2.warpAffine(moving_small, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        aligned = cv2.warpAffine(moving_small, candidate.matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
         inside = cv2.warpAffine(
-            np.ones_like(moving_small), matrix, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+            validity_small, candidate.matrix, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0
         )
         region = self.roi_mask_small_.astype(bool)
-        coverage = float(np.mean(inside[region] > 0.5))
-        return _normalised_cross_correlation(aligned[region], self.reference_small_[region]), coverage
+        valid = region & (inside > 0.5)
+        candidate.coverage = float(valid.sum() / max(1, region.sum()))
+        candidate.quality = (
+            normalised_cross_correlation(aligned[valid], self.reference_small_[valid]) if valid.any() else float("nan")
+        )
 
+    # ------------------------------------------------------------------ warp
     def warp_mask(self, mask: np.ndarray, result: RegistrationResult) -> np.ndarray:
         """Bring a mask drawn on the original photo into the registered frame of ``result``.
 
@@ -373,36 +360,24 @@ class Registrar:
         mask must undergo the same resize, warp and crop (nearest neighbour,
         and zero outside the photo, so it stays binary and adds nothing).
         """
-        import cv2
-
         self._check_fitted()
-        height, width = self.reference_.shape[:2]
         mask = np.asarray(mask).astype(np.uint8)
         if mask.ndim == 3:
             mask = mask[..., 0]
-        if mask.shape != (height, width):
-            mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+        mask, _, _ = conform(mask[:, :, None], self.reference_.shape[:2] + (1,), nearest=True)
         return self._warp(mask, result.matrix, nearest=True)[..., 0]
 
-    def _warp(self, image: np.ndarray, matrix: np.ndarray, *, nearest: bool = False) -> np.ndarray:
-        import cv2
+    def _warp_with_validity(self, image: np.ndarray, validity: np.ndarray, matrix: np.ndarray):
+        aligned = self._warp(image, matrix)
+        inside = self._warp(validity.astype(np.uint8), matrix, nearest=True)[..., 0] > 0
+        if not inside.all():
+            x, y, roi_width, roi_height = self.roi_
+            reference = self.reference_[y : y + roi_height, x : x + roi_width]
+            aligned = np.where(inside[..., None], aligned, reference).astype(np.float32, copy=False)
+        return aligned, inside
 
-        x, y, roi_width, roi_height = self.roi_
-        # Warp straight into the crop: output pixel (u, v) is reference pixel
-        # (u + x, v + y), so the translation absorbs the ROI offset.
-        cropped = matrix.astype(np.float64).copy()
-        cropped[:, 2] += cropped[:, :2] @ np.array([x, y], dtype=np.float64)
-        interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-        border = cv2.BORDER_CONSTANT if nearest else cv2.BORDER_REPLICATE
-        aligned = cv2.warpAffine(
-            image, cropped, (roi_width, roi_height),
-            flags=interpolation | cv2.WARP_INVERSE_MAP, borderMode=border, borderValue=0,
-        )
-        if aligned.ndim == 2:
-            aligned = aligned[:, :, None]
-        if nearest:
-            return aligned
-        return np.clip(aligned, 0.0, 1.0).astype(np.float32, copy=False)
+    def _warp(self, image: np.ndarray, matrix: np.ndarray, *, nearest: bool = False) -> np.ndarray:
+        return warp_into_crop(image, matrix, self.roi_, nearest=nearest)
 
     # -------------------------------------------------------- persistence
     def get_config(self) -> dict[str, Any]:
@@ -416,6 +391,8 @@ class Registrar:
     @classmethod
     def from_config(cls, config: dict[str, Any], reference: np.ndarray) -> "Registrar":
         parameters = {key: value for key, value in config.items() if key != "reference_shape"}
+        # Saved before motion bounds existed: those registrations took any rotation.
+        parameters.setdefault("max_rotation", "any")
         expected = config.get("reference_shape")
         reference = _as_image(reference, "reference")
         if expected is not None and list(reference.shape) != list(expected):
@@ -437,54 +414,3 @@ def _as_image(image: np.ndarray, what: str) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] not in (1, 3) or image.shape[0] < 2 or image.shape[1] < 2:
         raise ValueError(f"{what} must be an (H, W, 1|3) array, got shape {image.shape}")
     return image.astype(np.float32, copy=False)
-
-
-def _orb_features(grey: np.ndarray, mask: Optional[np.ndarray], max_features: int):
-    import cv2
-
-    detector = cv2.ORB_create(nfeatures=int(max_features), scaleFactor=1.2, nlevels=6, edgeThreshold=15, patchSize=15)
-    keypoints, descriptors = detector.detectAndCompute(np.round(np.clip(grey, 0, 1) * 255).astype(np.uint8), mask)
-    points = np.array([keypoint.pt for keypoint in keypoints], dtype=np.float32).reshape(-1, 2)
-    return points, descriptors
-
-
-def _translation_consensus(source: np.ndarray, target: np.ndarray, threshold: float):
-    """Shift most matched pairs agree on (exhaustive consensus, vectorised)."""
-    shifts = target - source
-    distances = np.linalg.norm(shifts[:, None, :] - shifts[None, :, :], axis=2)
-    best = int(np.argmax((distances < threshold).sum(axis=1)))
-    inliers = distances[best] < threshold
-    shift = shifts[inliers].mean(axis=0)
-    return np.array([[1, 0, shift[0]], [0, 1, shift[1]]], dtype=np.float64), inliers
-
-
-def _remove_scale(matrix: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Keep the rotation of a similarity and refit the shift for unit scale."""
-    angle = np.arctan2(matrix[1, 0], matrix[0, 0])
-    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    shift = (target - source @ rotation.T).mean(axis=0)
-    return np.hstack([rotation, shift[:, None]])
-
-
-def _to_full_resolution(matrix: np.ndarray, scale_x: float, scale_y: float) -> np.ndarray:
-    """Conjugate a working-scale transform by the downscaling: S^-1 M S."""
-    scaling = np.diag([scale_x, scale_y, 1.0])
-    homogeneous = np.vstack([matrix.astype(np.float64), [0.0, 0.0, 1.0]])
-    return (np.linalg.inv(scaling) @ homogeneous @ scaling)[:2].astype(np.float32)
-
-
-def _nearest_similarity(affine: np.ndarray) -> np.ndarray:
-    # Closest matrix of the form [[a, -b], [b, a]]: average the two estimates
-    # of a and of b, dropping shear and anisotropic scale.
-    a = (affine[0, 0] + affine[1, 1]) / 2
-    b = (affine[1, 0] - affine[0, 1]) / 2
-    return np.array([[a, -b, affine[0, 2]], [b, a, affine[1, 2]]], dtype=np.float32)
-
-
-def _normalised_cross_correlation(first: np.ndarray, second: np.ndarray) -> float:
-    first = first.astype(np.float64) - first.mean()
-    second = second.astype(np.float64) - second.mean()
-    denominator = np.sqrt((first * first).sum() * (second * second).sum())
-    if denominator < 1e-12:
-        return 0.0
-    return float((first * second).sum() / denominator)

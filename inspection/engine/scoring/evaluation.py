@@ -41,20 +41,29 @@ def peak_rss_mb() -> float:
 
 
 def build_registrar(
-    reference_path: Path, *, registration: str, image_size: Optional[tuple[int, int]], mode, roi=None
+    reference_path: Path, *, registration: str, image_size: Optional[tuple[int, int]], mode, roi=None,
+    training_paths: Sequence[Path] = (), progress: Optional[ProgressCallback] = None,
 ):
-    """Load the reference (optionally resized to ``image_size`` = (width, height)) and fit a Registrar."""
+    """The Registrar chosen (``registration="auto"``) and calibrated on the training pictures, and its report.
+
+    The reference is loaded and optionally resized to ``image_size`` =
+    (width, height).
+    """
     import cv2
 
     from ..data.imageio import load_image
-    from ..registration.alignment import Registrar
+    from ..registration.auto import fit_registration
 
     reference = load_image(reference_path, mode=mode)
     if image_size is not None:
         reference = cv2.resize(reference, image_size, interpolation=cv2.INTER_AREA)
         if reference.ndim == 2:
             reference = reference[..., None]
-    return Registrar(method=registration, roi=roi).fit(reference)
+    training = [load_image(path, mode=mode) for path in training_paths]
+    return fit_registration(
+        reference, training, settings={"method": registration, "roi": roi},
+        names=[Path(path).name for path in training_paths], progress=progress,
+    )
 
 
 def register_paths(registrar, paths: Sequence[Path], *, mode, progress: Optional[ProgressCallback], stage: str):
@@ -81,6 +90,17 @@ def registered_mask(registrar, mask_path: Optional[Path], result, shape: tuple[i
 
     reference_shape = registrar.reference_.shape[:2]
     return registrar.warp_mask(load_mask(mask_path, reference_shape), result) > 0
+
+
+def _masked(anomaly_map: np.ndarray, valid_mask: Optional[np.ndarray]) -> np.ndarray:
+    import cv2
+
+    if valid_mask is None or valid_mask.all():
+        return anomaly_map
+    if valid_mask.shape != anomaly_map.shape[:2]:
+        size = (anomaly_map.shape[1], anomaly_map.shape[0])
+        valid_mask = cv2.resize(valid_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    return np.where(valid_mask.reshape(valid_mask.shape + (1,) * (anomaly_map.ndim - 2)), anomaly_map, 0)
 
 
 def _scores_in_batches(detector, images: Sequence[np.ndarray], progress, *, with_maps: bool):
@@ -118,7 +138,7 @@ def evaluate(
     *,
     method: str = "cpcae-knn",
     params: Optional[dict[str, Any]] = None,
-    registration: str = "orb+ecc",
+    registration: str = "auto",
     roi: Optional[tuple[int, int, int, int]] = None,
     image_size: Optional[tuple[int, int]] = None,
     mode: Optional[str] = None,
@@ -136,15 +156,18 @@ def evaluate(
     detector = create_method(method, **params)
     dataset = load_mvtec_layout(data_dir)
     reference_path = Path(reference) if reference else Path(dataset.train_paths[0])
-    registrar = build_registrar(
-        reference_path, registration=registration, image_size=image_size, mode=mode, roi=roi
-    )
-
     started = time.perf_counter()
+    registrar, registration_report = build_registrar(
+        reference_path, registration=registration, image_size=image_size, mode=mode, roi=roi,
+        training_paths=dataset.train_paths, progress=progress,
+    )
     train = register_paths(registrar, dataset.train_paths, mode=mode, progress=progress, stage="register-train")
     if len(train.images) < 2:
+        # Calibrated refusals keep the training pictures; two are needed to
+        # learn anything at all, which no registration setting can change.
         raise TrainingDataError(
-            f"only {len(train.images)} of {len(dataset.train_paths)} training images registered; need at least 2"
+            f"only {len(train.images)} of {len(dataset.train_paths)} training images registered; need at least 2 "
+            f"(refused: {'; '.join(f'{path.name}: {reason}' for path, reason in train.rejected[:3])})"
         )
     detector.fit(train.images, progress=progress)
     train_seconds = time.perf_counter() - started
@@ -154,6 +177,10 @@ def evaluate(
     accepted = [result.accepted for result in test.results]
     has_masks = any(item.mask_path is not None for item in test_items)
     scores, maps = _scores_in_batches(detector, test.images, progress, with_maps=has_masks)
+    # Pixels a warp brought in from outside the picture hold the reference's
+    # pixels; whatever a map says there is not about the part.
+    accepted_results = [result for result in test.results if result.accepted]
+    maps = [_masked(anomaly_map, result.valid_mask) for anomaly_map, result in zip(maps, accepted_results)]
 
     labels = np.array([item.label for item in test_items], dtype=int)
     all_scores = np.empty(len(test_items), dtype=np.float64)
@@ -169,7 +196,9 @@ def evaluate(
         "engine_version": ENGINE_VERSION,
         "data_dir": str(data_dir),
         "params": params,
-        "registration": registration,
+        "registration": registrar.method,
+        "registration_mode": registration_report["mode"],
+        "registration_report": registration_report,
         "roi": list(roi) if roi else None,
         "image_shape": list(train.images[0].shape),
         "n_train": len(train.images),
@@ -177,6 +206,11 @@ def evaluate(
         "n_test": len(test_items),
         "n_test_defective": int(labels.sum()),
         "n_test_rejected": len(test.rejected),
+        "unregistered_count": len(test.rejected),
+        "unregistered_counted_as": (
+            "flagged: scored above every registered picture in image AUROC and AP, as the product sends a picture "
+            "it cannot register to review; left out of pixel AUROC"
+        ),
         "rejected": [f"{path.name}: {reason}" for path, reason in train.rejected + test.rejected],
         "image_auroc": image_auroc(labels, all_scores),
         "image_ap": average_precision(labels, all_scores),
@@ -185,7 +219,6 @@ def evaluate(
     }
     if has_masks and maps:
         accepted_items = [item for item, ok in zip(test_items, accepted) if ok]
-        accepted_results = [result for result in test.results if result.accepted]
         masks = [
             registered_mask(registrar, item.mask_path, result, anomaly_map.shape)
             for item, result, anomaly_map in zip(accepted_items, accepted_results, maps)

@@ -1,0 +1,91 @@
+"""The registration a product's good pictures choose, stored as its report and served by the API."""
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from inspection.models import Image, Product
+from inspection.services.products import product_set_reference_image
+from inspection.services.registration import registration_effective_settings, registration_job_run
+from tests.platform.factories import ImageFactory, ProductFactory
+from tests.synthetic_images import noise_pixels, part_png, png_bytes
+
+
+def _aligned_product(settings, *, pictures=8, extra=()):
+    product = ProductFactory(registration_settings=settings)
+    for index in range(pictures):
+        ImageFactory(product=product, content=part_png(shift=(index % 4 - 2, 1 - index % 3)))
+    for content, label in extra:
+        ImageFactory(product=product, content=content, label=label, split=Image.Split.TEST)
+    job = product_set_reference_image(product=product, file=SimpleUploadedFile("reference.png", part_png()))
+    registration_job_run(job_id=job.pk, worker="test:1")
+    product.refresh_from_db()
+    return product
+
+
+def test_the_job_chooses_the_registration_on_the_good_training_pictures_and_stores_the_report(db, private_media):
+    product = _aligned_product({}, extra=[(png_bytes(noise_pixels()), Image.Label.UNKNOWN)])
+    report = product.registration_report
+    assert report["mode"] == "auto" and report["revision"] == product.registration_revision
+    assert [figure["method"] for figure in report["candidates"]] == ["none", "ecc", "orb+ecc"]
+    assert report["chosen"] in ("none", "ecc", "orb+ecc") and report["why"]
+    assert report["training_pictures"] == 8 and report["refused"] == []
+    assert len(report["rotations"]) == len(report["shifts"]) == 8
+    assert "calibrated on 8 good training pictures" in report["min_quality_source"]
+    # Every picture is aligned with what was chosen; the noise picture is refused, with its reason and no quality.
+    assert registration_effective_settings(product=product) == {
+        key: value for key, value in report["settings"].items() if key != "reference_shape"
+    }
+    assert Image.objects.filter(product=product, registration_status="registered").count() == 8
+    noise = Image.objects.get(product=product, label=Image.Label.UNKNOWN)
+    assert noise.registration_status == "failed" and noise.registration_quality is None
+    assert "something else entirely" in noise.registration_failure_reason
+
+
+def test_a_fixed_method_is_kept_and_only_its_limits_are_calibrated(db, private_media):
+    product = _aligned_product({"method": "ecc", "motion": "translation"})
+    report = product.registration_report
+    assert (report["mode"], report["chosen"]) == ("fixed", "ecc")
+    assert [figure["method"] for figure in report["candidates"]] == ["ecc"]
+    assert report["settings"]["min_quality"] != "auto"
+
+
+def test_the_api_serves_the_report_the_refused_pictures_and_a_suggested_region(api_client, db, private_media):
+    product = _aligned_product({}, extra=[(png_bytes(noise_pixels()), Image.Label.UNKNOWN)])
+    response = api_client.get(f"/api/products/{product.pk}/registration/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["report_is_current"] and body["report"]["chosen"] == product.registration_report["chosen"]
+    assert body["counts"] == {"pending": 0, "registered": 8, "failed": 1}
+    assert [row["reason"][:18] for row in body["refused_pictures"]] == ["too different from"]
+    x, y, width, height = body["suggested_roi"]
+    assert body["reference_size"] == [128, 128]
+    assert 0 <= x and 0 <= y and x + width <= 128 and y + height <= 128 and width * height < 128 * 128
+
+
+def test_the_registration_report_needs_a_signed_in_user(anonymous_client, db):
+    product = ProductFactory()
+    assert anonymous_client.get(f"/api/products/{product.pk}/registration/").status_code in (401, 403)
+
+
+def test_a_region_of_interest_outside_the_reference_is_refused_with_400_and_nothing_changes(api_client, db, private_media):
+    product = _aligned_product({})
+    before = (product.registration_settings, product.registration_revision, product.registration_report)
+    response = api_client.patch(
+        f"/api/products/{product.pk}/", {"registration_settings": {"roi": [100, 100, 64, 64]}}, format="json"
+    )
+    assert response.status_code == 400 and "does not fit inside the 128x128 reference" in response.json()["detail"]
+    product.refresh_from_db()
+    assert (product.registration_settings, product.registration_revision, product.registration_report) == before
+    assert set(Image.objects.filter(product=product).values_list("registration_status", flat=True)) == {"registered"}
+
+
+def test_an_unknown_registration_method_is_refused_with_the_choices(api_client, db):
+    product = ProductFactory()
+    response = api_client.patch(
+        f"/api/products/{product.pk}/", {"registration_settings": {"method": "magic"}}, format="json"
+    )
+    assert response.status_code == 400 and "auto" in response.json()["detail"]
+    response = api_client.patch(
+        f"/api/products/{product.pk}/", {"registration_settings": {"max_rotation": 500}}, format="json"
+    )
+    assert response.status_code == 400 and "max_rotation" in response.json()["detail"]
+    assert Product.objects.get(pk=product.pk).registration_settings == product.registration_settings
