@@ -7,9 +7,12 @@ from inspection.models import (
     Annotation,
     AnnotationRegion,
     DefectType,
+    DriftWarning,
     EvaluationScore,
     Image,
     Inspection,
+    InspectionCount,
+    InspectionCountProgress,
     Job,
     ModelVersion,
     ModelVersionImage,
@@ -165,6 +168,23 @@ class InspectionAdmin(ReadOnlyAdmin):
 class ReviewItemAdmin(ReadOnlyAdmin):
     list_display = ("product", "inspection", "status", "decision", "decided_by", "decided_at")
     list_filter = ("product", "status", "decision")
+
+
+@admin.register(DriftWarning)
+class DriftWarningAdmin(ReadOnlyAdmin):
+    list_display = ("product", "version", "psi", "limit", "started_at", "cleared_at", "sent_to_review")
+    list_filter = ("product",)
+
+
+@admin.register(InspectionCount)
+class InspectionCountAdmin(ReadOnlyAdmin):
+    list_display = ("product", "slot_start", "version", "decision", "parts")
+    list_filter = ("product", "decision")
+
+
+@admin.register(InspectionCountProgress)
+class InspectionCountProgressAdmin(ReadOnlyAdmin):
+    list_display = ("product", "counted_until")
 
 
 @admin.register(AnnotationRegion)

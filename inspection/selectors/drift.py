@@ -78,6 +78,18 @@ def drift_warning_open(*, product: Product) -> DriftWarning | None:
             .select_related("version", "sent_by").first())
 
 
+def drift_warnings_open_by_product(*, products) -> dict[int, DriftWarning]:
+    """{product id: the open warning of its active version} for those of `products` that have one, in one query."""
+    active = {product.pk: product.active_version_id for product in products if product.active_version_id is not None}
+    warnings = (DriftWarning.objects.filter(product_id__in=active, cleared_at__isnull=True)
+                .select_related("version", "sent_by").order_by("product_id", "-started_at", "-id"))
+    found: dict[int, DriftWarning] = {}
+    for warning in warnings:
+        if warning.version_id == active[warning.product_id]:
+            found.setdefault(warning.product_id, warning)
+    return found
+
+
 def drift_warning_list(*, product: Product) -> QuerySet[DriftWarning]:
     return DriftWarning.objects.filter(product=product).select_related("version", "sent_by")
 

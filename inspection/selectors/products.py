@@ -4,6 +4,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from inspection.models import Image, Job, Product
+from inspection.selectors.drift import drift_warnings_open_by_product
 from inspection.selectors.model_versions import threshold_current_by_version
 
 
@@ -19,11 +20,11 @@ def product_list() -> QuerySet[Product]:
 
 
 def product_overview_list() -> list[Product]:
-    """Every product as the products page shows it, in three queries however many there are.
+    """Every product as the products page shows it, in four queries however many there are.
 
     Each product carries, besides its image counts, `last_job` (its newest job,
-    or None) and `current_setting` (the operating point of its active version,
-    or None).
+    or None), `current_setting` (the operating point of its active version,
+    or None) and `open_drift_warning` (that version's open drift warning, or None).
     """
     newest_job = Job.objects.filter(product=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
     products = list(product_list().annotate(last_job_id=Subquery(newest_job)))
@@ -32,9 +33,11 @@ def product_overview_list() -> list[Product]:
     settings = threshold_current_by_version(
         version_ids=[product.active_version_id for product in products if product.active_version_id is not None]
     )
+    warnings = drift_warnings_open_by_product(products=products)
     for product in products:
         product.last_job = jobs.get(product.last_job_id)
         product.current_setting = settings.get(product.active_version_id)
+        product.open_drift_warning = warnings.get(product.pk)
     return products
 
 

@@ -3,17 +3,10 @@ reviewer's last verdict, which the review pages offer to undo."""
 
 from django import template
 
-from inspection.selectors.drift import drift_warning_open
 from inspection.selectors.review_hotkeys import defect_types_in_hotkey_order
 from inspection.selectors.review_verdicts import review_item_last_verdict
 
 register = template.Library()
-
-
-@register.simple_tag
-def drift_warning_for(product):
-    """The open drift warning of the product's active version, or None."""
-    return drift_warning_open(product=product)
 
 
 @register.simple_tag

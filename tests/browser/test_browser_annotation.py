@@ -336,7 +336,8 @@ def test_a_confirmed_defect_is_drawn_right_after_review_and_outlined_over_its_he
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from inspection.services.inspections import inspection_run
-    from tests.platform.loop_data import SIZE, activated_version, defective_png, ready_product
+    from tests.platform.loop_data import activated_version, ready_product
+    from tests.synthetic_images import SIZE, defective_png
 
     page = signed_in_page
     product = ready_product(train=8, test_good=4, test_defective=4, name="Hinge")

@@ -36,10 +36,13 @@ def test_number_keys_follow_the_set_order_and_a_new_type_takes_the_next_key(sign
     keys = page.get_by_role("group", name="Known defect types")
     expect(keys.get_by_role("button")).to_have_text(["1 scratch", "2 dent"])
     first_part = page.locator("main h1").inner_text().removeprefix("Review: ")
+    # The keys are bound by the page's deferred script: a key pressed before it has run does nothing.
+    page.wait_for_function("document.readyState === 'complete'")
     page.keyboard.press("2")
     expect(page.get_by_role("status")).to_contain_text(f"{first_part} confirmed defective (dent)")
 
     # A type typed on the next part is not used before it is confirmed, with a colour.
+    page.wait_for_function("document.readyState === 'complete'")
     page.keyboard.press("d")
     page.get_by_label("Defect type D").fill("abrasion")
     page.get_by_label("Defect type D").press("Enter")

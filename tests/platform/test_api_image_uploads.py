@@ -179,7 +179,7 @@ def mvtec_archive(pictures: list[bytes], mask: bytes) -> bytes:
 def test_a_zip_in_mvtec_layout_gets_labels_splits_defect_types_and_masks_from_its_folders(api_client, product, private_media):
     import numpy as np
 
-    from tests.platform.factories import png_bytes
+    from tests.synthetic_images import png_bytes
 
     mask = png_bytes(np.zeros((128, 128), np.uint8))
     response = upload(api_client, product, SimpleUploadedFile("zipper.zip", mvtec_archive(distinct_part_pngs(5), mask)))
@@ -205,7 +205,7 @@ def test_a_zip_in_mvtec_layout_gets_labels_splits_defect_types_and_masks_from_it
 def test_a_mask_of_the_wrong_size_is_reported_and_its_image_kept(api_client, product):
     import numpy as np
 
-    from tests.platform.factories import png_bytes
+    from tests.synthetic_images import png_bytes
 
     archive = mvtec_archive(distinct_part_pngs(5), png_bytes(np.zeros((10, 10), np.uint8)))
     response = upload(api_client, product, SimpleUploadedFile("zipper.zip", archive))

@@ -117,8 +117,8 @@ def test_training_start_cancel_threshold_and_activation_are_logged_with_the_oper
     product = ready_product(train=10, test_good=4, test_defective=4)
     version = trained_version(product)
     threshold = gap_threshold(version)
-    assert api.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": threshold}, format="json").status_code == 201
-    activated = api.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {"reason": "night shift"}, format="json")
+    assert api.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": threshold, "reason": "gap between the classes"}, format="json").status_code == 201
+    activated = api.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {"operating_point": "saved", "reason": "night shift"}, format="json")
     assert activated.status_code in (200, 201), activated.data
     queued = api.post(f"/api/products/{product.pk}/model-versions/", {"method": "variation"}, format="json")
     assert queued.status_code in (201, 202), queued.data

@@ -28,7 +28,7 @@ ONE_SCORING_PATH_PARAMETERS = {
     "deep-feature": {"backbone": "efficientnet-lite0", "n_neighbors": 2, "batch_size": 4},
     "patch-knn": {"input_side": None, "fine_input_side": 0, "min_bank": 64, "batch_size": 4},
     "variation": {},
-    "nn": {},
+    "nearest-image": {},
 }
 assert set(ONE_SCORING_PATH_PARAMETERS) == set(METHOD_NAMES), "a new method needs its case here"
 

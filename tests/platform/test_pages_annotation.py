@@ -96,7 +96,8 @@ def rejected(db):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from inspection.services.inspections import inspection_run
-    from tests.platform.loop_data import activated_version, defective_png, ready_product
+    from tests.platform.loop_data import activated_version, ready_product
+    from tests.synthetic_images import defective_png
 
     product = ready_product(train=8, test_good=4, test_defective=4)
     activated_version(product)
@@ -107,7 +108,7 @@ def rejected(db):
 
 
 def square_mask(size: int, top_left: tuple[int, int], side: int) -> bytes:
-    from tests.platform.factories import png_bytes
+    from tests.synthetic_images import png_bytes
 
     mask = np.zeros((size, size), np.uint8)
     x, y = top_left

@@ -133,7 +133,8 @@ def test_deleting_an_image_deletes_its_annotation_masks(django_capture_on_commit
 def test_a_part_confirmed_defective_in_review_can_be_annotated(api_client, user):
     from inspection.services.inspections import inspection_run
     from inspection.services.reviews import review_item_decide
-    from tests.platform.loop_data import activated_version, defective_pixels, ready_product
+    from tests.platform.loop_data import activated_version, ready_product
+    from tests.synthetic_images import defective_pixels
 
     product = ready_product(train=6, test_good=2, test_defective=2)
     activated_version(product, user=user)
