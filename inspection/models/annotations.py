@@ -90,6 +90,10 @@ class AnnotationRegion(models.Model):
     class Meta:
         ordering = ["annotation", "id"]
 
+    def __str__(self) -> str:
+        return f"region {self.pk} of annotation {self.annotation_id} ({self.area} px)"
+
+
     @property
     def bbox(self) -> list[int]:
         return [self.bbox_x, self.bbox_y, self.bbox_width, self.bbox_height]

@@ -82,6 +82,10 @@ class Inspection(models.Model):
             models.Index(fields=["product", "version", "checksum"], name="inspection_same_picture"),
         ]
 
+    def __str__(self) -> str:
+        return f"inspection {self.pk}: {self.original_name}"
+
+
     @property
     def shared_review_item(self):
         """This inspection's review item, or the one of the earlier inspection of the same picture it repeats."""
@@ -134,3 +138,6 @@ class ReviewItem(models.Model):
     class Meta:
         ordering = ["doubt", "id"]
         indexes = [models.Index(fields=["product", "status", "doubt"], name="review_product_status_doubt")]
+
+    def __str__(self) -> str:
+        return f"review of inspection {self.inspection_id} ({self.status})"

@@ -127,9 +127,9 @@ class Image(models.Model):
             models.Index(fields=["product", "label", "split"], name="image_product_label_split"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.product})"
+
     def stored_files(self) -> tuple:
         """Every file this image owns in storage (some may be empty)."""
         return (self.file, self.aligned_file, self.mask_file, self.thumbnail, self.aligned_thumbnail)
-
-    def __str__(self) -> str:
-        return f"{self.original_name} ({self.product})"

@@ -121,6 +121,9 @@ class ModelVersionImage(models.Model):
             models.UniqueConstraint(fields=["version", "role", "position"], name="snapshot_unique_position"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.role} image {self.position} of version {self.version_id}"
+
 
 class EvaluationScore(models.Model):
     """A version's anomaly score for one labelled evaluation image."""
@@ -135,6 +138,9 @@ class EvaluationScore(models.Model):
     class Meta:
         ordering = ["version", "-score", "id"]
         indexes = [models.Index(fields=["version", "checksum"], name="evaluation_version_checksum")]
+
+    def __str__(self) -> str:
+        return f"score {self.score:.4g} of version {self.version_id} ({self.label})"
 
 
 class ThresholdSetting(models.Model):
@@ -179,6 +185,12 @@ class ThresholdSetting(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        if self.threshold is not None:
+            return f"threshold {self.threshold:.4g} on version {self.version_id}"
+        return f"band {self.band_lower} - {self.band_upper} on version {self.version_id}"
+
+
     @property
     def is_band(self) -> bool:
         return self.threshold is None
@@ -218,3 +230,6 @@ class Activation(models.Model):
 
     class Meta:
         ordering = ["-activated_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"activation of version {self.version_id} on product {self.product_id}"

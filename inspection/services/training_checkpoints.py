@@ -55,7 +55,7 @@ class StoredCheckpoints:
 
     def latest(self) -> bytes | None:
         storage = _storage()
-        for epoch, name, checksum in self._entries():
+        for _epoch, name, checksum in self._entries():
             path = f"{self.folder}/{name}"
             try:
                 with storage.open(path, "rb") as handle:

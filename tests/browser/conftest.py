@@ -94,7 +94,7 @@ def _record_console_error(message, errors: list) -> None:
 
 
 @pytest.fixture
-def signed_in_page(page, user):
+def signed_in_page(page, user):  # noqa: F811  (the user fixture, imported above)
     """The tab after signing in through the login form."""
     page.goto("/")
     page.get_by_label("User name").fill(user.username)

@@ -83,7 +83,7 @@ def add_defect_type(page, name: str, colour: str) -> None:
     page.get_by_role("button", name="Add type").click()
     expect(page.locator("[data-type-list]")).to_contain_text(name)
     expect(page.get_by_label("Defect type of new regions")).to_have_value(
-        str(page.evaluate("window.annotationEditor.types.find((type) => type.name === %r).id" % name))
+        str(page.evaluate(f"window.annotationEditor.types.find((type) => type.name === {name!r}).id"))
     )
 
 

@@ -63,7 +63,7 @@ def test_a_map_smaller_than_the_grid_leaves_no_cell_empty():
 @pytest.mark.parametrize("grid", [0, 9, 2.5, True, "3"])
 def test_a_grid_that_is_not_a_whole_number_from_one_to_eight_is_refused(grid):
     with pytest.raises(ValueError, match="pooling grid"):
-        AnomalyMapEmbedder(backbone="efficientnet-lite0", weights="random", grid=grid).embedding_size
+        _ = AnomalyMapEmbedder(backbone="efficientnet-lite0", weights="random", grid=grid).embedding_size
     with pytest.raises(ValueError, match="pooling grid"):
         create_method("cpcae-knn", pooling_grid=grid)
 

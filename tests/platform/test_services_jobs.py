@@ -134,7 +134,8 @@ def test_a_failed_job_records_the_error(db):
 
 def test_the_periodic_task_and_worker_start_both_run_the_reaper(db):
     old = timezone.now() - timedelta(days=1)
-    first, second = JobFactory(status=Job.Status.RUNNING, heartbeat_at=old), JobFactory(status=Job.Status.RUNNING, heartbeat_at=old)
+    JobFactory(status=Job.Status.RUNNING, heartbeat_at=old)
+    second = JobFactory(status=Job.Status.RUNNING, heartbeat_at=old)
     Job.objects.filter(pk=second.pk).update(status=Job.Status.QUEUED)
     assert tasks.reap_stale_jobs() == 1
     Job.objects.filter(pk=second.pk).update(status=Job.Status.RUNNING)
