@@ -31,6 +31,20 @@
     return ticks;
   }
 
+  /* Ticks for a logarithmic axis: the powers of ten inside [low, high], with 2 and 5 times them when
+   * the domain spans too few decades to show more than two powers. */
+  function logTicks(low, high) {
+    const ticks = [];
+    const multiples = Math.log10(high / low) < 2 ? [1, 2, 5] : [1];
+    for (let power = Math.floor(Math.log10(low)); power <= Math.ceil(Math.log10(high)); power += 1) {
+      multiples.forEach(function (multiple) {
+        const value = +(multiple * Math.pow(10, power)).toPrecision(12);
+        if (value >= low && value <= high) ticks.push(value);
+      });
+    }
+    return ticks;
+  }
+
   function format(value) {
     if (value === 0) return "0";
     const magnitude = Math.abs(value);
@@ -52,15 +66,26 @@
     const x = function (value) {
       return MARGIN.left + ((value - xDomain[0]) / ((xDomain[1] - xDomain[0]) || 1)) * inner.width;
     };
-    const y = function (value) {
-      return MARGIN.top + inner.height - ((value - yDomain[0]) / ((yDomain[1] - yDomain[0]) || 1)) * inner.height;
-    };
+    // A log scale needs a positive domain; anything else is drawn linear.
+    const logarithmic = options.yScale === "log" && yDomain[0] > 0 && yDomain[1] > yDomain[0];
+    const y = logarithmic
+      ? function (value) {
+        const share = Math.log(Math.max(value, yDomain[0]) / yDomain[0]) / Math.log(yDomain[1] / yDomain[0]);
+        return MARGIN.top + inner.height - share * inner.height;
+      }
+      : function (value) {
+        return MARGIN.top + inner.height - ((value - yDomain[0]) / ((yDomain[1] - yDomain[0]) || 1)) * inner.height;
+      };
     const axes = element("g", { class: "axis" }, svg);
-    niceTicks(yDomain[0], yDomain[1], 4).forEach(function (tick) {
+    (logarithmic ? logTicks(yDomain[0], yDomain[1]) : niceTicks(yDomain[0], yDomain[1], 4)).forEach(function (tick) {
       element("line", { class: "grid-line", x1: MARGIN.left, x2: MARGIN.left + inner.width, y1: y(tick), y2: y(tick) }, axes);
       text(axes, MARGIN.left - 6, y(tick) + 3.5, format(tick), { "text-anchor": "end" });
     });
-    niceTicks(xDomain[0], xDomain[1], options.xTicks || 5).forEach(function (tick) {
+    // Counted things (epochs) get whole-number ticks only.
+    const xTicks = niceTicks(xDomain[0], xDomain[1], options.xTicks || 5).filter(function (tick) {
+      return !options.xIntegers || Number.isInteger(tick);
+    });
+    xTicks.forEach(function (tick) {
       element("line", { class: "grid-line", x1: x(tick), x2: x(tick), y1: MARGIN.top, y2: MARGIN.top + inner.height }, axes);
       text(axes, x(tick), MARGIN.top + inner.height + 14, format(tick), { "text-anchor": "middle" });
     });

@@ -25,10 +25,15 @@
     const points = values.map(function (value, index) { return [index + 1, value]; });
     const high = Math.max.apply(null, values);
     const low = Math.min.apply(null, values);
+    // A loss falls by orders of magnitude: on a log scale the late epochs stay readable.
+    const logarithmic = low > 0;
     const pad = (high - low) * 0.1 || high * 0.1 || 1;
+    const domain = logarithmic ? [low / 1.25, high * 1.25] : [Math.max(0, low - pad), high + pad];
     window.Charts.lineChart(svg, {
-      width: 360, height: 150, xDomain: [1, Math.max(2, values.length)], yDomain: [Math.max(0, low - pad), high + pad],
-      xLabel: "epoch", yLabel: "loss", series: [{ points: points, dots: true }], xTicks: Math.min(6, values.length),
+      width: 360, height: 150, xDomain: [1, Math.max(2, values.length)], yDomain: domain,
+      yScale: logarithmic ? "log" : "linear", xIntegers: true,
+      xLabel: "epoch", yLabel: logarithmic ? "loss (log scale)" : "loss", series: [{ points: points, dots: true }],
+      xTicks: Math.min(6, values.length),
     });
     svg.setAttribute("aria-label", "Training loss per epoch: " + values.map(function (value) { return App.number(value); }).join(", "));
   }
