@@ -207,7 +207,8 @@ def command_inspect(arguments) -> int:
 def command_export(arguments) -> int:
     from .export import export_bundle
 
-    path = export_bundle(arguments.bundle, arguments.out, threshold=arguments.threshold)
+    operating_point = None if arguments.threshold is None else {"threshold": arguments.threshold}
+    path = export_bundle(arguments.bundle, arguments.out, operating_point=operating_point)
     print(f"exported {arguments.bundle} to {path}; run it with: python -m inspection.runtime {path} IMAGES...")
     return 0
 

@@ -1,7 +1,7 @@
 """``python -m inspection.runtime ARCHIVE IMAGES...``: score and decide images with an exported model.
 
 One tab-separated line per image on stdout: file, decision (pass, reject,
-review when registration fails, ``-`` without an operating point), score.
+review in the review band or when registration fails, ``-`` without an operating point), score.
 Exit code 0 when every image was scored or sent to review; 2 with a one-line
 reason on stderr for a refused archive or an unreadable image.
 """
@@ -38,7 +38,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if arguments.threshold is not None:
-        model.threshold = arguments.threshold
+        model.operating_point = {"threshold": arguments.threshold}
     maps_folder = Path(arguments.maps) if arguments.maps else None
     if maps_folder is not None:
         maps_folder.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,7 @@ class Decision:
     """One image's result: score and decision, or why it goes to a person instead."""
 
     name: str
-    decision: str  # "pass", "reject", "review" (registration failed) or "-" (no operating point)
+    decision: str  # "pass", "reject", "review" (review band, or registration failed) or "-" (no operating point)
     score: Optional[float]
     anomaly_map: Optional[np.ndarray] = None
     reason: str = ""
@@ -50,7 +50,8 @@ class ExportedModel:
         self.metadata = metadata
         self.method = str(metadata["method"])
         self.image_shape = tuple(int(side) for side in metadata["image_shape"])
-        self.threshold = metadata.get("threshold")
+        # {"threshold": t} or {"band_lower": l, "band_upper": u}, as the platform decides.
+        self.operating_point = metadata.get("operating_point")
         graphs = {name: GraphSession(name, data, threads) for name, data in archive.graphs.items()}
         missing = set(metadata.get("graphs", [])) - set(graphs)
         if missing:
@@ -71,9 +72,14 @@ class ExportedModel:
         return self.explain(images).scores
 
     def decide(self, score: float) -> str:
-        if self.threshold is None:
+        point = self.operating_point
+        if not point:
             return "-"
-        return "reject" if score >= float(self.threshold) else "pass"
+        if point.get("threshold") is not None:
+            return "reject" if score >= float(point["threshold"]) else "pass"
+        if score >= float(point["band_upper"]):
+            return "reject"
+        return "review" if score >= float(point["band_lower"]) else "pass"
 
     def inspect_file(self, path) -> Decision:
         """Read, register, score and decide one image file."""

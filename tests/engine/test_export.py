@@ -99,7 +99,7 @@ def test_the_runtime_names_the_same_nearest_training_image_and_decision(exported
     if expected.nearest_indices is not None:
         assert outcome.nearest_indices.tolist() == expected.nearest_indices.tolist()
     threshold = load_bundle(bundle_path).thresholds["threshold"]
-    assert model.threshold == pytest.approx(threshold)
+    assert model.operating_point == {"threshold": pytest.approx(threshold)}
     assert [model.decide(score) for score in outcome.scores] == [
         "reject" if score >= threshold else "pass" for score in expected.scores
     ]
@@ -165,6 +165,14 @@ def test_a_truncated_archive_and_a_member_name_leaving_the_folder_are_refused(va
     sneaky = {**metadata, "files": {**metadata["files"], "../outside.onnx": "0" * 64}}
     with pytest.raises(ArchiveError, match="invalid member name"):
         read_archive(rewritten(variation_archive, tmp_path / "sneaky.zip", metadata=sneaky))
+
+
+def test_the_runtime_decides_with_a_review_band_as_the_platform_does(variation_archive):
+    model = load_model(variation_archive)
+    model.operating_point = {"band_lower": 1.0, "band_upper": 2.0}
+    assert [model.decide(score) for score in (0.5, 1.0, 1.99, 2.0)] == ["pass", "review", "review", "reject"]
+    model.operating_point = None
+    assert model.decide(5.0) == "-"
 
 
 def test_the_runtime_refuses_images_of_another_shape(variation_archive):

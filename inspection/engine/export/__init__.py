@@ -18,25 +18,38 @@ from .. import ENGINE_VERSION
 
 
 def export_bundle(bundle_path: str | os.PathLike, out_path: str | os.PathLike, *,
-                  threshold: Optional[float] = None) -> Path:
+                  operating_point: Optional[dict[str, float]] = None) -> Path:
     """Write the archive of the bundle at ``bundle_path`` to ``out_path``; return it.
 
-    ``threshold``: the operating point to record (the platform passes the
-    version's one in force); by default the bundle's own, if it has one.
+    ``operating_point``: ``{"threshold": t}`` or ``{"band_lower": l, "band_upper": u}``
+    (the platform passes the version's one in force); by default the bundle's
+    own threshold, if it has one.
     """
     from ..bundle import load_bundle
 
     bundle = load_bundle(bundle_path)
-    if threshold is None:
-        threshold = bundle.thresholds.get("threshold")
+    if operating_point is None and bundle.thresholds.get("threshold") is not None:
+        operating_point = {"threshold": bundle.thresholds["threshold"]}
     return export_model(
         out_path, detector=bundle.detector, image_shape=bundle.image_shape, registration=bundle.registration,
-        reference=bundle.reference, threshold=threshold,
+        reference=bundle.reference, operating_point=operating_point,
     )
 
 
+def checked_operating_point(operating_point: Optional[dict[str, Any]]) -> Optional[dict[str, float]]:
+    """A single threshold or a review band [lower, upper), as numbers; None when there is none."""
+    if not operating_point:
+        return None
+    if operating_point.get("threshold") is not None:
+        return {"threshold": float(operating_point["threshold"])}
+    lower, upper = operating_point.get("band_lower"), operating_point.get("band_upper")
+    if lower is None or upper is None or float(lower) > float(upper):
+        raise ValueError(f"an operating point is a threshold or a band with lower <= upper, not {operating_point!r}")
+    return {"band_lower": float(lower), "band_upper": float(upper)}
+
+
 def export_model(out_path, *, detector, image_shape, registration: Optional[dict[str, Any]] = None,
-                 reference=None, threshold: Optional[float] = None) -> Path:
+                 reference=None, operating_point: Optional[dict[str, Any]] = None) -> Path:
     """Write the archive of a fitted ``detector`` and its registration context."""
     from inspection.runtime.archive import write_archive
 
@@ -49,7 +62,7 @@ def export_model(out_path, *, detector, image_shape, registration: Optional[dict
         "method": detector.name,
         "image_shape": [int(side) for side in image_shape],
         "registration": registration or {},
-        "threshold": None if threshold is None else float(threshold),
+        "operating_point": checked_operating_point(operating_point),
         "graphs": sorted(plan.graphs),
         "scoring": plan.scoring,
     }
