@@ -81,3 +81,19 @@ def test_a_version_that_is_not_trained_cannot_be_exported(api_client, product, t
         version = model_version_create(product=product, method="variation", params={})
     response = download(api_client, product, version, tmp_path / "model.zip")
     assert response.status_code == 409 and "no usable model" in response.json()["detail"]
+
+
+def test_the_version_page_offers_export_to_engineers_and_names_the_role_to_others(client, product, tmp_path):
+    version = trained_version(product)
+    page_url = f"/products/{product.pk}/versions/{version.pk}/"
+    client.force_login(UserFactory(role="engineer"))
+    html = client.get(page_url).content.decode()
+    form = html[html.index('id="export-form"') - 80 : html.index("Export</button>")]
+    assert f'action="/api/products/{product.pk}/model-versions/{version.pk}/export/"' in form
+    assert "disabled" not in form
+    response = client.get(f"/api/products/{product.pk}/model-versions/{version.pk}/export/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    client.force_login(UserFactory(role="operator"))
+    html = client.get(page_url).content.decode()
+    button = html[html.index('id="export-form"') : html.index("Export</button>")]
+    assert "disabled" in button and "engineer" in button
