@@ -17,9 +17,16 @@ from pathlib import Path
 
 from django.conf import settings
 
+from inspection.errors import ServiceError
 from inspection.models import ModelVersion
 from inspection.selectors.model_versions import threshold_current
 from inspection.services.bundles import bundle_load
+
+
+class ExportRefused(ServiceError):
+    """The version's model cannot be exported (the message says why and what to do)."""
+
+    status_code = 409
 
 
 def model_version_export(*, version: ModelVersion) -> Path:
@@ -40,10 +47,13 @@ def model_version_export(*, version: ModelVersion) -> Path:
     bundle = loaded.bundle
     # The model's Keras networks are traced for conversion: not while an inspection uses them.
     with loaded.lock:
-        return export_model(
-            target, detector=bundle.detector, image_shape=bundle.image_shape, registration=bundle.registration,
-            reference=bundle.reference, operating_point=operating_point,
-        )
+        try:
+            return export_model(
+                target, detector=bundle.detector, image_shape=bundle.image_shape, registration=bundle.registration,
+                reference=bundle.reference, operating_point=operating_point,
+            )
+        except ValueError as error:
+            raise ExportRefused(f"Model version {version.number} cannot be exported: {error}.") from None
 
 
 def export_file_name(*, version: ModelVersion) -> str:

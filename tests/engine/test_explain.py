@@ -24,7 +24,6 @@ def test_explain_gives_the_scores_and_maps_that_score_and_anomaly_maps_give(fitt
     np.testing.assert_allclose(explanation.scores, fitted.score(probe), rtol=1e-6)
     np.testing.assert_allclose(explanation.maps, fitted.anomaly_maps(probe), rtol=1e-6, atol=1e-9)
     assert explanation.maps.shape == (len(probe), 96, 96)
-    assert explanation.scores[-1] > explanation.scores[:2].max() or fitted.name in ("deep-feature", "ae-l2")
 
 
 class CallCounter:

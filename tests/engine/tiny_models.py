@@ -3,7 +3,9 @@
 TINY_AUTOENCODER = dict(downsize_factor=1, patch_size=16, stride=8, latent_dim=16, filters=[8, 16],
                         dense_units=32, epochs=2, batch_size=32, seed=5)
 TINY_METHODS = {
-    "cpcae-knn": dict(backbone="efficientnet-lite0", weights="random", n_neighbors=2, **TINY_AUTOENCODER),
+    # float32: bfloat16 models cannot be exported (ONNX Runtime has no bfloat16 convolutions on CPUs).
+    "cpcae-knn": dict(backbone="efficientnet-lite0", weights="random", n_neighbors=2, precision="float32",
+                      **TINY_AUTOENCODER),
     "ae-l2": dict(TINY_AUTOENCODER),
     "deep-feature": dict(backbone="efficientnet-lite0", weights="random", n_neighbors=3),
     "variation": {},

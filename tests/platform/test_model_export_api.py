@@ -21,7 +21,8 @@ def product():
 
 @pytest.fixture
 def version(api_client, product):
-    version = trained_version(product, "cpcae-knn", **TINY_CPCAE, backbone="efficientnet-lite0", weights="random")
+    version = trained_version(product, "cpcae-knn", **TINY_CPCAE, backbone="efficientnet-lite0", weights="random",
+                              precision="float32")
     api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version)},
                     format="json")
     assert api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {}, format="json").status_code == 200

@@ -57,6 +57,12 @@ def _cpcae_knn(detector) -> ExportPlan:
     from ..features.map_embedding import compiled_forward
     from ..methods.cpcae_knn import NORMALISED_MAP_GAIN
 
+    if detector.__dict__.get("precision_", "float32") != "float32":
+        raise ValueError(
+            "this cpcae-knn model runs its backbone in bfloat16, which ONNX Runtime's CPU provider cannot run "
+            "(it has no bfloat16 convolutions), and scores from a float32 copy would differ from the platform's; "
+            "train a version with precision=float32 to export it"
+        )
     plan = ExportPlan(scoring={"map_gain": NORMALISED_MAP_GAIN})
     _cpcae(plan, detector.autoencoder_)
     _knn(plan, detector.knn_)
