@@ -29,7 +29,10 @@ class GraphSession:
         self.input_names = [graph_input.name for graph_input in self.session.get_inputs()]
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:
-        feed = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in zip(self.input_names, inputs)}
+        feed = {
+            name: np.ascontiguousarray(value, dtype=np.float32)
+            for name, value in zip(self.input_names, inputs, strict=True)
+        }
         return self.session.run(None, feed)
 
 

@@ -231,7 +231,9 @@ class PatchMemoryPass:
         anomaly_map = cv2.resize(distances.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         if self.smoothing_sigma > 0:
             sigma = self.smoothing_sigma * max(height, width) / max(self.input_shape)
-            anomaly_map = cv2.GaussianBlur(anomaly_map, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+            anomaly_map = cv2.GaussianBlur(
+                anomaly_map, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT
+            )
         return anomaly_map
 
 
@@ -248,8 +250,8 @@ class PatchKNNScorer:
         outcomes = [one_pass(batch) for one_pass in self.passes]
         if len(outcomes) == 1:
             return outcomes[0]
-        scores = np.maximum(*[_standardised(o.scores, s) for o, s in zip(outcomes, self.normalisation)])
-        maps = np.maximum(*[_standardised(o.maps, s) for o, s in zip(outcomes, self.normalisation)])
+        scores = np.maximum(*[_standardised(o.scores, s) for o, s in zip(outcomes, self.normalisation, strict=True)])
+        maps = np.maximum(*[_standardised(o.maps, s) for o, s in zip(outcomes, self.normalisation, strict=True)])
         return Outcome(scores, maps.astype(np.float32), None, outcomes[0].nearest_indices)
 
 

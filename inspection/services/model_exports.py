@@ -58,5 +58,7 @@ def model_version_export(*, version: ModelVersion) -> Path:
 
 def export_file_name(*, version: ModelVersion) -> str:
     """A download name a person recognises: product, version number, method."""
-    product = "".join(character if character.isalnum() or character in "-_" else "_" for character in version.product.name)
+    product = "".join(
+        character if character.isalnum() or character in "-_" else "_" for character in version.product.name
+    )
     return f"{product.strip('_') or 'product'}-v{version.number}-{version.method}.zip"

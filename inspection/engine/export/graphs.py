@@ -44,5 +44,5 @@ def convert_keras(model, input_specs: Sequence[tuple[str, Sequence]]) -> bytes:
             layer.activity_regularizer = None
         return convert(forward, input_specs)
     finally:
-        for layer, regulariser in zip(regularised, saved):
+        for layer, regulariser in zip(regularised, saved, strict=True):
             layer.activity_regularizer = regulariser
