@@ -357,6 +357,8 @@ def _train(job: Job, version: ModelVersion) -> None:
     metrics["normal_map_peak"] = float(np.median(normal_map_peaks)) if normal_map_peaks else None
     metrics["train_count"] = len(train_images)
     metrics["loss_history"] = progress.state["losses"]
+    # The number format the networks ran in, as fitted and as every later load of this version runs them.
+    metrics["precision"] = getattr(detector, "precision_", "float32")
 
     progress.check("save", 0.0, "Saving the model.")
     image_shape = list(train_images[0].shape)

@@ -98,3 +98,26 @@ def test_the_version_page_offers_export_to_engineers_and_names_the_role_to_other
     html = client.get(page_url).content.decode()
     button = html[html.index('id="export-form"') : html.index("Export</button>")]
     assert "disabled" in button and "engineer" in button
+
+
+def test_a_version_trained_on_a_bfloat16_cpu_says_so_and_inspects_in_the_precision_it_was_evaluated_in(
+    client, product, monkeypatch
+):
+    from inspection.engine.networks import precision
+    from inspection.services.bundles import bundle_forget, bundle_load
+
+    monkeypatch.setattr(precision, "bfloat16_instructions", lambda cpuinfo=None: ["amx_bf16"])
+    version = trained_version(product, "cpcae-knn", **TINY_CPCAE, backbone="efficientnet-lite0", weights="random")
+    assert version.metrics["precision"] == "bfloat16"
+    client.force_login(UserFactory(role="operator"))
+    html = client.get(f"/products/{product.pk}/versions/{version.pk}/").content.decode()
+    assert "<dt>Precision</dt>" in html and "bfloat16" in html
+    # Loaded for live inspection on a CPU without bfloat16, the model still runs as it was evaluated.
+    monkeypatch.setattr(precision, "bfloat16_instructions", lambda cpuinfo=None: [])
+    bundle_forget()
+    assert bundle_load(version=version).bundle.detector.precision_ == "bfloat16"
+    response = client.get(f"/api/products/{product.pk}/model-versions/{version.pk}/export/")
+    assert response.status_code == 403  # operators may not export; an engineer is told why it cannot be
+    client.force_login(UserFactory(role="engineer"))
+    refused = client.get(f"/api/products/{product.pk}/model-versions/{version.pk}/export/")
+    assert refused.status_code == 409 and "precision=float32" in refused.json()["detail"]
