@@ -1,6 +1,7 @@
 """Export to an ONNX archive and the TensorFlow-free runtime: same scores as the engine, clear refusals."""
 
 import json
+import math
 import subprocess
 import sys
 import zipfile
@@ -200,3 +201,16 @@ def test_importing_the_runtime_loads_no_tensorflow_keras_or_django():
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert output.stdout.strip() == "[]"
+
+
+def test_the_runtime_command_scores_every_method_in_a_python_where_tensorflow_cannot_be_imported(exported, probe_files):
+    _, archive_path = exported
+    blocked = "import sys\nfor name in ('tensorflow', 'keras', 'tf2onnx', 'django', 'PIL', 'sklearn'): sys.modules[name] = None\n"
+    code = blocked + "from inspection.runtime.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    result = subprocess.run([sys.executable, "-c", code, str(archive_path), *map(str, probe_files)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == len(probe_files)
+    fields = [line.split("\t") for line in lines]
+    assert all(decision in ("pass", "reject") and math.isfinite(float(score)) for _, decision, score in fields)
