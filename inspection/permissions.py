@@ -57,6 +57,7 @@ PERMISSION_TABLE: dict[tuple[str, str], str] = {
     ("image-annotation", "PUT"): "annotate_images",
     ("annotation-restore", "POST"): "annotate_images",
     ("annotation-export", "GET"): "export_data",
+    ("model-version-export", "GET"): "export_data",
     # --- Training and evaluation -------------------------------------------
     ("model-version-list", "POST"): "train_models",
     ("model-version-cancel", "POST"): "train_models",

@@ -15,6 +15,7 @@ from inspection.api.images import ImageBulkUpdateApi, ImageDetailApi, ImageListU
 from inspection.api.inspection_history import InspectionHistoryExportApi
 from inspection.api.inspections import InspectionDetailApi, InspectionListCreateApi
 from inspection.api.jobs import JobCancelApi, JobDetailApi, JobListApi
+from inspection.api.model_exports import ModelVersionExportApi
 from inspection.api.model_versions import (
     ActivationListApi,
     ModelVersionActivateApi,
@@ -81,6 +82,7 @@ urlpatterns = [
     path(_VERSION + "operating-point/", ModelVersionOperatingPointApi.as_view(), name="model-version-operating-point"),
     path(_VERSION + "pixel-evaluation/", PixelEvaluationApi.as_view(), name="model-version-pixel-evaluation"),
     path(_VERSION + "activate/", ModelVersionActivateApi.as_view(), name="model-version-activate"),
+    path(_VERSION + "export/", ModelVersionExportApi.as_view(), name="model-version-export"),
     path(_PRODUCT + "retrain/", ProductRetrainApi.as_view(), name="product-retrain"),
     path(_PRODUCT + "activations/", ActivationListApi.as_view(), name="activation-list"),
     path(_PRODUCT + "thresholds/", ThresholdListCreateApi.as_view(), name="threshold-list"),

@@ -1,4 +1,4 @@
-"""Command line of the engine: ``python -m inspection.engine {synth,evaluate,train,inspect}``.
+"""Command line of the engine: ``python -m inspection.engine {synth,evaluate,train,inspect,export}``.
 
 Exit code 0 on success; otherwise a one-line reason on stderr and exit code 2
 (bad input or refused data) or 1 (unexpected failure).
@@ -208,6 +208,15 @@ def command_inspect(arguments) -> int:
     return 0
 
 
+def command_export(arguments) -> int:
+    from .export import export_bundle
+
+    operating_point = None if arguments.threshold is None else {"threshold": arguments.threshold}
+    path = export_bundle(arguments.bundle, arguments.out, operating_point=operating_point)
+    print(f"exported {arguments.bundle} to {path}; run it with: python -m inspection.runtime {path} IMAGES...")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m inspection.engine", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"inspection engine {ENGINE_VERSION}")
@@ -258,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("images", nargs="+")
     inspect.add_argument("--threshold", type=float, default=None)
     inspect.set_defaults(handler=command_inspect)
+
+    export = commands.add_parser("export", help="write a bundle as an archive for inspection.runtime (ONNX)")
+    export.add_argument("bundle")
+    export.add_argument("out", help="archive file to write")
+    export.add_argument("--threshold", type=float, default=None, help="operating point (default: the bundle's)")
+    export.set_defaults(handler=command_export)
     return parser
 
 

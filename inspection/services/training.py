@@ -376,6 +376,8 @@ def _train(job: Job, version: ModelVersion) -> None:
         # A resumed training reported only its last epochs; the autoencoder keeps every epoch's loss.
         autoencoder = getattr(detector, "autoencoder_", None)
         metrics["loss_history"] = list(getattr(autoencoder, "loss_history_", None) or progress.state["losses"])
+        # The number format the networks ran in, as fitted and as every later load of this version runs them.
+        metrics["precision"] = getattr(detector, "precision_", "float32")
         progress.check("save", 0.0, "Saving the model.")
         directory = save_bundle(
             Path(scratch) / "bundle", detector=saved_detector, **context,

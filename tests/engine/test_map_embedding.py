@@ -101,7 +101,8 @@ def test_maps_too_small_for_the_backbone_or_of_the_wrong_shape_are_refused():
 
 def test_hyper_parameters_are_stored_unchanged():
     embedder = AnomalyMapEmbedder(backbone="efficientnet-lite0", weights="random", batch_size=7)
-    assert embedder.get_params() == {"backbone": "efficientnet-lite0", "weights": "random", "batch_size": 7, "grid": 1}
+    assert embedder.get_params() == {"backbone": "efficientnet-lite0", "weights": "random", "batch_size": 7, "grid": 1,
+                                     "precision": "float32"}
 
 
 @pytest.mark.skipif(

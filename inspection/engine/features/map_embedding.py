@@ -113,13 +113,16 @@ def checked_grid(grid) -> int:
     return int(grid)
 
 
-def compiled_forward(backbone: str, weights: str, kind: str, weights_dir: Optional[str] = None, *, grid: int = 1):
+def compiled_forward(backbone: str, weights: str, kind: str, weights_dir: Optional[str] = None, *, grid: int = 1,
+                     precision: str = "float32"):
     """A traced function from images in [0, 1] (n, H, W, 3) float32 to outputs of ``kind``.
 
     ``kind``: "paper-pooling" -> (n, 3C grid^2) embeddings (``grid``: see
     :func:`regional_paper_pooling`); "max-pooling" -> (n, C);
     "features" -> the last feature map; "max-pooling-and-features" ->
     ((n, C) global max, feature map).
+    ``precision``: "float32", or "bfloat16" to run the backbone in bfloat16
+    (see :mod:`inspection.engine.networks.precision`); outputs are float32 either way.
     Shared per process; traced once (H and W are free in the signature).
     """
     import tensorflow as tf
@@ -129,17 +132,23 @@ def compiled_forward(backbone: str, weights: str, kind: str, weights_dir: Option
     grid = checked_grid(grid)
     if grid != 1 and kind != "paper-pooling":
         raise ValueError(f"a pooling grid applies to paper-pooling only, not {kind!r}")
-    key = (backbone, weights, kind, None if weights_dir is None else str(weights_dir), grid)
+    if precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")
+    key = (backbone, weights, kind, None if weights_dir is None else str(weights_dir), grid, precision)
     with _compiled_lock:
         if key in _compiled:
             return _compiled[key]
         model = backbones.load_backbone(backbone, weights=weights, weights_dir=weights_dir)
+        if precision == "bfloat16":
+            from ..networks.precision import bfloat16_copy
+
+            model = bfloat16_copy(model)
         scale = backbones.preprocess_scale(backbone)
         offset = backbones.preprocess_offset(backbone)
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], reduce_retracing=True)
         def forward(images):
-            feature_maps = model(images * scale + offset, training=False)
+            feature_maps = tf.cast(model(images * scale + offset, training=False), tf.float32)
             if kind == "paper-pooling":
                 return regional_paper_pooling(feature_maps, grid)
             if kind == "features":
@@ -172,16 +181,18 @@ class AnomalyMapEmbedder(BaseEstimator):
     """Embeds anomaly maps with an ImageNet backbone and the paper's pooling (3 x channels x grid^2 features)."""
 
     def __init__(
-        self, backbone: str = "xception", weights: str = "imagenet", batch_size: Optional[int] = None, grid: int = 1
+        self, backbone: str = "xception", weights: str = "imagenet", batch_size: Optional[int] = None, grid: int = 1,
+        precision: str = "float32",
     ):
         self.backbone = backbone
         self.weights = weights
         self.batch_size = batch_size
         self.grid = grid
+        self.precision = precision
 
     def fit(self, maps=None) -> "AnomalyMapEmbedder":
         """Nothing to learn (the backbone is pretrained); loads the backbone so later calls are quick."""
-        compiled_forward(self.backbone, self.weights, "paper-pooling", grid=self.grid)
+        compiled_forward(self.backbone, self.weights, "paper-pooling", grid=self.grid, precision=self.precision)
         return self
 
     @property
@@ -199,7 +210,7 @@ class AnomalyMapEmbedder(BaseEstimator):
         if maps.shape[1] < minimum or maps.shape[2] < minimum:
             raise ValueError(f"{self.backbone} needs maps of at least {minimum} x {minimum} pixels, got {maps.shape[1:3]}")
         return run_batched(
-            compiled_forward(self.backbone, self.weights, "paper-pooling", grid=self.grid),
+            compiled_forward(self.backbone, self.weights, "paper-pooling", grid=self.grid, precision=self.precision),
             maps,
             self.batch_size,
             output_width=self.embedding_size,

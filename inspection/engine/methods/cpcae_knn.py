@@ -184,6 +184,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         residual_normalisation: bool = True,
         pooling_grid: int = 3,
         embedding_batch_size: int = 4,
+        precision: str = "auto",
         downsize_factor: Optional[int] = None,
         patch_size: Optional[int] = None,
         stride: Optional[int] = None,
@@ -198,6 +199,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         seed: int = 0,
     ):
         from ..features.map_embedding import checked_grid
+        from ..networks.precision import PRECISION_CHOICES
 
         super().__init__(
             downsize_factor=downsize_factor, patch_size=patch_size, stride=stride, latent_dim=latent_dim,
@@ -205,6 +207,8 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             learning_rate=learning_rate, min_steps_per_epoch=min_steps_per_epoch, seed=seed,
         )
         checked_grid(pooling_grid)
+        if precision not in PRECISION_CHOICES:
+            raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, not {precision!r}")
         self.backbone = backbone
         self.weights = weights
         self.n_neighbors = n_neighbors
@@ -212,6 +216,10 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         self.residual_normalisation = residual_normalisation
         self.pooling_grid = pooling_grid
         self.embedding_batch_size = embedding_batch_size
+        # The backbone's number format: "auto" (bfloat16 where the CPU has AMX or
+        # AVX-512 BF16), "float32" or "bfloat16"; fit records the one used in
+        # precision_, which a loaded model keeps (networks.precision).
+        self.precision = precision
 
     def _embedder(self):
         # One embedder per detector: it holds the compiled forward pass, which
@@ -222,7 +230,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
 
             embedder = AnomalyMapEmbedder(
                 backbone=self.backbone, weights=self.weights, batch_size=self.embedding_batch_size,
-                grid=self.pooling_grid,
+                grid=self.pooling_grid, precision=self.__dict__.get("precision_", "float32"),
             )
             self.__dict__["_embedder_instance"] = embedder
         return embedder
@@ -241,7 +249,10 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
     def fit(self, images, *, progress=None, checkpoints=None):
         """`checkpoints`: a CheckpointStore for the autoencoder's training (see networks.cpcae_trainer)."""
         from ..features.knn import KNNScorer
+        from ..networks.precision import resolved_precision
 
+        self.precision_ = resolved_precision(self.precision)
+        self.__dict__.pop("_embedder_instance", None)  # built for the precision just chosen
         self._fit_autoencoder(images, progress, checkpoints)
         self.residual_scale_ = None
         if self.residual_normalisation:
@@ -315,7 +326,8 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         cpcae_config, models = self._autoencoder_state()
         knn_config, knn_arrays = self.knn_.get_state()
         return MethodState(
-            config={"params": self.get_params(), "cpcae": cpcae_config, "knn": knn_config},
+            config={"params": self.get_params(), "cpcae": cpcae_config, "knn": knn_config,
+                    "precision_": self.precision_},
             arrays={
                 **{f"knn.{key}": value for key, value in knn_arrays.items()},
                 **({} if self.residual_scale_ is None else {"residual_scale": self.residual_scale_}),
@@ -334,6 +346,8 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         })
         detector.autoencoder_ = cls._autoencoder_from_state(state)
         detector.residual_scale_ = state.arrays.get("residual_scale")
+        # Kept as fitted, on any CPU; models stored before the setting ran in float32.
+        detector.precision_ = state.config.get("precision_", "float32")
         knn_arrays = {key.split(".", 1)[1]: value for key, value in state.arrays.items() if key.startswith("knn.")}
         detector.knn_ = KNNScorer.from_state(state.config["knn"], knn_arrays)
         detector.training_scores_ = detector.knn_.training_scores_

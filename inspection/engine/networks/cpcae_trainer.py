@@ -41,7 +41,8 @@ from sklearn.base import BaseEstimator
 
 from ..errors import EngineError, TrainingCancelled, TrainingDataError
 from .cpcae_checkpoints import CheckpointStore, checkpoint_restore, checkpoint_writer, training_fingerprint
-from .cpcae_patches import extract_patches, patch_dataset, patch_grid, reassemble
+from .cpcae_batches import patch_dataset
+from .cpcae_patches import extract_patches, patch_grid, reassemble
 from ..progress import ProgressCallback, ProgressEvent, report
 
 _PARAMETERS = (
