@@ -94,8 +94,15 @@ class AnnotationAdmin(admin.ModelAdmin):
     list_filter = ("source", "image__product")
     inlines = (AnnotationRegionInline,)
     # Revisions are never edited: a change is a new revision (API or editor).
-    readonly_fields = ("image", "revision", "source", "restored_from", "registration_revision", "created_by",
-                       "created_at")
+    readonly_fields = (
+        "image",
+        "revision",
+        "source",
+        "restored_from",
+        "registration_revision",
+        "created_by",
+        "created_at",
+    )
 
     def has_add_permission(self, request):
         return False

@@ -65,7 +65,11 @@ def _activation_data(activation) -> dict:
             "band_upper": setting.band_upper,
             "setting_id": setting.pk,
         }
-    return {"product_id": activation.product_id, "version": activation.version.number, "operating_point": operating_point}
+    return {
+        "product_id": activation.product_id,
+        "version": activation.version.number,
+        "operating_point": operating_point,
+    }
 
 
 def register_audited_models() -> None:
@@ -108,7 +112,9 @@ def register_audited_models() -> None:
     auditlog.register(DefectType)
     auditlog.register(Annotation)
     # Progress is rewritten every epoch; status changes (queued, running, cancelled, done) are kept.
-    auditlog.register(ModelVersion, include_fields=["status", "method", "params", "error", "flagged_damaged", "product"])
+    auditlog.register(
+        ModelVersion, include_fields=["status", "method", "params", "error", "flagged_damaged", "product"]
+    )
     # Jobs show who started or cancelled a registration, training or batch inspection; the
     # services move a training's own status with a conditional update that sends no signal.
     auditlog.register(Job, include_fields=["kind", "status", "cancel_requested", "product"])
@@ -116,7 +122,9 @@ def register_audited_models() -> None:
     auditlog.register(Activation)
     # Inspections are the line's output, not a change to the setup: a part a second would
     # bury the log. Who started a batch is in its job's entry.
-    auditlog.register(ReviewItem, include_fields=["status", "claimed_by", "decision", "defect_type", "note", "decided_by"])
+    auditlog.register(
+        ReviewItem, include_fields=["status", "claimed_by", "decision", "defect_type", "note", "decided_by"]
+    )
     user_model = get_user_model()
     auditlog.register(
         user_model,
@@ -145,7 +153,9 @@ def hidden(value) -> str:
 def record_field_change(instance, *, field: str, before: str, after: str) -> None:
     """An entry for a change the object's own fields do not show, such as an API token issued
     or revoked (the token is not audited as a model: its primary key is the secret itself)."""
-    LogEntry.objects.log_create(instance, action=LogEntry.Action.UPDATE, changes={field: [before, after]}, force_log=True)
+    LogEntry.objects.log_create(
+        instance, action=LogEntry.Action.UPDATE, changes={field: [before, after]}, force_log=True
+    )
 
 
 def record_bulk_update(originals: dict, changed: list) -> None:

@@ -136,13 +136,19 @@ def check(user, url_name: str | None, method: str) -> Outcome:
     if required == PUBLIC:
         return Outcome(True)
     if required is None:
-        return Outcome(False, f"{method} {url_name or 'this address'} is not in the permission table; nobody may call it.")
+        return Outcome(
+            False, f"{method} {url_name or 'this address'} is not in the permission table; nobody may call it."
+        )
     if not (user and user.is_authenticated):
         return Outcome(False, "Sign in first.")
     if user.has_perm(f"{APP_LABEL}.{required}"):
         return Outcome(True)
     if not user.has_perm(f"{APP_LABEL}.{DEFAULT_READ}"):
-        return Outcome(False, f"Your account has no role yet: ask an administrator to give you one. {refusal_reason(required)}", needs_role=True)
+        return Outcome(
+            False,
+            f"Your account has no role yet: ask an administrator to give you one. {refusal_reason(required)}",
+            needs_role=True,
+        )
     return Outcome(False, refusal_reason(required))
 
 

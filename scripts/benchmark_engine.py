@@ -48,8 +48,12 @@ REAL_DATASETS = {
     # Tiles are photographed aligned but at varying sizes: resize only.
     "magnetic_tile": {"registration": "none", "image_size": (256, 256), "mode": "gray"},
     # One rigid board at varying position and angle; its ROI is the board.
-    "circuitboard": {"registration": "orb+ecc", "roi": (190, 180, 656, 272), "mode": "rgb",
-                     "reference": SHARED_DATASETS / "circuitboard" / "train" / "good" / "train-normal_1.jpg"},
+    "circuitboard": {
+        "registration": "orb+ecc",
+        "roi": (190, 180, 656, 272),
+        "mode": "rgb",
+        "reference": SHARED_DATASETS / "circuitboard" / "train" / "good" / "train-normal_1.jpg",
+    },
 }
 
 
@@ -78,18 +82,19 @@ def median_ms(function, repeats: int) -> float:
 def speed(arguments) -> dict:
     import numpy as np
 
-    from inspection.engine.networks import backbones
     from inspection.engine.data.imageio import load_image
-    from inspection.engine.methods import create_method
-    from inspection.engine.registration.alignment import Registrar
     from inspection.engine.data.synth import render_set
+    from inspection.engine.methods import create_method
+    from inspection.engine.networks import backbones
+    from inspection.engine.registration.alignment import Registrar
 
     side = arguments.side
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "set1"
         started = time.perf_counter()
-        render_set(data, set_id=1, seed=0, n_train=arguments.train_images, n_test_good=6,
-                   n_test_defective=6, size=(side, side))
+        render_set(
+            data, set_id=1, seed=0, n_train=arguments.train_images, n_test_good=6, n_test_defective=6, size=(side, side)
+        )
         render_seconds = time.perf_counter() - started
         train_paths = sorted((data / "train" / "good").glob("*.png"))
         test_paths = sorted((data / "test").rglob("*.png"))
@@ -102,7 +107,9 @@ def speed(arguments) -> dict:
             result = registrar.register(load_image(path))
             if result.accepted:
                 images.append(result.image)
-        detector = create_method("cpcae-knn", **{"backbone": arguments.backbone, "seed": 0, **dict(arguments.param or [])})
+        detector = create_method(
+            "cpcae-knn", **{"backbone": arguments.backbone, "seed": 0, **dict(arguments.param or [])}
+        )
         detector.fit(images, progress=ConsoleProgress())
         train_seconds = time.perf_counter() - started
         del images
@@ -140,8 +147,8 @@ def speed(arguments) -> dict:
 
 
 def quality(arguments) -> list[dict]:
-    from inspection.engine.methods import METHOD_NAMES, accepted_parameters
     from inspection.engine.data.synth import render_set
+    from inspection.engine.methods import METHOD_NAMES, accepted_parameters
 
     methods = list(METHOD_NAMES) if arguments.methods == "all" else arguments.methods.split(",")
     records = []
@@ -149,7 +156,7 @@ def quality(arguments) -> list[dict]:
         targets = []
         for name in arguments.datasets.split(","):
             if name.startswith("synth"):
-                set_ids = range(1, 7) if name == "synth" else [int(name[len("synth"):])]
+                set_ids = range(1, 7) if name == "synth" else [int(name[len("synth") :])]
                 for set_id in set_ids:
                     out = Path(folder) / f"synth{set_id}"
                     render_set(out, set_id=set_id, seed=arguments.seed)
@@ -196,10 +203,19 @@ def knn_search(arguments) -> list[dict]:
             started = time.perf_counter()
             function()
             timings.append((time.perf_counter() - started) * 1000)
-        rows.append({"case": case, "implementation": implementation, "min_ms": min(timings),
-                     "median_ms": statistics.median(timings)})
-        print(f"{case:48s} {implementation:32s} {min(timings):9.1f} {statistics.median(timings):9.1f} ms",
-              file=sys.stderr, flush=True)
+        rows.append(
+            {
+                "case": case,
+                "implementation": implementation,
+                "min_ms": min(timings),
+                "median_ms": statistics.median(timings),
+            }
+        )
+        print(
+            f"{case:48s} {implementation:32s} {min(timings):9.1f} {statistics.median(timings):9.1f} ms",
+            file=sys.stderr,
+            flush=True,
+        )
 
     features, k = 55296, 5
     for n_train in (200, 700):
@@ -210,23 +226,32 @@ def knn_search(arguments) -> list[dict]:
         # The blocked search over the training set itself, k + 1 neighbours (each
         # embedding finds itself first): what leave-one-out cost before
         # fitting switched to scikit-learn's brute force (the engine's choice now).
-        measure(f"k-NN leave-one-out, {n_train} x {features}", "blocked",
-                lambda scorer=scorer, train=train: scorer._neighbours(train, k + 1))
+        measure(
+            f"k-NN leave-one-out, {n_train} x {features}",
+            "blocked",
+            lambda scorer=scorer, train=train: scorer._neighbours(train, k + 1),
+        )
         # The trees visit nearly every point in 55296 dimensions; at 700 their
         # leave-one-out alone would take minutes, so they are timed at 200.
         for algorithm in ("brute", "kd_tree", "ball_tree") if n_train == 200 else ("brute",):
+
             def leave_one_out(algorithm=algorithm, train=train):
                 NearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(train).kneighbors()
-            measure(f"k-NN leave-one-out, {n_train} x {features}",
-                    f"scikit-learn {algorithm} (fit+query){' (engine)' if algorithm == 'brute' else ''}",
-                    leave_one_out)
+
+            measure(
+                f"k-NN leave-one-out, {n_train} x {features}",
+                f"scikit-learn {algorithm} (fit+query){' (engine)' if algorithm == 'brute' else ''}",
+                leave_one_out,
+            )
         for n_queries in (1, 8):
             queries = scorer._prepare(rng.standard_normal((n_queries, features), dtype=np.float32))
             case = f"k-NN {n_queries} quer{'y' if n_queries == 1 else 'ies'}, {n_train} x {features}"
             measure(case, "blocked (engine)", lambda scorer=scorer, queries=queries: scorer._neighbours(queries, k))
             for algorithm in ("brute", "kd_tree", "ball_tree"):
                 index = NearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(train)
-                measure(case, f"scikit-learn {algorithm}", lambda index=index, queries=queries: index.kneighbors(queries))
+                measure(
+                    case, f"scikit-learn {algorithm}", lambda index=index, queries=queries: index.kneighbors(queries)
+                )
 
     bank_size, bank_features = 10_000, 1536
     bank = rng.standard_normal((bank_size, bank_features), dtype=np.float32)
@@ -245,14 +270,17 @@ def knn_search(arguments) -> list[dict]:
 
 def knn_table(rows: list[dict]) -> str:
     lines = ["| search | implementation | fastest ms | median ms |", "|---|---|---|---|"]
-    lines += [f"| {row['case']} | {row['implementation']} | {row['min_ms']:.1f} | {row['median_ms']:.1f} |"
-              for row in rows]
+    lines += [
+        f"| {row['case']} | {row['implementation']} | {row['min_ms']:.1f} | {row['median_ms']:.1f} |" for row in rows
+    ]
     return "\n".join(lines)
 
 
 def markdown_table(records: list[dict]) -> str:
-    lines = ["| data set | method | image AUROC | image AP | pixel AUROC | train s | ms/image |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| data set | method | image AUROC | image AP | pixel AUROC | train s | ms/image |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for record in records:
         if "error" in record:
             lines.append(f"| {record['dataset']} | {record['method']} | failed: {record['error']} | | | | |")
@@ -276,8 +304,12 @@ def main() -> int:
     parser.add_argument("--datasets", default="magnetic_tile,circuitboard,synth")
     parser.add_argument("--methods", default="all")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--param", type=parse_parameter, action="append",
-                        help="key=value for every method that takes it (e.g. downsize_factor=2); with speed, for cpcae-knn")
+    parser.add_argument(
+        "--param",
+        type=parse_parameter,
+        action="append",
+        help="key=value for every method that takes it (e.g. downsize_factor=2); with speed, for cpcae-knn",
+    )
     arguments = parser.parse_args()
 
     out = Path(arguments.out)

@@ -54,23 +54,35 @@ def seed(*, count: int, days: int) -> None:
         cursor.execute("TRUNCATE inspection_product, auth_user RESTART IDENTITY CASCADE")
     now = timezone.now()
     start = now - timedelta(days=days)
-    users = [get_user_model().objects.create_user(f"station-{number}", password="benchmark password")
-             for number in range(1, 6)]
+    users = [
+        get_user_model().objects.create_user(f"station-{number}", password="benchmark password")
+        for number in range(1, 6)
+    ]
     product = Product.objects.create(name="Benchmark bracket", created_by=users[0])
     versions = []
-    for number, activated in ((1, start - timedelta(days=1)), (2, start + timedelta(days=days * 0.4)),
-                              (3, start + timedelta(days=days * 0.8))):
-        version = ModelVersion.objects.create(product=product, number=number, method="variation",
-                                              status=ModelVersion.Status.TRAINED, bundle=f"v{number}.zip",
-                                              evaluated=True)
-        ThresholdSetting.objects.create(product=product, version=version, band_lower=0.30, band_upper=0.40,
-                                        reason="benchmark")
+    for number, activated in (
+        (1, start - timedelta(days=1)),
+        (2, start + timedelta(days=days * 0.4)),
+        (3, start + timedelta(days=days * 0.8)),
+    ):
+        version = ModelVersion.objects.create(
+            product=product,
+            number=number,
+            method="variation",
+            status=ModelVersion.Status.TRAINED,
+            bundle=f"v{number}.zip",
+            evaluated=True,
+        )
+        ThresholdSetting.objects.create(
+            product=product, version=version, band_lower=0.30, band_upper=0.40, reason="benchmark"
+        )
         activation = Activation.objects.create(product=product, version=version, reason="benchmark")
         Activation.objects.filter(pk=activation.pk).update(activated_at=activated)
         chance = random.Random(number)
         EvaluationScore.objects.bulk_create(
-            EvaluationScore(version=version, checksum=f"{number}-{index}", score=chance.gauss(0.2, 0.03),
-                            label="normal")
+            EvaluationScore(
+                version=version, checksum=f"{number}-{index}", score=chance.gauss(0.2, 0.03), label="normal"
+            )
             for index in range(300)
         )
         versions.append((activated, version))
@@ -78,9 +90,26 @@ def seed(*, count: int, days: int) -> None:
 
     chance = random.Random(0)
     step = (now - start) / count
-    columns = ("product_id", "version_id", "status", "source_file", "original_name", "checksum", "registered_file",
-               "anomaly_map", "anomaly_map_scale", "reconstruction_file", "score", "decision", "reason",
-               "registration_quality", "engine_seconds", "created_by_id", "created_at", "inspected_at")
+    columns = (
+        "product_id",
+        "version_id",
+        "status",
+        "source_file",
+        "original_name",
+        "checksum",
+        "registered_file",
+        "anomaly_map",
+        "anomaly_map_scale",
+        "reconstruction_file",
+        "score",
+        "decision",
+        "reason",
+        "registration_quality",
+        "engine_seconds",
+        "created_by_id",
+        "created_at",
+        "inspected_at",
+    )
     started = time.perf_counter()
     with connection.cursor() as cursor:
         raw = cursor.cursor
@@ -96,11 +125,28 @@ def seed(*, count: int, days: int) -> None:
                 else:
                     decision, score = Inspection.Decision.REJECT, chance.uniform(0.4, 0.9)
                 name = f"part-{index:07d}.png"
-                copy.write_row((
-                    product.pk, version.pk, "done", f"products/{product.pk}/inspections/{name}", name,
-                    f"{index:064x}", "", "", score * 2, "", score, decision, f"Score {score:.4g}.",
-                    0.95, chance.gammavariate(4, 0.01), users[index % len(users)].pk, at, at,
-                ))
+                copy.write_row(
+                    (
+                        product.pk,
+                        version.pk,
+                        "done",
+                        f"products/{product.pk}/inspections/{name}",
+                        name,
+                        f"{index:064x}",
+                        "",
+                        "",
+                        score * 2,
+                        "",
+                        score,
+                        decision,
+                        f"Score {score:.4g}.",
+                        0.95,
+                        chance.gammavariate(4, 0.01),
+                        users[index % len(users)].pk,
+                        at,
+                        at,
+                    )
+                )
         print(f"  {count} inspections copied in {time.perf_counter() - started:.0f} s", flush=True)
         cursor.execute(
             """
@@ -150,8 +196,10 @@ def _requests(product, versions, users) -> list[tuple[str, str]]:
         ("History page, highest score first", f"{page}/history/?ordering=-score"),
         ("History page, one station, defect type", f"{page}/history/?user={users[2].username}&defect_type=dent"),
         ("History page, review outcome normal", f"{page}/history/?review=normal"),
-        ("History page, version and score range",
-         f"{page}/history/?version={versions[1].pk}&score_min=0.35&score_max=0.5"),
+        (
+            "History page, version and score range",
+            f"{page}/history/?version={versions[1].pk}&score_min=0.35&score_max=0.5",
+        ),
         ("Inspections API, default", f"{api}/inspections/"),
         ("Inspections API, rejects by score", f"{api}/inspections/?decision=reject&ordering=-score"),
         ("Inspections API, last Tuesday", f"{api}/inspections/?{tuesday}&tz=Europe/Berlin&ordering=time"),
@@ -203,8 +251,10 @@ def measure(*, repeat: int, explain: bool, only: str = "") -> list[dict]:
         results.append(result)
         flag = "" if p95 < TARGET_MS else "  <-- over target"
         streamed = f"  (streamed; first bytes p95 {result['first_byte_p95']:.1f} ms)" if first_bytes else ""
-        print(f"  {name:45s} median {statistics.median(timings):7.1f} ms  p95 {p95:7.1f} ms  {size:>9} B"
-              f"{flag}{streamed}", flush=True)
+        print(
+            f"  {name:45s} median {statistics.median(timings):7.1f} ms  p95 {p95:7.1f} ms  {size:>9} B{flag}{streamed}",
+            flush=True,
+        )
         if explain:
             _explain(client, url)
     return results
@@ -265,8 +315,10 @@ def main() -> None:
     print(f"Server time per request ({arguments.repeat} requests each, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC):")
     results = measure(repeat=arguments.repeat, explain=arguments.explain, only=arguments.only)
     over = [result["name"] for result in results if result["p95"] >= TARGET_MS]
-    print(f"p95 under {TARGET_MS} ms: {len(results) - len(over)} of {len(results)}" +
-          (f"; over: {', '.join(over)}" if over else ""))
+    print(
+        f"p95 under {TARGET_MS} ms: {len(results) - len(over)} of {len(results)}"
+        + (f"; over: {', '.join(over)}" if over else "")
+    )
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", type=int, default=20, help="training images")
-    parser.add_argument("--epochs", type=int, default=2, help="autoencoder epochs (inference cost does not depend on it)")
+    parser.add_argument(
+        "--epochs", type=int, default=2, help="autoencoder epochs (inference cost does not depend on it)"
+    )
     parser.add_argument("--batch", type=int, default=100, help="images in the batch job")
     parser.add_argument("--repeats", type=int, default=5, help="timed synchronous inspections (after one warm-up)")
     parser.add_argument("--side", type=int, default=1024)
@@ -49,11 +51,16 @@ def main() -> None:
     arguments = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="benchmark-platform-"))
-    os.environ.update({
-        "VAR_DIR": str(folder / "var"), "CELERY_BROKER_URL": f"filesystem://{folder / 'broker'}",
-        "DJANGO_SETTINGS_MODULE": "config.settings", "TF_CPP_MIN_LOG_LEVEL": "2", "LOG_LEVEL": "WARNING",
-        "ALLOWED_HOSTS": "testserver,localhost",
-    })
+    os.environ.update(
+        {
+            "VAR_DIR": str(folder / "var"),
+            "CELERY_BROKER_URL": f"filesystem://{folder / 'broker'}",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "LOG_LEVEL": "WARNING",
+            "ALLOWED_HOSTS": "testserver,localhost",
+        }
+    )
     for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
     sys.path[:0] = [str(REPOSITORY), str(REPOSITORY / "platform")]
@@ -104,15 +111,26 @@ def run(arguments, folder: Path) -> dict:
     user = get_user_model().objects.create_user("benchmark", password="benchmark-password-123")
     started = time.perf_counter()
     train = [_png(render_cursor(1, seed=(0, 1, 0, index), size=side)[0]) for index in range(arguments.train)]
-    tests = [_png(render_cursor(1, seed=(0, 1, 1 + index % 2, index),
-                                defect=DEFECT_TYPES[index % 4] if index % 2 else None, size=side)[0])
-             for index in range(arguments.batch + 1)]
+    tests = [
+        _png(
+            render_cursor(
+                1, seed=(0, 1, 1 + index % 2, index), defect=DEFECT_TYPES[index % 4] if index % 2 else None, size=side
+            )[0]
+        )
+        for index in range(arguments.batch + 1)
+    ]
     render_seconds = time.perf_counter() - started
 
-    product = product_create(name="Benchmark cursor", created_by=user,
-                             reference_image=SimpleUploadedFile("reference.png", train[0]))
-    report = image_upload(product=product, uploaded_by=user, label="normal", split="train",
-                          files=[SimpleUploadedFile(f"train{index}.png", data) for index, data in enumerate(train)])
+    product = product_create(
+        name="Benchmark cursor", created_by=user, reference_image=SimpleUploadedFile("reference.png", train[0])
+    )
+    report = image_upload(
+        product=product,
+        uploaded_by=user,
+        label="normal",
+        split="train",
+        files=[SimpleUploadedFile(f"train{index}.png", data) for index, data in enumerate(train)],
+    )
     registration_job_run(job_id=report.job.pk, worker="benchmark")
     version = model_version_create(product=product, created_by=user, params={"epochs": arguments.epochs})
     started = time.perf_counter()
@@ -120,8 +138,9 @@ def run(arguments, folder: Path) -> dict:
     train_seconds = time.perf_counter() - started
     version.refresh_from_db()
     assert version.status == "trained", version.error
-    model_version_activate(version=version, activated_by=user, force=True, reason="benchmark",
-                           operating_point="normal-quantile")
+    model_version_activate(
+        version=version, activated_by=user, force=True, reason="benchmark", operating_point="normal-quantile"
+    )
     product.refresh_from_db()
 
     # 1. Synchronous inspection through the API against the engine on the same image.
@@ -130,8 +149,11 @@ def run(arguments, folder: Path) -> dict:
     image = tests[0]
 
     def through_api():
-        response = client.post(f"/api/products/{product.pk}/inspections/",
-                               {"file": SimpleUploadedFile("part.png", image)}, format="multipart")
+        response = client.post(
+            f"/api/products/{product.pk}/inspections/",
+            {"file": SimpleUploadedFile("part.png", image)},
+            format="multipart",
+        )
         assert response.status_code == 201, response.content
 
     loaded = bundle_load(version=version)
@@ -144,9 +166,15 @@ def run(arguments, folder: Path) -> dict:
         result = loaded.registrar.register(decode_image_bytes(image, "part.png"))
         loaded.bundle.detector.score([result.image])
 
-    timings = {name: median_ms(function, arguments.repeats)
-               for name, function in (("engine_explain", engine_explain), ("engine_score", engine_score),
-                                      ("api", through_api), ("engine_explain_again", engine_explain))}
+    timings = {
+        name: median_ms(function, arguments.repeats)
+        for name, function in (
+            ("engine_explain", engine_explain),
+            ("engine_score", engine_score),
+            ("api", through_api),
+            ("engine_explain_again", engine_explain),
+        )
+    }
     engine_ms = statistics.mean([timings["engine_explain"], timings["engine_explain_again"]])
 
     # 2. Engine throughput on the batch, then the same images through a real worker.
@@ -157,7 +185,7 @@ def run(arguments, folder: Path) -> dict:
         started = time.perf_counter()
         chunk = settings.INSPECTION_BATCH_CHUNK
         for index in range(0, len(images), chunk):
-            pixels = [decode_image_bytes(data, "part.png") for data in images[index:index + chunk]]
+            pixels = [decode_image_bytes(data, "part.png") for data in images[index : index + chunk]]
             registered = [loaded.registrar.register(image).image for image in pixels]
             loaded.bundle.detector.explain([image for image in registered if image is not None])
         return len(images) / (time.perf_counter() - started)
@@ -167,12 +195,15 @@ def run(arguments, folder: Path) -> dict:
 
     worker = _start_worker(folder)
     try:
-        warm, _ = inspection_batch_start(product=product, created_by=user,
-                                         files=[SimpleUploadedFile("warm.png", tests[0])])
+        warm, _ = inspection_batch_start(
+            product=product, created_by=user, files=[SimpleUploadedFile("warm.png", tests[0])]
+        )
         _wait(warm.pk, 900)
-        job, _ = inspection_batch_start(product=product, created_by=user,
-                                        files=[SimpleUploadedFile(f"part{index}.png", data)
-                                               for index, data in enumerate(tests[1:])])
+        job, _ = inspection_batch_start(
+            product=product,
+            created_by=user,
+            files=[SimpleUploadedFile(f"part{index}.png", data) for index, data in enumerate(tests[1:])],
+        )
         submitted = time.perf_counter()
         job = _wait(job.pk, 3600)
         wall_seconds = time.perf_counter() - submitted
@@ -180,7 +211,7 @@ def run(arguments, folder: Path) -> dict:
         worker.terminate()
         worker.wait(timeout=60)
     assert job.status == Job.Status.SUCCEEDED, job.error
-    engine_after = engine_throughput(tests[1:1 + max(8, arguments.batch * 2 // 5)])
+    engine_after = engine_throughput(tests[1 : 1 + max(8, arguments.batch * 2 // 5)])
     engine_rate = (engine_before + engine_after) / 2
     worker_seconds = (job.finished_at - job.started_at).total_seconds()
     count = len(tests) - 1
@@ -219,9 +250,25 @@ def _start_worker(folder: Path) -> subprocess.Popen:
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPOSITORY), str(REPOSITORY / "platform")])}
     log = (folder / "worker.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "engine,default", "--concurrency=1",
-         "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=REPOSITORY, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "engine,default",
+            "--concurrency=1",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=REPOSITORY,
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     return process
 

@@ -46,21 +46,23 @@ def bfloat16_twin(detector, images):
     state = detector.get_state()
     weights = Path(tempfile.mkdtemp()) / "cpcae.weights.h5"
     state.keras_models["cpcae"].save_weights(weights)
-    twin = type(detector).from_state(MethodState(config=state.config, arrays=state.arrays,
-                                                 keras_models={"cpcae": weights}))
+    twin = type(detector).from_state(
+        MethodState(config=state.config, arrays=state.arrays, keras_models={"cpcae": weights})
+    )
     twin.precision_ = "bfloat16"
     embeddings, _, _ = twin._embed(images)
-    twin.knn_ = KNNScorer(n_neighbors=detector.n_neighbors, variance_shrinkage=detector.variance_shrinkage).fit(embeddings)
+    twin.knn_ = KNNScorer(n_neighbors=detector.n_neighbors, variance_shrinkage=detector.variance_shrinkage).fit(
+        embeddings
+    )
     return twin
 
 
 def measure(method: str, images, test_images, labels, arguments, folder: Path) -> dict:
     import numpy as np
 
-    from inspection.engine.scoring.metrics import image_auroc
-
     from inspection.engine.export import export_model
     from inspection.engine.methods import create_method
+    from inspection.engine.scoring.metrics import image_auroc
     from inspection.runtime import load_model
 
     params = {"seed": 0} if method in AUTOENCODER_METHODS + ("patch-knn",) else {}
@@ -110,8 +112,11 @@ def measure(method: str, images, test_images, labels, arguments, folder: Path) -
 
 
 def markdown_table(records: list[dict]) -> str:
-    lines = ["| method | side | train s | score ms | explain ms | explain / score | ONNX runtime explain ms "
-             "| ONNX / engine | max rel. score diff |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | side | train s | score ms | explain ms | explain / score | ONNX runtime explain ms "
+        "| ONNX / engine | max rel. score diff |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for record in records:
         if "error" in record:
             lines.append(f"| {record['method']} | {record['side']} | failed: {record['error']} | | | | | | |")
@@ -144,9 +149,15 @@ def main() -> int:
     records = []
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch) / "set1"
-        render_set(data, set_id=1, seed=0, n_train=arguments.train_images, n_test_good=arguments.test_images,
-                   n_test_defective=arguments.test_images,
-                   size=(arguments.side, arguments.side))
+        render_set(
+            data,
+            set_id=1,
+            seed=0,
+            n_train=arguments.train_images,
+            n_test_good=arguments.test_images,
+            n_test_defective=arguments.test_images,
+            size=(arguments.side, arguments.side),
+        )
         train_paths = sorted((data / "train" / "good").glob("*.png"))
         registrar = Registrar().fit(load_image(train_paths[0]))
 
@@ -170,9 +181,11 @@ def main() -> int:
     print(markdown_table(records))
     for record in records:
         if "bfloat16_score_ms" in record:
-            print(f"{record['method']} at {record['side']} px: score {record['score_ms']:.0f} ms float32, "
-                  f"{record['bfloat16_score_ms']:.0f} ms bfloat16; Pearson {record['bfloat16_pearson']:.5f}; "
-                  f"image AUROC {record['float32_auroc']:.4f} / {record['bfloat16_auroc']:.4f}")
+            print(
+                f"{record['method']} at {record['side']} px: score {record['score_ms']:.0f} ms float32, "
+                f"{record['bfloat16_score_ms']:.0f} ms bfloat16; Pearson {record['bfloat16_pearson']:.5f}; "
+                f"image AUROC {record['float32_auroc']:.4f} / {record['bfloat16_auroc']:.4f}"
+            )
     out = Path(arguments.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"runtime-{arguments.side}-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(records, indent=2))

@@ -55,7 +55,9 @@ def _spread(items, count):
 def measure(name: str, root: Path, options: dict, modes=MODES + ("former limits",)) -> list[dict]:
     dataset = load_mvtec_layout(root)
     mode = options.get("mode")
-    reference_path = root / "train" / "good" / options["reference"] if "reference" in options else dataset.train_paths[0]
+    reference_path = (
+        root / "train" / "good" / options["reference"] if "reference" in options else dataset.train_paths[0]
+    )
     reference = load_image(reference_path, mode=mode)
     if "image_size" in options:
         reference = cv2.resize(reference, options["image_size"], interpolation=cv2.INTER_AREA)
@@ -70,8 +72,14 @@ def measure(name: str, root: Path, options: dict, modes=MODES + ("former limits"
     for registration in modes:
         started = time.perf_counter()
         if registration == "former limits":
-            registrar = Registrar(method="orb+ecc", roi=options.get("roi"), min_quality=0.6, min_coverage=0.95,
-                                  max_rotation="any", max_shift=2.0).fit(reference)
+            registrar = Registrar(
+                method="orb+ecc",
+                roi=options.get("roi"),
+                min_quality=0.6,
+                min_coverage=0.95,
+                max_rotation="any",
+                max_shift=2.0,
+            ).fit(reference)
             chosen, why = "orb+ecc", "fixed"
         else:
             registrar, report = fit_registration(
@@ -80,22 +88,34 @@ def measure(name: str, root: Path, options: dict, modes=MODES + ("former limits"
             chosen, why = report["chosen"], report["why"]
         refused_good = [result for result in map(registrar.register, good) if not result.accepted]
         refused_defective = sum(not registrar.register(picture).accepted for picture in defective)
-        rows.append({
-            "data_set": name, "registration": registration, "chosen": chosen, "why": why,
-            "good": len(good), "refused_good": len(refused_good), "defective": len(defective),
-            "refused_defective": refused_defective, "min_quality": registrar.min_quality,
-            "max_rotation": registrar.max_rotation,
-            "reasons": sorted({result.reason.split(":")[0] for result in refused_good})[:3],
-            "seconds": round(time.perf_counter() - started, 1),
-        })
+        rows.append(
+            {
+                "data_set": name,
+                "registration": registration,
+                "chosen": chosen,
+                "why": why,
+                "good": len(good),
+                "refused_good": len(refused_good),
+                "defective": len(defective),
+                "refused_defective": refused_defective,
+                "min_quality": registrar.min_quality,
+                "max_rotation": registrar.max_rotation,
+                "reasons": sorted({result.reason.split(":")[0] for result in refused_good})[:3],
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("synthetic_root", nargs="?", default=None,
-                        help="folder of `python -m inspection.engine synth OUT --set all` (set1 ... set6)")
+    parser.add_argument(
+        "synthetic_root",
+        nargs="?",
+        default=None,
+        help="folder of `python -m inspection.engine synth OUT --set all` (set1 ... set6)",
+    )
     parser.add_argument("--json", default=None)
     parser.add_argument("--only", default=None, help="comma-separated data set names")
     parser.add_argument("--modes", default=",".join(MODES + ("former limits",)), help="comma-separated modes")

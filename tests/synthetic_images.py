@@ -93,7 +93,7 @@ def defective_pixels(index: int, *, size: int = SIZE) -> np.ndarray:
     rng = np.random.default_rng(index)
     x, y = (int(value) for value in rng.integers(size // 4, size * 3 // 4, 2))
     # Drawn in the colour furthest from the part around it, so every defect stands out.
-    around = pixels[max(0, y - 12):y + 12, max(0, x - 12):x + 12]
+    around = pixels[max(0, y - 12) : y + 12, max(0, x - 12) : x + 12]
     colour = 255 if around.mean() < 128 else 0
     if index % 2:
         cv2.circle(pixels, (x, y), max(3, size // 7), colour, -1)
@@ -122,9 +122,12 @@ def mvtec_zip(*, train: int, test_good: int, test_defective: int, offset: int = 
     """An MVTec-layout archive: train/good, test/good and test/<defect type>."""
     members = {f"part/train/good/{index:03d}.png": good_png(offset + index) for index in range(train)}
     members.update({f"part/test/good/{index:03d}.png": good_png(offset + 200 + index) for index in range(test_good)})
-    members.update({
-        f"part/test/{defect_type(index)}/{index:03d}.png": defective_png(offset + index) for index in range(test_defective)
-    })
+    members.update(
+        {
+            f"part/test/{defect_type(index)}/{index:03d}.png": defective_png(offset + index)
+            for index in range(test_defective)
+        }
+    )
     return zip_bytes(members)
 
 
@@ -188,10 +191,20 @@ class SyntheticSet:
     test_count: int
 
 
-def cursor_set(folder: Path, *, train: int = 16, test_good: int = 6, test_defective: int = 6, size: int = 96) -> SyntheticSet:
+def cursor_set(
+    folder: Path, *, train: int = 16, test_good: int = 6, test_defective: int = 6, size: int = 96
+) -> SyntheticSet:
     from inspection.engine.data.synth import render_set
 
-    render_set(folder, set_id=1, seed=3, n_train=train, n_test_good=test_good, n_test_defective=test_defective, size=(size, size))
+    render_set(
+        folder,
+        set_id=1,
+        seed=3,
+        n_train=train,
+        n_test_good=test_good,
+        n_test_defective=test_defective,
+        size=(size, size),
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in sorted(folder.rglob("*.png")):
@@ -211,8 +224,9 @@ def cursor_set(folder: Path, *, train: int = 16, test_good: int = 6, test_defect
 SIDE = 192
 
 
-def radial_part(*, centre=(SIDE / 2, SIDE / 2), angle: float = 0.0, seed: int = 0, side: int = SIDE,
-                radius: float = 60.0) -> np.ndarray:
+def radial_part(
+    *, centre=(SIDE / 2, SIDE / 2), angle: float = 0.0, seed: int = 0, side: int = SIDE, radius: float = 60.0
+) -> np.ndarray:
     """A round part seen from above (a cap, a gear blank) with a radial texture and one small mark.
 
     The disc and its rings are rotation-symmetric; the radial ribs repeat every

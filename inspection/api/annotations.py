@@ -12,6 +12,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inspection.errors import Conflict, InvalidInput
+from inspection.lib.mask_png import registered_size
 from inspection.selectors.annotations import (
     annotation_current,
     annotation_get,
@@ -30,8 +32,6 @@ from inspection.services.annotations import (
     defect_type_delete,
     defect_type_update,
 )
-from inspection.errors import Conflict, InvalidInput
-from inspection.lib.mask_png import registered_size
 
 
 def _url(stored, request) -> str | None:
@@ -82,8 +82,13 @@ class RevisionOutputSerializer(serializers.Serializer):
 
 
 def _defect_type_data(defect_type) -> dict:
-    return {"id": defect_type.pk, "name": defect_type.name, "color": defect_type.color,
-            "region_count": getattr(defect_type, "region_count", 0), "in_use": getattr(defect_type, "in_use", False)}
+    return {
+        "id": defect_type.pk,
+        "name": defect_type.name,
+        "color": defect_type.color,
+        "region_count": getattr(defect_type, "region_count", 0),
+        "in_use": getattr(defect_type, "in_use", False),
+    }
 
 
 def _annotation_data(image, annotation, request) -> dict:
@@ -92,12 +97,22 @@ def _annotation_data(image, annotation, request) -> dict:
         width, height = registered_size(image)
     except (OSError, ValueError) as error:
         raise Conflict(f"The aligned copy of image {image.pk} cannot be read ({error}).") from None
-    regions = [] if annotation is None else [
-        {"id": region.pk, "defect_type": region.defect_type_id, "defect_type_name": region.defect_type.name,
-         "color": region.defect_type.color, "mask_url": _url(region.mask, request), "area": region.area,
-         "bbox": region.bbox}
-        for region in annotation.regions.all()
-    ]
+    regions = (
+        []
+        if annotation is None
+        else [
+            {
+                "id": region.pk,
+                "defect_type": region.defect_type_id,
+                "defect_type_name": region.defect_type.name,
+                "color": region.defect_type.color,
+                "mask_url": _url(region.mask, request),
+                "area": region.area,
+                "bbox": region.bbox,
+            }
+            for region in annotation.regions.all()
+        ]
+    )
     return {
         "image": image.pk,
         "revision": annotation.revision if annotation else 0,
@@ -176,17 +191,19 @@ def _region_inputs(request) -> list[RegionInput]:
     except json.JSONDecodeError as error:
         raise InvalidInput(f"regions is not valid JSON ({error}).") from None
     if not isinstance(entries, list):
-        raise InvalidInput("regions must be a JSON list of {\"defect_type\": id, \"mask\": file field name}.")
+        raise InvalidInput('regions must be a JSON list of {"defect_type": id, "mask": file field name}.')
     inputs = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or not isinstance(entry.get("mask"), str):
-            raise InvalidInput(f"Region {index + 1} must be an object with \"defect_type\" and \"mask\".")
+            raise InvalidInput(f'Region {index + 1} must be an object with "defect_type" and "mask".')
         defect_type = entry.get("defect_type")
         if isinstance(defect_type, bool) or not isinstance(defect_type, int):
             raise InvalidInput(f"Region {index + 1}: defect_type must be the id (a number) of a defect type.")
         upload = request.FILES.get(entry["mask"])
         if upload is None:
-            raise InvalidInput(f"Region {index + 1} names the mask file {entry['mask']!r}, which is not in the request.")
+            raise InvalidInput(
+                f"Region {index + 1} names the mask file {entry['mask']!r}, which is not in the request."
+            )
         inputs.append(RegionInput(defect_type=defect_type, mask=upload.read(), name=upload.name or entry["mask"]))
     return inputs
 
@@ -211,18 +228,28 @@ class ImageAnnotationApi(APIView):
         return Response(_annotation_data(image, annotation_current(image=image), request))
 
     @extend_schema(
-        request={"multipart/form-data": {"type": "object", "properties": {
-            "base_revision": {"type": "integer"}, "note": {"type": "string"},
-            "regions": {"type": "string", "description": 'JSON: [{"defect_type": id, "mask": "<file field>"}]'},
-        }, "additionalProperties": {"type": "string", "format": "binary"}}},
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "base_revision": {"type": "integer"},
+                    "note": {"type": "string"},
+                    "regions": {"type": "string", "description": 'JSON: [{"defect_type": id, "mask": "<file field>"}]'},
+                },
+                "additionalProperties": {"type": "string", "format": "binary"},
+            }
+        },
         responses={201: AnnotationOutputSerializer, 409: OpenApiResponse(description="base_revision is not current.")},
         description="Save a new revision; one PNG mask (registered size, 0/255) per region, in its own file field.",
     )
     def put(self, request, product_id: int, image_id: int):
         image = _registered_image(product_id, image_id)
         annotation = annotation_save(
-            image=image, base_revision=_base_revision(request), regions=_region_inputs(request),
-            note=str(request.data.get("note") or ""), created_by=request.user,
+            image=image,
+            base_revision=_base_revision(request),
+            regions=_region_inputs(request),
+            note=str(request.data.get("note") or ""),
+            created_by=request.user,
         )
         annotation = annotation_get(image=image, revision=annotation.revision)
         return Response(_annotation_data(image, annotation, request), status=status.HTTP_201_CREATED)
@@ -232,12 +259,19 @@ class AnnotationRevisionListApi(APIView):
     @extend_schema(responses=RevisionOutputSerializer(many=True))
     def get(self, request, product_id: int, image_id: int):
         image = image_get(product=product_get(product_id=product_id), image_id=image_id)
-        return Response([
-            {"revision": annotation.revision, "created_at": annotation.created_at,
-             "created_by": annotation.created_by.username if annotation.created_by else None,
-             "note": annotation.note, "source": annotation.source, "region_count": annotation.region_count}
-            for annotation in annotation_revision_list(image=image)
-        ])
+        return Response(
+            [
+                {
+                    "revision": annotation.revision,
+                    "created_at": annotation.created_at,
+                    "created_by": annotation.created_by.username if annotation.created_by else None,
+                    "note": annotation.note,
+                    "source": annotation.source,
+                    "region_count": annotation.region_count,
+                }
+                for annotation in annotation_revision_list(image=image)
+            ]
+        )
 
 
 class AnnotationRevisionDetailApi(APIView):

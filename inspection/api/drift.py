@@ -25,9 +25,24 @@ class DriftWarningOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = DriftWarning
         fields = (
-            "id", "version", "version_number", "started_at", "cleared_at", "limit", "psi", "median_shift",
-            "recent_count", "reference_count", "recent_median", "reference_median", "latest_psi",
-            "latest_median_shift", "checked_at", "sent_to_review", "sent_at", "sent_by",
+            "id",
+            "version",
+            "version_number",
+            "started_at",
+            "cleared_at",
+            "limit",
+            "psi",
+            "median_shift",
+            "recent_count",
+            "reference_count",
+            "recent_median",
+            "reference_median",
+            "latest_psi",
+            "latest_median_shift",
+            "checked_at",
+            "sent_to_review",
+            "sent_at",
+            "sent_by",
         )
         read_only_fields = fields
 
@@ -53,12 +68,17 @@ class DriftOverviewSerializer(serializers.Serializer):
 
 def _overview(product) -> dict:
     measure = drift_measure(product=product)
-    return DriftOverviewSerializer({
-        "limit": measure.limit, "window": measure.window, "drifting": measure.drifting,
-        "statistic": measure.statistic.as_dict() if measure.statistic else None,
-        "not_measured_because": measure.reason, "open_warning": drift_warning_open(product=product),
-        "warnings": list(drift_warning_list(product=product)[:WARNINGS_LISTED]),
-    }).data
+    return DriftOverviewSerializer(
+        {
+            "limit": measure.limit,
+            "window": measure.window,
+            "drifting": measure.drifting,
+            "statistic": measure.statistic.as_dict() if measure.statistic else None,
+            "not_measured_because": measure.reason,
+            "open_warning": drift_warning_open(product=product),
+            "warnings": list(drift_warning_list(product=product)[:WARNINGS_LISTED]),
+        }
+    ).data
 
 
 class DriftOverviewApi(APIView):
@@ -75,8 +95,11 @@ class DriftOverviewApi(APIView):
 
 
 class DriftCheckApi(APIView):
-    @extend_schema(request=None, responses=DriftOverviewSerializer,
-                   description="Check now and record the result (workers also check every DRIFT_CHECK_INTERVAL).")
+    @extend_schema(
+        request=None,
+        responses=DriftOverviewSerializer,
+        description="Check now and record the result (workers also check every DRIFT_CHECK_INTERVAL).",
+    )
     def post(self, request, product_id: int):
         product = product_get(product_id=product_id)
         drift_check(product=product)

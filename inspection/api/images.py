@@ -35,11 +35,15 @@ class ImageListUploadApi(APIView):
     @extend_schema(parameters=_FILTER_PARAMETERS, responses=ImageOutputSerializer(many=True))
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
-        filters = {name: request.query_params.get(name) for name in ("label", "split", "registration_status", "defect_type")}
+        filters = {
+            name: request.query_params.get(name) for name in ("label", "split", "registration_status", "defect_type")
+        }
         images = image_list(product=product, filters=filters)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(images, request, view=self)
-        return paginator.get_paginated_response(ImageOutputSerializer(page, many=True, context={"request": request}).data)
+        return paginator.get_paginated_response(
+            ImageOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadInputSerializer},

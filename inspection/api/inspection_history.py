@@ -25,8 +25,12 @@ from inspection.selectors.inspection_history import (
 from inspection.selectors.products import product_get
 
 HISTORY_PARAMETERS = [
-    OpenApiParameter("inspected_after", OpenApiTypes.DATETIME, description="Parts inspected at or after this time (ISO 8601)."),
-    OpenApiParameter("inspected_before", OpenApiTypes.DATETIME, description="Parts inspected before this time (ISO 8601)."),
+    OpenApiParameter(
+        "inspected_after", OpenApiTypes.DATETIME, description="Parts inspected at or after this time (ISO 8601)."
+    ),
+    OpenApiParameter(
+        "inspected_before", OpenApiTypes.DATETIME, description="Parts inspected before this time (ISO 8601)."
+    ),
     OpenApiParameter("tz", str, description="IANA time zone for times given without an offset (and for CSV times)."),
     OpenApiParameter("decision", str, enum=Inspection.Decision.values, many=True, explode=True),
     OpenApiParameter("status", str, enum=Inspection.Status.values, many=True, explode=True),
@@ -37,9 +41,14 @@ HISTORY_PARAMETERS = [
     OpenApiParameter("review", str, enum=[value for value, _ in REVIEW_OUTCOMES], description="Review outcome."),
     OpenApiParameter("defect_type", str, description="Defect type a reviewer gave the part."),
     OpenApiParameter("job", int, description="Batch job id."),
-    OpenApiParameter("ordering", str, enum=[value for value, _ in ORDERINGS],
-                     description="time = when inspected; default -submitted (newest upload first)."),
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=[value for value, _ in ORDERINGS],
+        description="time = when inspected; default -submitted (newest upload first).",
+    ),
 ]
+
 
 class HistoryPagination(StandardPagination):
     """Pages whose `count` stops at COUNT_LIMIT + 1, with `count_is_lower_bound` telling when it did."""
@@ -115,6 +124,7 @@ class InspectionHistoryExportApi(APIView):
         inspections = inspection_history(product=product, params=request.query_params)
         stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
         return history_csv_response(
-            inspections=inspections, zone=time_zone_from(request.query_params.get("tz")),
+            inspections=inspections,
+            zone=time_zone_from(request.query_params.get("tz")),
             filename=f"inspections-{product.pk}-{stamp}.csv",
         )

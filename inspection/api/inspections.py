@@ -31,10 +31,32 @@ class InspectionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Inspection
         fields = (
-            "id", "product", "version", "version_number", "threshold_setting", "job", "status", "decision", "score",
-            "reason", "registration_quality", "engine_seconds", "original_name", "checksum", "source_file",
-            "registered_file", "anomaly_map", "anomaly_map_scale", "reconstruction_file", "nearest_image",
-            "nearest_image_file", "review_item", "repeat_of", "labelled_image", "created_by", "created_at",
+            "id",
+            "product",
+            "version",
+            "version_number",
+            "threshold_setting",
+            "job",
+            "status",
+            "decision",
+            "score",
+            "reason",
+            "registration_quality",
+            "engine_seconds",
+            "original_name",
+            "checksum",
+            "source_file",
+            "registered_file",
+            "anomaly_map",
+            "anomaly_map_scale",
+            "reconstruction_file",
+            "nearest_image",
+            "nearest_image_file",
+            "review_item",
+            "repeat_of",
+            "labelled_image",
+            "created_by",
+            "created_at",
             "inspected_at",
         )
         read_only_fields = fields
@@ -64,12 +86,19 @@ class InspectionListCreateApi(APIView):
     parser_classes = (MultiPartParser,)
 
     class InspectionCreateInputSerializer(serializers.Serializer):
-        file = serializers.FileField(required=False, allow_empty_file=True,
-                                     help_text="One image: inspected now, the result is in the response (201).")
-        files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False,
-                                      help_text="Several images: inspected by a background job (202).")
-        background = serializers.BooleanField(required=False, default=False,
-                                              help_text="Inspect even a single image through a background job.")
+        file = serializers.FileField(
+            required=False,
+            allow_empty_file=True,
+            help_text="One image: inspected now, the result is in the response (201).",
+        )
+        files = serializers.ListField(
+            child=serializers.FileField(allow_empty_file=True),
+            required=False,
+            help_text="Several images: inspected by a background job (202).",
+        )
+        background = serializers.BooleanField(
+            required=False, default=False, help_text="Inspect even a single image through a background job."
+        )
 
         def validate(self, attrs):
             if ("file" in attrs) == bool(attrs.get("files")):
@@ -77,9 +106,10 @@ class InspectionListCreateApi(APIView):
             return attrs
 
     @extend_schema(
-        parameters=HISTORY_PARAMETERS, responses=InspectionOutputSerializer(many=True),
+        parameters=HISTORY_PARAMETERS,
+        responses=InspectionOutputSerializer(many=True),
         description="The product's inspections, filtered, sorted and paged (`count` stops at 10,001: see "
-                    "`count_is_lower_bound`).",
+        "`count_is_lower_bound`).",
     )
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
@@ -97,7 +127,7 @@ class InspectionListCreateApi(APIView):
             "Inspect parts with the product's active model version. One image in `file` is answered at once "
             "(201) with score, decision (pass / review / reject), reason and image URLs; images in `files` "
             "(or `background=true`) are inspected by a job (202). An image that cannot be aligned is decided "
-            "\"review\". 409 when the product has no usable active version."
+            '"review". 409 when the product has no usable active version.'
         ),
     )
     def post(self, request, product_id: int):
@@ -109,7 +139,9 @@ class InspectionListCreateApi(APIView):
         if "file" in data and not data["background"]:
             inspection = inspection_run(product=product, file=data["file"], created_by=request.user)
             inspection = inspection_get(product=product, inspection_id=inspection.pk)
-            return Response(InspectionOutputSerializer(inspection, context=context).data, status=status.HTTP_201_CREATED)
+            return Response(
+                InspectionOutputSerializer(inspection, context=context).data, status=status.HTTP_201_CREATED
+            )
         files = data.get("files") or [data["file"]]
         job, inspections = inspection_batch_start(product=product, files=files, created_by=request.user)
         output = InspectionBatchOutputSerializer({"job": job, "inspections": inspections}, context=context)

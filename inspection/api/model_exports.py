@@ -21,5 +21,9 @@ class ModelVersionExportApi(APIView):
     def get(self, request, product_id: int, version_id: int):
         version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
         path = model_version_export(version=version)
-        return FileResponse(path.open("rb"), as_attachment=True, filename=export_file_name(version=version),
-                            content_type="application/zip")
+        return FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=export_file_name(version=version),
+            content_type="application/zip",
+        )

@@ -9,6 +9,7 @@ from inspection.api.pagination import StandardPagination
 from inspection.api.parameters import query_id, query_number
 from inspection.api.serializers import JobOutputSerializer
 from inspection.engine.methods import METHOD_ALIASES, METHOD_NAMES
+from inspection.errors import InvalidInput
 from inspection.models import Activation, EvaluationScore, ModelVersion, ThresholdSetting
 from inspection.selectors.model_versions import (
     activation_list,
@@ -21,7 +22,6 @@ from inspection.selectors.model_versions import (
     threshold_setting_list,
 )
 from inspection.selectors.products import product_get
-from inspection.errors import InvalidInput
 from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
 from inspection.services.training import (
     DEFAULT_METHOD,
@@ -40,10 +40,33 @@ class ModelVersionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
         fields = (
-            "id", "product", "number", "method", "params", "status", "is_active", "job", "progress", "error",
-            "train_count", "eval_count", "evaluated", "metrics", "train_seconds", "engine_version", "image_shape",
-            "bundle_checksum", "bundle_size", "flagged_damaged", "damage_reason", "registration_revision",
-            "reference_checksum", "created_by", "created_at", "started_at", "finished_at",
+            "id",
+            "product",
+            "number",
+            "method",
+            "params",
+            "status",
+            "is_active",
+            "job",
+            "progress",
+            "error",
+            "train_count",
+            "eval_count",
+            "evaluated",
+            "metrics",
+            "train_seconds",
+            "engine_version",
+            "image_shape",
+            "bundle_checksum",
+            "bundle_size",
+            "flagged_damaged",
+            "damage_reason",
+            "registration_revision",
+            "reference_checksum",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
         )
         read_only_fields = fields
 
@@ -64,8 +87,21 @@ class ThresholdSettingOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ThresholdSetting
-        fields = ("id", "product", "version", "version_number", "threshold", "band_lower", "band_upper", "reason",
-                  "expected", "rolled_back_from", "replaces", "set_by", "set_at")
+        fields = (
+            "id",
+            "product",
+            "version",
+            "version_number",
+            "threshold",
+            "band_lower",
+            "band_upper",
+            "reason",
+            "expected",
+            "rolled_back_from",
+            "replaces",
+            "set_by",
+            "set_at",
+        )
         read_only_fields = fields
 
 
@@ -80,8 +116,20 @@ class ActivationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Activation
-        fields = ("id", "product", "version", "version_number", "previous_version", "reason", "forced", "gate",
-                  "operating_point", "replaced_operating_point", "activated_by", "activated_at")
+        fields = (
+            "id",
+            "product",
+            "version",
+            "version_number",
+            "previous_version",
+            "reason",
+            "forced",
+            "gate",
+            "operating_point",
+            "replaced_operating_point",
+            "activated_by",
+            "activated_at",
+        )
         read_only_fields = fields
 
     @extend_schema_field(ThresholdSettingOutputSerializer(allow_null=True))
@@ -94,17 +142,23 @@ class ActivationOutputSerializer(serializers.ModelSerializer):
 class OperatingPointOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     evaluated = serializers.BooleanField()
-    curves = serializers.JSONField(help_text="roc {fpr, tpr, thresholds}, pr {precision, recall, thresholds}, "
-                                             "histogram {edges, normal, defective}")
+    curves = serializers.JSONField(
+        help_text="roc {fpr, tpr, thresholds}, pr {precision, recall, thresholds}, histogram {edges, normal, defective}"
+    )
     metrics = serializers.JSONField()
-    suggestions = serializers.JSONField(help_text="Suggested operating points by name (max-f1, escape-budget, "
-                                        "false-call-budget, review-band, normal-quantile), each placed mid-gap "
-                                        "between observed scores, with what it does, margin, intervals, warnings")
-    proposed = serializers.JSONField(allow_null=True, help_text="What the proposed threshold or band does on the "
-                                     "evaluation images: confusion, precision, recall, f1, false_call_rate, decisions, "
-                                     "margin (distance to the nearest defective and normal score, also relative to "
-                                     "the normal scores' standard deviation), intervals (exact bootstrap 95 % and "
-                                     "Wilson 95 % of recall and false-call rate) and warnings when images are few")
+    suggestions = serializers.JSONField(
+        help_text="Suggested operating points by name (max-f1, escape-budget, "
+        "false-call-budget, review-band, normal-quantile), each placed mid-gap "
+        "between observed scores, with what it does, margin, intervals, warnings"
+    )
+    proposed = serializers.JSONField(
+        allow_null=True,
+        help_text="What the proposed threshold or band does on the "
+        "evaluation images: confusion, precision, recall, f1, false_call_rate, decisions, "
+        "margin (distance to the nearest defective and normal score, also relative to "
+        "the normal scores' standard deviation), intervals (exact bootstrap 95 % and "
+        "Wilson 95 % of recall and false-call rate) and warnings when images are few",
+    )
 
 
 def _activation_context(activations) -> dict:
@@ -119,11 +173,14 @@ class ModelVersionListCreateApi(APIView):
     class ModelVersionCreateInputSerializer(serializers.Serializer):
         # Former names (nn) are still accepted; the version is stored under the current name.
         method = serializers.ChoiceField(choices=METHOD_NAMES + tuple(METHOD_ALIASES), default=DEFAULT_METHOD)
-        params = serializers.JSONField(required=False, default=dict,
-                                       help_text='Hyper-parameters of the method, e.g. {"epochs": 6}.')
+        params = serializers.JSONField(
+            required=False, default=dict, help_text='Hyper-parameters of the method, e.g. {"epochs": 6}.'
+        )
 
-    @extend_schema(parameters=[OpenApiParameter("status", enum=ModelVersion.Status.values)],
-                   responses=ModelVersionOutputSerializer(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("status", enum=ModelVersion.Status.values)],
+        responses=ModelVersionOutputSerializer(many=True),
+    )
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
         versions = model_version_list(product=product, status=request.query_params.get("status"))
@@ -131,16 +188,21 @@ class ModelVersionListCreateApi(APIView):
         page = paginator.paginate_queryset(versions, request, view=self)
         return paginator.get_paginated_response(ModelVersionOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=ModelVersionCreateInputSerializer, responses={202: ModelVersionOutputSerializer, 409: None},
-                   description="Freeze the data set and start training; 409 while another training of the "
-                               "product is queued or running.")
+    @extend_schema(
+        request=ModelVersionCreateInputSerializer,
+        responses={202: ModelVersionOutputSerializer, 409: None},
+        description="Freeze the data set and start training; 409 while another training of the "
+        "product is queued or running.",
+    )
     def post(self, request, product_id: int):
         product = product_get(product_id=product_id)
         serializer = self.ModelVersionCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         version = model_version_create(product=product, created_by=request.user, **serializer.validated_data)
-        return Response(_version_output(model_version_get(product=product, version_id=version.pk), request),
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            _version_output(model_version_get(product=product, version_id=version.pk), request),
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class ProductRetrainApi(APIView):
@@ -150,8 +212,10 @@ class ProductRetrainApi(APIView):
     def post(self, request, product_id: int):
         product = product_get(product_id=product_id)
         version = model_version_retrain(product=product, created_by=request.user)
-        return Response(_version_output(model_version_get(product=product, version_id=version.pk), request),
-                        status=status.HTTP_202_ACCEPTED)
+        return Response(
+            _version_output(model_version_get(product=product, version_id=version.pk), request),
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class ModelVersionDetailApi(APIView):
@@ -186,15 +250,20 @@ class ModelVersionOperatingPointApi(APIView):
     """Curves of the version and, for a proposed threshold or band, its effect on the evaluation images."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("threshold", float), OpenApiParameter("band_lower", float),
-                    OpenApiParameter("band_upper", float)],
+        parameters=[
+            OpenApiParameter("threshold", float),
+            OpenApiParameter("band_lower", float),
+            OpenApiParameter("band_upper", float),
+        ],
         responses=OperatingPointOutputSerializer,
     )
     def get(self, request, product_id: int, version_id: int):
         version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
         result = model_version_operating_point(
-            version=version, threshold=query_number(request, "threshold"),
-            band_lower=query_number(request, "band_lower"), band_upper=query_number(request, "band_upper"),
+            version=version,
+            threshold=query_number(request, "threshold"),
+            band_lower=query_number(request, "band_lower"),
+            band_upper=query_number(request, "band_upper"),
         )
         return Response(OperatingPointOutputSerializer(result).data)
 
@@ -209,12 +278,15 @@ class ModelVersionActivateApi(APIView):
 
     class ActivateInputSerializer(serializers.Serializer):
         operating_point = serializers.JSONField(
-            required=False, default=None,
+            required=False,
+            default=None,
             help_text='"saved", a suggestion rule ("max-f1", "escape-budget", "false-call-budget", "review-band", '
-                      '"normal-quantile"), or {"threshold": t} or {"band_lower": a, "band_upper": b}.')
+            '"normal-quantile"), or {"threshold": t} or {"band_lower": a, "band_upper": b}.',
+        )
         reason = serializers.CharField(required=False, allow_blank=True, default="")
-        force = serializers.BooleanField(required=False, default=False,
-                                         help_text="Activate a version that was not evaluated.")
+        force = serializers.BooleanField(
+            required=False, default=False, help_text="Activate a version that was not evaluated."
+        )
 
     @extend_schema(request=ActivateInputSerializer, responses={200: ActivationOutputSerializer, 400: None, 409: None})
     def post(self, request, product_id: int, version_id: int):
@@ -240,8 +312,9 @@ class ThresholdListCreateApi(APIView):
     """The history of operating points; setting one records who, when, why and on which version."""
 
     class ThresholdSetInputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(required=False,
-                                           help_text="Version whose evaluation it is based on (default: the active one).")
+        version = serializers.IntegerField(
+            required=False, help_text="Version whose evaluation it is based on (default: the active one)."
+        )
         threshold = serializers.FloatField(required=False, allow_null=True, default=None)
         band_lower = serializers.FloatField(required=False, allow_null=True, default=None)
         band_upper = serializers.FloatField(required=False, allow_null=True, default=None)
@@ -286,6 +359,10 @@ class ThresholdRollbackApi(APIView):
         product = product_get(product_id=product_id)
         serializer = self.ThresholdRollbackInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        setting = threshold_rollback(product=product, setting=threshold_setting_get(product=product, setting_id=setting_id),
-                                     set_by=request.user, reason=serializer.validated_data["reason"])
+        setting = threshold_rollback(
+            product=product,
+            setting=threshold_setting_get(product=product, setting_id=setting_id),
+            set_by=request.user,
+            reason=serializer.validated_data["reason"],
+        )
         return Response(ThresholdSettingOutputSerializer(setting).data, status=status.HTTP_201_CREATED)

@@ -46,8 +46,11 @@ class PixelEvaluationApi(APIView):
         version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
         return Response(PixelEvaluationOutputSerializer(pixel_evaluation_summary(version=version)).data)
 
-    @extend_schema(request=None, responses={202: PixelEvaluationOutputSerializer},
-                   description="Queue a job that recomputes the pixel evaluation with the current annotations.")
+    @extend_schema(
+        request=None,
+        responses={202: PixelEvaluationOutputSerializer},
+        description="Queue a job that recomputes the pixel evaluation with the current annotations.",
+    )
     def post(self, request, product_id: int, version_id: int):
         version = model_version_get(product=product_get(product_id=product_id), version_id=version_id)
         pixel_evaluation_start(version=version, started_by=request.user)

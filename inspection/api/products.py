@@ -32,7 +32,9 @@ class ProductListCreateApi(APIView):
     def get(self, request):
         paginator = StandardPagination()
         page = paginator.paginate_queryset(product_list(), request, view=self)
-        return paginator.get_paginated_response(ProductOutputSerializer(page, many=True, context={"request": request}).data)
+        return paginator.get_paginated_response(
+            ProductOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(request=ProductCreateInputSerializer, responses={201: ProductOutputSerializer})
     def post(self, request):

@@ -22,17 +22,25 @@ class DefectTypeKeySerializer(serializers.ModelSerializer):
 
 class DefectTypeOrderApi(APIView):
     class DefectTypeOrderInputSerializer(serializers.Serializer):
-        ids = serializers.ListField(child=serializers.IntegerField(), allow_empty=False,
-                                    help_text="Every defect type id of the product, in the order of keys 1, 2, ...")
+        ids = serializers.ListField(
+            child=serializers.IntegerField(),
+            allow_empty=False,
+            help_text="Every defect type id of the product, in the order of keys 1, 2, ...",
+        )
 
-    @extend_schema(responses=DefectTypeKeySerializer(many=True),
-                   description="The product's defect types in the order of the review queue's number keys 1-9.")
+    @extend_schema(
+        responses=DefectTypeKeySerializer(many=True),
+        description="The product's defect types in the order of the review queue's number keys 1-9.",
+    )
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
         return Response(DefectTypeKeySerializer(defect_types_in_hotkey_order(product=product), many=True).data)
 
-    @extend_schema(request=DefectTypeOrderInputSerializer, responses=DefectTypeKeySerializer(many=True),
-                   description="Set the order of the number keys; types added later get the next free key.")
+    @extend_schema(
+        request=DefectTypeOrderInputSerializer,
+        responses=DefectTypeKeySerializer(many=True),
+        description="Set the order of the number keys; types added later get the next free key.",
+    )
     def put(self, request, product_id: int):
         product = product_get(product_id=product_id)
         serializer = self.DefectTypeOrderInputSerializer(data=request.data)

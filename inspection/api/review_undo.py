@@ -14,7 +14,8 @@ from inspection.services.review_undo import review_item_undo
 
 class ReviewItemUndoApi(APIView):
     @extend_schema(
-        request=None, responses={200: ReviewItemOutputSerializer, 409: None},
+        request=None,
+        responses={200: ReviewItemOutputSerializer, 409: None},
         description=(
             "Undo the verdict on this item, which must be the caller's last verdict on the product: the data set "
             "image gets back its label, split and defect type (or is removed when the verdict added it), and the "
@@ -24,5 +25,8 @@ class ReviewItemUndoApi(APIView):
     def post(self, request, product_id: int, item_id: int):
         item = review_item_get(product=product_get(product_id=product_id), item_id=item_id)
         item = review_item_undo(item=item, user=request.user)
-        return Response(ReviewItemOutputSerializer(review_item_get(product=item.product, item_id=item.pk),
-                                                    context={"request": request}).data)
+        return Response(
+            ReviewItemOutputSerializer(
+                review_item_get(product=item.product, item_id=item.pk), context={"request": request}
+            ).data
+        )

@@ -25,8 +25,23 @@ class ReviewItemOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReviewItem
-        fields = ("id", "product", "status", "doubt", "inspection", "claimed_by", "claimed_at", "claim_expires_at",
-                  "decision", "defect_type", "note", "decided_by", "decided_at", "resulting_image", "created_at")
+        fields = (
+            "id",
+            "product",
+            "status",
+            "doubt",
+            "inspection",
+            "claimed_by",
+            "claimed_at",
+            "claim_expires_at",
+            "decision",
+            "defect_type",
+            "note",
+            "decided_by",
+            "decided_at",
+            "resulting_image",
+            "created_at",
+        )
         read_only_fields = fields
 
 
@@ -35,15 +50,19 @@ def _output(item, request):
 
 
 class ReviewItemListApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("state", enum=QUEUE_STATES, default="pending")],
-                   responses=ReviewItemOutputSerializer(many=True),
-                   description="Most doubtful first (smallest distance from the decision boundary).")
+    @extend_schema(
+        parameters=[OpenApiParameter("state", enum=QUEUE_STATES, default="pending")],
+        responses=ReviewItemOutputSerializer(many=True),
+        description="Most doubtful first (smallest distance from the decision boundary).",
+    )
     def get(self, request, product_id: int):
         product = product_get(product_id=product_id)
         items = review_item_list(product=product, state=request.query_params.get("state") or "pending")
         paginator = StandardPagination()
         page = paginator.paginate_queryset(items, request, view=self)
-        return paginator.get_paginated_response(ReviewItemOutputSerializer(page, many=True, context={"request": request}).data)
+        return paginator.get_paginated_response(
+            ReviewItemOutputSerializer(page, many=True, context={"request": request}).data
+        )
 
 
 class ReviewItemClaimNextApi(APIView):
@@ -95,6 +114,7 @@ class ReviewItemDecideApi(APIView):
         product = product_get(product_id=product_id)
         serializer = self.ReviewDecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        item = review_item_decide(item=review_item_get(product=product, item_id=item_id), user=request.user,
-                                  **serializer.validated_data)
+        item = review_item_decide(
+            item=review_item_get(product=product, item_id=item_id), user=request.user, **serializer.validated_data
+        )
         return Response(_output(review_item_get(product=product, item_id=item.pk), request))

@@ -72,9 +72,7 @@ urlpatterns = [
     path(_ANNOTATION, ImageAnnotationApi.as_view(), name="image-annotation"),
     path(_ANNOTATION + "revisions/", AnnotationRevisionListApi.as_view(), name="annotation-revision-list"),
     path(_ANNOTATION + "revisions/<int:revision>/", AnnotationRevisionDetailApi.as_view(), name="annotation-revision"),
-    path(
-        _ANNOTATION + "revisions/<int:revision>/restore/", AnnotationRestoreApi.as_view(), name="annotation-restore"
-    ),
+    path(_ANNOTATION + "revisions/<int:revision>/restore/", AnnotationRestoreApi.as_view(), name="annotation-restore"),
     path(_PRODUCT + "model-versions/", ModelVersionListCreateApi.as_view(), name="model-version-list"),
     path(_VERSION, ModelVersionDetailApi.as_view(), name="model-version-detail"),
     path(_VERSION + "cancel/", ModelVersionCancelApi.as_view(), name="model-version-cancel"),
@@ -91,8 +89,11 @@ urlpatterns = [
     path(_PRODUCT + "dashboard/", ProductDashboardApi.as_view(), name="product-dashboard"),
     path(_PRODUCT + "drift/", DriftOverviewApi.as_view(), name="drift-overview"),
     path(_PRODUCT + "drift/check/", DriftCheckApi.as_view(), name="drift-check-api"),
-    path(_PRODUCT + "drift/warnings/<int:warning_id>/send-to-review/", DriftSendToReviewApi.as_view(),
-         name="drift-send-to-review-api"),
+    path(
+        _PRODUCT + "drift/warnings/<int:warning_id>/send-to-review/",
+        DriftSendToReviewApi.as_view(),
+        name="drift-send-to-review-api",
+    ),
     path(_PRODUCT + "inspections/export/", InspectionHistoryExportApi.as_view(), name="inspection-export"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", InspectionDetailApi.as_view(), name="inspection-detail"),
     path(_PRODUCT + "review-items/", ReviewItemListApi.as_view(), name="review-item-list"),

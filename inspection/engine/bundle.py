@@ -23,9 +23,9 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +45,7 @@ class Bundle:
 
     detector: AnomalyDetector
     registration: dict[str, Any]
-    reference: Optional[np.ndarray]
+    reference: np.ndarray | None
     image_shape: tuple[int, ...]
     thresholds: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -83,11 +83,11 @@ def save_bundle(
     *,
     detector: AnomalyDetector,
     image_shape: tuple[int, ...],
-    registration: Optional[dict[str, Any]] = None,
-    reference: Optional[np.ndarray] = None,
-    thresholds: Optional[dict[str, Any]] = None,
-    metrics: Optional[dict[str, Any]] = None,
-    registration_report: Optional[dict[str, Any]] = None,
+    registration: dict[str, Any] | None = None,
+    reference: np.ndarray | None = None,
+    thresholds: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+    registration_report: dict[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write ``detector`` and its context to the directory ``path``; return it."""
@@ -103,13 +103,11 @@ def save_bundle(
             np.savez(staging / REFERENCE_NAME, reference=np.asarray(reference, dtype=np.float32))
         for name, model in state.keras_models.items():
             model.save_weights(staging / f"{name}{WEIGHTS_SUFFIX}")
-        files = {
-            entry.name: _sha256(entry) for entry in sorted(staging.iterdir()) if entry.name != MANIFEST_NAME
-        }
+        files = {entry.name: _sha256(entry) for entry in sorted(staging.iterdir()) if entry.name != MANIFEST_NAME}
         manifest = {
             "format_version": BUNDLE_FORMAT_VERSION,
             "engine_version": ENGINE_VERSION,
-            "created_at": datetime.now(timezone.utc).isoformat(),
+            "created_at": datetime.now(UTC).isoformat(),
             "method": detector.name,
             "method_config": state.config,
             "keras_models": sorted(state.keras_models),

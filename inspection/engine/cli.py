@@ -11,8 +11,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from . import ENGINE_VERSION
 from .errors import EngineError
@@ -145,8 +146,8 @@ def _evaluation_options(arguments) -> dict:
 
 
 def command_evaluate(arguments) -> int:
-    from .scoring.evaluation import evaluate, evaluate_all
     from .methods import METHOD_NAMES
+    from .scoring.evaluation import evaluate, evaluate_all
 
     options = _evaluation_options(arguments)
     if arguments.method == "all":
@@ -172,7 +173,9 @@ def command_train(arguments) -> int:
     options = _evaluation_options(arguments)
     record = evaluate(arguments.data_dir, method=arguments.method, keep_detector=True, **options)
     detector, registrar = record.pop("_detector"), record.pop("_registrar")
-    metrics = {key: record[key] for key in ("image_auroc", "image_ap", "pixel_auroc", "train_seconds", "n_train", "n_test")}
+    metrics = {
+        key: record[key] for key in ("image_auroc", "image_ap", "pixel_auroc", "train_seconds", "n_train", "n_test")
+    }
     save_bundle(
         arguments.out,
         detector=detector,
@@ -238,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--weights", choices=["imagenet", "random"], default=None, help="random only for experiments")
         sub.add_argument("--seed", type=int, default=None)
         sub.add_argument(
-            "--registration", choices=["auto", "orb+ecc", "ecc", "orb", "none"], default="auto",
+            "--registration",
+            choices=["auto", "orb+ecc", "ecc", "orb", "none"],
+            default="auto",
             help="auto (default): chosen and calibrated on the training pictures, recorded in the bundle",
         )
         sub.add_argument("--roi", type=parse_roi, default=None, help="X,Y,W,H region of interest in the reference")
@@ -276,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     arguments = build_parser().parse_args(argv)
     try:

@@ -16,8 +16,9 @@ bundle module writes those to disk; no pickle anywhere.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -32,8 +33,8 @@ class Explanation:
 
     scores: np.ndarray  # (n,)
     maps: np.ndarray  # (n, H, W) float32
-    reconstructions: Optional[np.ndarray] = None  # (n, H, W, C) for reconstruction-based methods
-    nearest_indices: Optional[np.ndarray] = None  # (n,) index into the training images
+    reconstructions: np.ndarray | None = None  # (n, H, W, C) for reconstruction-based methods
+    nearest_indices: np.ndarray | None = None  # (n,) index into the training images
 
 
 @dataclass
@@ -54,15 +55,11 @@ class AnomalyDetector(BaseEstimator, abc.ABC):
     name: str = ""
 
     @abc.abstractmethod
-    def fit(
-        self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None
-    ) -> "AnomalyDetector":
+    def fit(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None) -> AnomalyDetector:
         """Learn normality from normal registered images; return self."""
 
     @abc.abstractmethod
-    def score(
-        self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None
-    ) -> np.ndarray:
+    def score(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None) -> np.ndarray:
         """Anomaly score per image, shape (n,), higher = more anomalous."""
 
     @abc.abstractmethod
@@ -80,9 +77,7 @@ class AnomalyDetector(BaseEstimator, abc.ABC):
             nearest = self.nearest_training_index(images)
         except NotImplementedError:
             nearest = None
-        return Explanation(
-            scores=self.score(images), maps=self.anomaly_maps(images), nearest_indices=nearest
-        )
+        return Explanation(scores=self.score(images), maps=self.anomaly_maps(images), nearest_indices=nearest)
 
     #: scores of the training images themselves, computed leave-one-out where
     #: the method allows it; set by fit.
@@ -93,7 +88,7 @@ class AnomalyDetector(BaseEstimator, abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def from_state(cls, state: MethodState) -> "AnomalyDetector": ...
+    def from_state(cls, state: MethodState) -> AnomalyDetector: ...
 
 
 def image_shape(image: np.ndarray) -> tuple[int, int, int]:
@@ -124,4 +119,6 @@ def check_training_images(images: Sequence[np.ndarray], *, method: str) -> tuple
 def check_image_shape(image: np.ndarray, expected: tuple[int, ...], index: int) -> None:
     """Refuse an image to score whose shape is not the one the method was trained on."""
     if image_shape(image) != tuple(expected):
-        raise ImageError(f"image {index}", f"shape {image_shape(image)} differs from the trained shape {tuple(expected)}")
+        raise ImageError(
+            f"image {index}", f"shape {image_shape(image)} differs from the trained shape {tuple(expected)}"
+        )

@@ -9,8 +9,8 @@ cancels a job without killing the worker process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 from .errors import TrainingCancelled
 
@@ -20,16 +20,16 @@ class ProgressEvent:
     stage: str  # e.g. "register", "train-cpcae", "embed", "fit-knn", "score"
     fraction: float  # 0..1 within the stage
     message: str = ""
-    epoch: Optional[int] = None
-    epochs: Optional[int] = None
-    loss: Optional[float] = None
+    epoch: int | None = None
+    epochs: int | None = None
+    loss: float | None = None
     extra: dict = field(default_factory=dict)
 
 
-ProgressCallback = Callable[[ProgressEvent], Optional[bool]]
+ProgressCallback = Callable[[ProgressEvent], bool | None]
 
 
-def report(callback: Optional[ProgressCallback], event: ProgressEvent) -> None:
+def report(callback: ProgressCallback | None, event: ProgressEvent) -> None:
     """Send ``event`` to ``callback``; raise TrainingCancelled if it asks to stop."""
     if callback is None:
         return

@@ -69,5 +69,11 @@ def drift_statistic(reference, recent, bins: int = BINS) -> DriftStatistic:
     reference_median, recent_median = float(np.median(reference)), float(np.median(recent))
     spread = float(np.subtract(*np.quantile(reference, [0.75, 0.25])))
     shift = (recent_median - reference_median) / spread if spread > 0 else 0.0
-    return DriftStatistic(psi=psi, recent_count=int(recent.size), reference_count=int(reference.size),
-                          recent_median=recent_median, reference_median=reference_median, median_shift=shift)
+    return DriftStatistic(
+        psi=psi,
+        recent_count=int(recent.size),
+        reference_count=int(reference.size),
+        recent_median=recent_median,
+        reference_median=reference_median,
+        median_shift=shift,
+    )

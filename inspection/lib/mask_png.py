@@ -85,9 +85,7 @@ def mask_encode(mask: np.ndarray) -> bytes:
     from PIL import Image as PillowImage
 
     buffer = io.BytesIO()
-    PillowImage.fromarray(np.where(np.asarray(mask) != 0, 255, 0).astype(np.uint8), mode="L").save(
-        buffer, format="PNG"
-    )
+    PillowImage.fromarray(np.where(np.asarray(mask) != 0, 255, 0).astype(np.uint8), mode="L").save(buffer, format="PNG")
     return buffer.getvalue()
 
 

@@ -68,8 +68,9 @@ def operating_point_check(*, method: str, threshold=None, band_lower=None, band_
     return None, float(band_lower), float(band_upper)
 
 
-def decide(score: float, *, threshold: float | None = None, band_lower: float | None = None,
-           band_upper: float | None = None) -> str:
+def decide(
+    score: float, *, threshold: float | None = None, band_lower: float | None = None, band_upper: float | None = None
+) -> str:
     """pass / review / reject for `score` under a single threshold or a band."""
     if threshold is not None:
         return REJECT if score >= threshold else PASS
@@ -78,8 +79,13 @@ def decide(score: float, *, threshold: float | None = None, band_lower: float | 
     return REVIEW if score >= band_lower else PASS
 
 
-def doubt(score: float | None, *, threshold: float | None = None, band_lower: float | None = None,
-          band_upper: float | None = None) -> float:
+def doubt(
+    score: float | None,
+    *,
+    threshold: float | None = None,
+    band_lower: float | None = None,
+    band_upper: float | None = None,
+) -> float:
     """Distance of `score` from the middle of the decision boundary; smaller is more doubtful."""
     if score is None or not math.isfinite(score):
         return 0.0
@@ -141,9 +147,11 @@ def summarise(labels: list[str], scores: list[float], training_scores) -> tuple[
 
 
 def _suggestion(points: dict) -> dict | None:
-    for key, rule in (("max_f1", "max-f1 on the evaluation images"),
-                      ("false_call_budget", "false-call budget on normal evaluation images"),
-                      ("normal_quantile", "99th percentile of the training images' scores")):
+    for key, rule in (
+        ("max_f1", "max-f1 on the evaluation images"),
+        ("false_call_budget", "false-call budget on normal evaluation images"),
+        ("normal_quantile", "99th percentile of the training images' scores"),
+    ):
         point = points.get(key)
         if point and point.get("threshold") is not None:
             return {"threshold": point["threshold"], "rule": rule}
@@ -155,7 +163,7 @@ SUGGESTION_RULES = {
     "max-f1": "max-F1 on the evaluation images",
     "escape-budget": "the highest threshold that still rejects every defective evaluation image",
     "false-call-budget": f"the lowest threshold rejecting at most {SUGGESTED_MAX_FALSE_CALL_RATE:.0%} of the normal "
-                         "evaluation images",
+    "evaluation images",
     "review-band": "a review band from the escape budget up to the false-call budget",
     "normal-quantile": f"the {SUGGESTED_NORMAL_QUANTILE:.0%} quantile of the training images' scores",
 }
@@ -173,14 +181,21 @@ def suggested_points(labels: list[str], scores: list[float], *, normal_quantile:
     placed: dict[str, dict] = {}
     if defective.any():
         placed["max-f1"] = {"threshold": engine_thresholds.max_f1_threshold(defective, score_array).threshold}
-        placed["escape-budget"] = {"threshold": engine_thresholds.escape_budget_threshold(
-            defective, score_array, SUGGESTED_MIN_RECALL).threshold}
+        placed["escape-budget"] = {
+            "threshold": engine_thresholds.escape_budget_threshold(
+                defective, score_array, SUGGESTED_MIN_RECALL
+            ).threshold
+        }
     if (~defective).any():
-        placed["false-call-budget"] = {"threshold": engine_thresholds.false_call_budget_threshold(
-            defective, score_array, SUGGESTED_MAX_FALSE_CALL_RATE).threshold}
+        placed["false-call-budget"] = {
+            "threshold": engine_thresholds.false_call_budget_threshold(
+                defective, score_array, SUGGESTED_MAX_FALSE_CALL_RATE
+            ).threshold
+        }
     if defective.any() and (~defective).any():
-        band = engine_thresholds.uncertain_band(defective, score_array, min_recall=SUGGESTED_MIN_RECALL,
-                                                max_false_call_rate=SUGGESTED_MAX_FALSE_CALL_RATE)
+        band = engine_thresholds.uncertain_band(
+            defective, score_array, min_recall=SUGGESTED_MIN_RECALL, max_false_call_rate=SUGGESTED_MAX_FALSE_CALL_RATE
+        )
         if band.lower < band.upper:
             placed["review-band"] = {"band_lower": band.lower, "band_upper": band.upper}
     if normal_quantile is not None and math.isfinite(normal_quantile):
@@ -197,8 +212,14 @@ def _spread(values: np.ndarray) -> dict:
     return {"min": float(values.min()), "median": float(np.median(values)), "max": float(values.max())}
 
 
-def operating_point(labels: list[str], scores: list[float], *, threshold: float | None = None,
-                    band_lower: float | None = None, band_upper: float | None = None) -> dict:
+def operating_point(
+    labels: list[str],
+    scores: list[float],
+    *,
+    threshold: float | None = None,
+    band_lower: float | None = None,
+    band_upper: float | None = None,
+) -> dict:
     """What an operating point does on labelled scores: confusion matrix and rates.
 
     For a band, "rejected" means score >= upper, precision / recall / F1 /
@@ -209,16 +230,22 @@ def operating_point(labels: list[str], scores: list[float], *, threshold: float 
     defective = _binary(labels)
     score_array = np.asarray(scores, dtype=np.float64)
     reject_from = threshold if threshold is not None else band_upper
-    result: dict = {"threshold": threshold, "band_lower": band_lower, "band_upper": band_upper,
-                    "normal_count": int((~defective).sum()), "defective_count": int(defective.sum())}
+    result: dict = {
+        "threshold": threshold,
+        "band_lower": band_lower,
+        "band_upper": band_upper,
+        "normal_count": int((~defective).sum()),
+        "defective_count": int(defective.sum()),
+    }
     if not score_array.size:
         return {**result, "confusion": None, "note": "no evaluation images were scored"}
     rates = engine_metrics.rates_at(defective, score_array, reject_from)
     result["confusion"] = {key: rates[key] for key in ("tp", "fp", "tn", "fn")}
     for key in ("precision", "recall", "f1", "false_call_rate", "accuracy"):
         result[key] = engine_metrics.json_number(rates[key])
-    decisions = [decide(score, threshold=threshold, band_lower=band_lower, band_upper=band_upper)
-                 for score in score_array]
+    decisions = [
+        decide(score, threshold=threshold, band_lower=band_lower, band_upper=band_upper) for score in score_array
+    ]
     counts = {label: {PASS: 0, REVIEW: 0, REJECT: 0} for label in ("normal", "defective")}
     for is_defective, decision in zip(defective, decisions):
         counts["defective" if is_defective else "normal"][decision] += 1
@@ -254,9 +281,16 @@ def margin(defective: np.ndarray, scores: np.ndarray, threshold: float) -> dict:
             continue
         nearest = float(values[np.argmin(np.abs(values - threshold))])
         distance = abs(nearest - threshold)
-        result.update({f"nearest_{name}": nearest, f"to_{name}": distance,
-                       f"relative_to_{name}": distance / spread if spread else None})
-    relatives = [value for value in (result["relative_to_defective"], result["relative_to_normal"]) if value is not None]
+        result.update(
+            {
+                f"nearest_{name}": nearest,
+                f"to_{name}": distance,
+                f"relative_to_{name}": distance / spread if spread else None,
+            }
+        )
+    relatives = [
+        value for value in (result["relative_to_defective"], result["relative_to_normal"]) if value is not None
+    ]
     result["relative"] = min(relatives) if relatives else None
     return result
 
@@ -286,8 +320,12 @@ def bootstrap_interval(successes: int, trials: int, confidence: float = BOOTSTRA
     if successes in (0, trials):
         return rate, rate
     counts = np.arange(trials + 1)
-    log_pmf = (math.lgamma(trials + 1) - np.array([math.lgamma(k + 1) + math.lgamma(trials - k + 1) for k in counts])
-               + counts * math.log(rate) + (trials - counts) * math.log1p(-rate))
+    log_pmf = (
+        math.lgamma(trials + 1)
+        - np.array([math.lgamma(k + 1) + math.lgamma(trials - k + 1) for k in counts])
+        + counts * math.log(rate)
+        + (trials - counts) * math.log1p(-rate)
+    )
     cumulative = np.cumsum(np.exp(log_pmf))
     tail = (1.0 - confidence) / 2.0
     lower = int(np.searchsorted(cumulative, tail - 1e-12, side="left"))
@@ -309,8 +347,10 @@ def _trust(point: dict, counts: dict) -> dict:
         "false_call_rate_wilson": engine_metrics.wilson_interval(rejected_normals, normal_count),
     }
     warnings = []
-    for name, count, rate_name, wilson in (("defective", defect_count, "recall", intervals["recall_wilson"]),
-                                           ("normal", normal_count, "false-call rate", intervals["false_call_rate_wilson"])):
+    for name, count, rate_name, wilson in (
+        ("defective", defect_count, "recall", intervals["recall_wilson"]),
+        ("normal", normal_count, "false-call rate", intervals["false_call_rate_wilson"]),
+    ):
         if count == 0:
             warnings.append(f"No {name} evaluation image: the {rate_name} is unknown.")
         elif count < FEW_IMAGES:

@@ -36,7 +36,7 @@ class ZipLimits:
     max_compression_ratio: int
 
     @classmethod
-    def from_settings(cls) -> "ZipLimits":
+    def from_settings(cls) -> ZipLimits:
         return cls(
             max_members=settings.ZIP_MAX_MEMBERS,
             max_total_bytes=settings.ZIP_MAX_TOTAL_BYTES,
@@ -100,9 +100,7 @@ def archive_check(*, name: str, fileobj: IO[bytes], limits: ZipLimits | None = N
 def _checked_members(name: str, archive: zipfile.ZipFile, limits: ZipLimits):
     infos = archive.infolist()
     if len(infos) > limits.max_members:
-        raise TooLarge(
-            f"{name}: the archive holds {len(infos)} entries; at most {limits.max_members} are accepted."
-        )
+        raise TooLarge(f"{name}: the archive holds {len(infos)} entries; at most {limits.max_members} are accepted.")
     members: list[ArchiveMember] = []
     debris: list[str] = []
     total = 0
@@ -148,9 +146,7 @@ def _safe_member_path(name: str, raw: str) -> PurePosixPath:
         or "\x00" in cleaned
     )
     if escapes:
-        raise InvalidInput(
-            f"{name}: member {raw!r} points outside the archive's folder; the archive is refused."
-        )
+        raise InvalidInput(f"{name}: member {raw!r} points outside the archive's folder; the archive is refused.")
     return PurePosixPath(*[part for part in path.parts if part not in ("", ".")])
 
 

@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 
 
-def _annotation_mask_path(region: "AnnotationRegion", filename: str) -> str:
+def _annotation_mask_path(region: AnnotationRegion, filename: str) -> str:
     annotation = region.annotation
     return f"products/{annotation.image.product_id}/annotations/{annotation.image_id}/{filename}"
 
@@ -93,7 +93,6 @@ class AnnotationRegion(models.Model):
     def __str__(self) -> str:
         return f"region {self.pk} of annotation {self.annotation_id} ({self.area} px)"
 
-
     @property
     def bbox(self) -> list[int]:
         return [self.bbox_x, self.bbox_y, self.bbox_width, self.bbox_height]
@@ -111,9 +110,7 @@ class PixelEvaluation(models.Model):
     the evaluation stale.
     """
 
-    version = models.OneToOneField(
-        "inspection.ModelVersion", on_delete=models.CASCADE, related_name="pixel_evaluation"
-    )
+    version = models.OneToOneField("inspection.ModelVersion", on_delete=models.CASCADE, related_name="pixel_evaluation")
     # The latest job that (re)computes it; None when training computed it.
     job = models.ForeignKey("inspection.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     pixel_auroc = models.FloatField(null=True, blank=True)

@@ -5,16 +5,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
-from django.db.models import Q
 
 from .jobs import Job
 from .products import Image, Product
 from .versions import ModelVersion, ThresholdSetting
 
 
-def _inspection_path(inspection: "Inspection", filename: str) -> str:
+def _inspection_path(inspection: Inspection, filename: str) -> str:
     return f"products/{inspection.product_id}/inspections/{filename}"
-
 
 
 class Inspection(models.Model):
@@ -35,7 +33,9 @@ class Inspection(models.Model):
         REJECT = "reject"
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="inspections")
-    version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="inspections")
+    version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="inspections"
+    )
     threshold_setting = models.ForeignKey(
         ThresholdSetting, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -73,8 +73,11 @@ class Inspection(models.Model):
             models.Index(fields=["job", "status"], name="inspection_job_status"),
             # The line's view: history sorted by time, score or submission, dashboard periods, drift windows.
             # Includes what the dashboard adds up, so PostgreSQL reads a period from the index alone.
-            models.Index(fields=["product", "inspected_at", "id"], include=["decision", "version", "engine_seconds"],
-                         name="inspection_product_inspected"),
+            models.Index(
+                fields=["product", "inspected_at", "id"],
+                include=["decision", "version", "engine_seconds"],
+                name="inspection_product_inspected",
+            ),
             models.Index(fields=["product", "version", "inspected_at"], name="inspection_version_inspected"),
             models.Index(fields=["product", "score", "id"], name="inspection_product_score"),
             models.Index(fields=["product", "created_at", "id"], name="inspection_product_created"),
@@ -84,7 +87,6 @@ class Inspection(models.Model):
 
     def __str__(self) -> str:
         return f"inspection {self.pk}: {self.original_name}"
-
 
     @property
     def shared_review_item(self):

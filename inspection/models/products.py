@@ -4,26 +4,25 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
 
-def _reference_path(product: "Product", filename: str) -> str:
+def _reference_path(product: Product, filename: str) -> str:
     return f"products/{product.pk}/reference/{filename}"
 
 
-def _image_path(image: "Image", filename: str) -> str:
+def _image_path(image: Image, filename: str) -> str:
     return f"products/{image.product_id}/images/{filename}"
 
 
-def _aligned_path(image: "Image", filename: str) -> str:
+def _aligned_path(image: Image, filename: str) -> str:
     return f"products/{image.product_id}/aligned/{filename}"
 
 
-def _thumbnail_path(image: "Image", filename: str) -> str:
+def _thumbnail_path(image: Image, filename: str) -> str:
     return f"products/{image.product_id}/thumbnails/{filename}"
 
 
-def _mask_path(image: "Image", filename: str) -> str:
+def _mask_path(image: Image, filename: str) -> str:
     return f"products/{image.product_id}/masks/{filename}"
 
 
@@ -67,8 +66,11 @@ class Product(models.Model):
     def registration_report_is_current(self) -> bool:
         """Whether the registration report was made for the current reference and registration settings."""
         report = self.registration_report or {}
-        return (report.get("revision") == self.registration_revision
-                and report.get("requested_settings") == self.registration_settings and bool(report.get("settings")))
+        return (
+            report.get("revision") == self.registration_revision
+            and report.get("requested_settings") == self.registration_settings
+            and bool(report.get("settings"))
+        )
 
 
 class Image(models.Model):

@@ -10,9 +10,8 @@ from .jobs import Job
 from .products import Image, Product
 
 
-def _bundle_path(version: "ModelVersion", filename: str) -> str:
+def _bundle_path(version: ModelVersion, filename: str) -> str:
     return f"products/{version.product_id}/models/{filename}"
-
 
 
 class ModelVersion(models.Model):
@@ -161,9 +160,7 @@ class ThresholdSetting(models.Model):
     reason = models.TextField(blank=True)
     # What the operating point did on the version's evaluation images when chosen.
     expected = models.JSONField(default=dict, blank=True)
-    rolled_back_from = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    rolled_back_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     # The version's setting that was in force before this one, so the history
     # says what each change replaced (this setting's set_by and reason say who and why).
     replaces = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -178,8 +175,12 @@ class ThresholdSetting(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(threshold__isnull=False, band_lower__isnull=True, band_upper__isnull=True)
-                    | Q(threshold__isnull=True, band_lower__isnull=False, band_upper__isnull=False,
-                        band_lower__lt=models.F("band_upper"))
+                    | Q(
+                        threshold__isnull=True,
+                        band_lower__isnull=False,
+                        band_upper__isnull=False,
+                        band_lower__lt=models.F("band_upper"),
+                    )
                 ),
                 name="threshold_single_or_band",
             ),
@@ -189,7 +190,6 @@ class ThresholdSetting(models.Model):
         if self.threshold is not None:
             return f"threshold {self.threshold:.4g} on version {self.version_id}"
         return f"band {self.band_lower} - {self.band_upper} on version {self.version_id}"
-
 
     @property
     def is_band(self) -> bool:

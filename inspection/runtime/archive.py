@@ -128,8 +128,14 @@ def _load_npz(path: Path, name: str, data: bytes) -> dict[str, np.ndarray]:
         raise ArchiveError(f"{path}:{name}", f"cannot be read ({error})") from None
 
 
-def write_archive(path, *, metadata: dict[str, Any], arrays: dict[str, np.ndarray], graphs: dict[str, bytes],
-                  reference: np.ndarray | None) -> Path:
+def write_archive(
+    path,
+    *,
+    metadata: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    graphs: dict[str, bytes],
+    reference: np.ndarray | None,
+) -> Path:
     """Write an archive atomically (temporary sibling, then rename); fills in metadata["files"]."""
     path = Path(path)
     members: dict[str, bytes] = {}
@@ -141,8 +147,11 @@ def write_archive(path, *, metadata: dict[str, Any], arrays: dict[str, np.ndarra
     for name in members:
         if not _MEMBER_NAME.match(name):
             raise ValueError(f"invalid archive member name {name!r}")
-    metadata = {**metadata, "format_version": ARCHIVE_FORMAT_VERSION,
-                "files": {name: sha256_bytes(data) for name, data in members.items()}}
+    metadata = {
+        **metadata,
+        "format_version": ARCHIVE_FORMAT_VERSION,
+        "files": {name: sha256_bytes(data) for name, data in members.items()},
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.partial")
     try:

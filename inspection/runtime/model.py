@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -16,7 +16,7 @@ from .scorers import Outcome, build_scorer
 class GraphSession:
     """One ONNX graph in ONNX Runtime, called with its inputs in order; returns its outputs in order."""
 
-    def __init__(self, name: str, data: bytes, threads: Optional[int]):
+    def __init__(self, name: str, data: bytes, threads: int | None):
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -42,13 +42,13 @@ class Decision:
 
     name: str
     decision: str  # "pass", "reject", "review" (review band, or registration failed) or "-" (no operating point)
-    score: Optional[float]
-    anomaly_map: Optional[np.ndarray] = None
+    score: float | None
+    anomaly_map: np.ndarray | None = None
     reason: str = ""
 
 
 class ExportedModel:
-    def __init__(self, archive: Archive, *, threads: Optional[int] = None):
+    def __init__(self, archive: Archive, *, threads: int | None = None):
         metadata = archive.metadata
         self.metadata = metadata
         self.method = str(metadata["method"])
@@ -105,7 +105,7 @@ class ExportedModel:
         return image
 
 
-def load_model(path, *, threads: Optional[int] = None) -> ExportedModel:
+def load_model(path, *, threads: int | None = None) -> ExportedModel:
     return ExportedModel(read_archive(path), threads=threads)
 
 

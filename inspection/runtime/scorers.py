@@ -10,8 +10,9 @@ training image.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -32,8 +33,8 @@ class Outcome:
 
     scores: np.ndarray  # (n,) float64
     maps: np.ndarray  # (n, H, W) float32
-    reconstructions: Optional[np.ndarray] = None
-    nearest_indices: Optional[np.ndarray] = None
+    reconstructions: np.ndarray | None = None
+    nearest_indices: np.ndarray | None = None
 
 
 def knn_scores(embeddings, mean, scale, training, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from inspection.lib.mask_png import mask_read
 from inspection.models import Image
 from inspection.selectors.annotations import annotation_current
-from inspection.lib.mask_png import mask_read
 
 
 def annotation_outlines(*, image: Image | None) -> dict | None:
@@ -31,7 +31,9 @@ def annotation_outlines(*, image: Image | None) -> dict | None:
         mask = mask_read(region.mask)
         size = mask.shape
         defect_type = region.defect_type
-        regions.append({"name": defect_type.name, "color": defect_type.color, "area": region.area, "path": svg_path(mask)})
+        regions.append(
+            {"name": defect_type.name, "color": defect_type.color, "area": region.area, "path": svg_path(mask)}
+        )
         legend.setdefault(defect_type.name, defect_type.color)
     if not regions:
         return None

@@ -9,9 +9,7 @@ from inspection.models import Annotation, AnnotationRegion, DefectType, Image, P
 
 
 def _latest_revision(image_ref: str):
-    return Subquery(
-        Annotation.objects.filter(image=OuterRef(image_ref)).order_by("-revision").values("revision")[:1]
-    )
+    return Subquery(Annotation.objects.filter(image=OuterRef(image_ref)).order_by("-revision").values("revision")[:1])
 
 
 def defect_type_list(*, product: Product) -> list[DefectType]:
@@ -51,7 +49,8 @@ def annotation_current(*, image: Image) -> Annotation | None:
 def annotation_get(*, image: Image, revision: int) -> Annotation:
     return get_object_or_404(
         Annotation.objects.select_related("created_by").prefetch_related("regions__defect_type"),
-        image=image, revision=revision,
+        image=image,
+        revision=revision,
     )
 
 

@@ -39,8 +39,12 @@ PERIODS = {
 LATENCY_PARTS = 10_000
 DECISIONS = (Inspection.Decision.PASS, Inspection.Decision.REVIEW, Inspection.Decision.REJECT)
 # Review items waiting longer than these are counted in the backlog's age groups.
-BACKLOG_AGES = (("under an hour", timedelta(hours=1)), ("1 to 8 hours", timedelta(hours=8)),
-                ("8 to 24 hours", timedelta(hours=24)), ("over a day", None))
+BACKLOG_AGES = (
+    ("under an hour", timedelta(hours=1)),
+    ("1 to 8 hours", timedelta(hours=8)),
+    ("8 to 24 hours", timedelta(hours=24)),
+    ("over a day", None),
+)
 
 
 def period_get(key: str | None) -> Period:
@@ -86,7 +90,8 @@ def engine_latency(inspections: QuerySet[Inspection]) -> dict:
     LATENCY_PARTS parts (all of them for a shift or a day on most lines): recent enough to show a
     slow-down, and read through the time index instead of sorting a month of rows."""
     values = sorted(
-        inspections.filter(engine_seconds__isnull=False).order_by("-inspected_at")
+        inspections.filter(engine_seconds__isnull=False)
+        .order_by("-inspected_at")
         .values_list("engine_seconds", flat=True)[:LATENCY_PARTS]
     )
     return {"count": len(values), "median": _percentile(values, 0.5), "p95": _percentile(values, 0.95)}
@@ -156,8 +161,9 @@ def review_backlog(*, product: Product, now: datetime) -> dict:
         "pending": result["pending"],
         "oldest_at": result["oldest_at"],
         "oldest_age_seconds": (now - result["oldest_at"]).total_seconds() if result["oldest_at"] else None,
-        "by_age": [{"age": words, "count": result[f"age_{position}"]}
-                   for position, (words, _) in enumerate(BACKLOG_AGES)],
+        "by_age": [
+            {"age": words, "count": result[f"age_{position}"]} for position, (words, _) in enumerate(BACKLOG_AGES)
+        ],
     }
 
 
@@ -165,10 +171,15 @@ def activations_between(*, product: Product, start: datetime, end: datetime) -> 
     """The activations in the period, oldest first, and the one in force when it began."""
     in_period = list(
         Activation.objects.filter(product=product, activated_at__gte=start, activated_at__lt=end)
-        .select_related("version", "activated_by").order_by("activated_at", "id")
+        .select_related("version", "activated_by")
+        .order_by("activated_at", "id")
     )
-    before = (Activation.objects.filter(product=product, activated_at__lt=start)
-              .select_related("version", "activated_by").order_by("-activated_at", "-id").first())
+    before = (
+        Activation.objects.filter(product=product, activated_at__lt=start)
+        .select_related("version", "activated_by")
+        .order_by("-activated_at", "-id")
+        .first()
+    )
     rows = [_activation_row(activation, in_period=True) for activation in in_period]
     if before is not None:
         rows.insert(0, _activation_row(before, in_period=False))
@@ -177,15 +188,19 @@ def activations_between(*, product: Product, start: datetime, end: datetime) -> 
 
 def _activation_row(activation: Activation, *, in_period: bool) -> dict:
     return {
-        "version": activation.version.number, "version_id": activation.version_id,
-        "at": activation.activated_at, "time": int(activation.activated_at.timestamp()),
-        "by": activation.activated_by.username if activation.activated_by else "", "reason": activation.reason,
+        "version": activation.version.number,
+        "version_id": activation.version_id,
+        "at": activation.activated_at,
+        "time": int(activation.activated_at.timestamp()),
+        "by": activation.activated_by.username if activation.activated_by else "",
+        "reason": activation.reason,
         "in_period": in_period,
     }
 
 
-def production_dashboard(*, product: Product, period_key: str | None = None, zone=None,
-                         now: datetime | None = None) -> dict:
+def production_dashboard(
+    *, product: Product, period_key: str | None = None, zone=None, now: datetime | None = None
+) -> dict:
     """Everything the dashboard shows for the period ending `now` (default: this moment)."""
     period = period_get(period_key)
     zone = zone or timezone.get_default_timezone()
@@ -202,8 +217,9 @@ def production_dashboard(*, product: Product, period_key: str | None = None, zon
         "period": {"key": period.key, "words": period.words, "start": start, "end": now, "bucket": period.bucket},
         "periods": [(key, value.words) for key, value in PERIODS.items()],
         "totals": totals,
-        "previous": totals_of(counts_grouped(product=product, start=start - period.length, end=start, bucket="day",
-                                             zone=zone)),
+        "previous": totals_of(
+            counts_grouped(product=product, start=start - period.length, end=start, bucket="day", zone=zone)
+        ),
         "by_version": counts_by_version(groups),
         "activations": activations_between(product=product, start=start, end=now),
         "latency": engine_latency(inspections),

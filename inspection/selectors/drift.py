@@ -32,9 +32,9 @@ class DriftMeasure:
 
 def recent_passes(*, product: Product, version: ModelVersion, window: int) -> QuerySet[Inspection]:
     """The last `window` parts the version passed, newest first."""
-    return (Inspection.objects.filter(product=product, version=version, decision=Inspection.Decision.PASS,
-                                      score__isnull=False)
-            .order_by("-inspected_at", "-id")[:window])
+    return Inspection.objects.filter(
+        product=product, version=version, decision=Inspection.Decision.PASS, score__isnull=False
+    ).order_by("-inspected_at", "-id")[:window]
 
 
 def reference_scores(*, product: Product, version: ModelVersion) -> list[float]:
@@ -59,13 +59,23 @@ def drift_measure(*, product: Product) -> DriftMeasure:
         return DriftMeasure(None, None, limit, window, "no active version")
     reference = reference_scores(product=product, version=version)
     if len(reference) < MIN_REFERENCE_SCORES:
-        return DriftMeasure(version, None, limit, window,
-                            f"only {len(reference)} good evaluation scores below the review boundary "
-                            f"(at least {MIN_REFERENCE_SCORES} needed)")
+        return DriftMeasure(
+            version,
+            None,
+            limit,
+            window,
+            f"only {len(reference)} good evaluation scores below the review boundary "
+            f"(at least {MIN_REFERENCE_SCORES} needed)",
+        )
     recent = list(recent_passes(product=product, version=version, window=window).values_list("score", flat=True))
     if len(recent) < settings.DRIFT_MIN_PARTS:
-        return DriftMeasure(version, None, limit, window,
-                            f"only {len(recent)} passed parts so far (at least {settings.DRIFT_MIN_PARTS} needed)")
+        return DriftMeasure(
+            version,
+            None,
+            limit,
+            window,
+            f"only {len(recent)} passed parts so far (at least {settings.DRIFT_MIN_PARTS} needed)",
+        )
     return DriftMeasure(version, drift_statistic(reference, recent), limit, window)
 
 
@@ -73,16 +83,21 @@ def drift_warning_open(*, product: Product) -> DriftWarning | None:
     """The open warning of the product's active version, if any."""
     if product.active_version_id is None:
         return None
-    return (DriftWarning.objects.filter(product=product, version_id=product.active_version_id,
-                                        cleared_at__isnull=True)
-            .select_related("version", "sent_by").first())
+    return (
+        DriftWarning.objects.filter(product=product, version_id=product.active_version_id, cleared_at__isnull=True)
+        .select_related("version", "sent_by")
+        .first()
+    )
 
 
 def drift_warnings_open_by_product(*, products) -> dict[int, DriftWarning]:
     """{product id: the open warning of its active version} for those of `products` that have one, in one query."""
     active = {product.pk: product.active_version_id for product in products if product.active_version_id is not None}
-    warnings = (DriftWarning.objects.filter(product_id__in=active, cleared_at__isnull=True)
-                .select_related("version", "sent_by").order_by("product_id", "-started_at", "-id"))
+    warnings = (
+        DriftWarning.objects.filter(product_id__in=active, cleared_at__isnull=True)
+        .select_related("version", "sent_by")
+        .order_by("product_id", "-started_at", "-id")
+    )
     found: dict[int, DriftWarning] = {}
     for warning in warnings:
         if warning.version_id == active[warning.product_id]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from inspection.models import Image, Product
 from inspection.errors import InvalidInput
+from inspection.models import Image, Product
 
 _FILTERS = {
     "label": Image.Label.values,
@@ -49,9 +49,15 @@ def image_list_by_ids(*, product: Product, image_ids) -> list[Image]:
 
 def image_defect_type_names(*, product: Product) -> list[str]:
     """The defect types written on the product's images, sorted, each once."""
-    return sorted(set(
-        Image.objects.filter(product=product).exclude(defect_type="").order_by().values_list("defect_type", flat=True).distinct()
-    ))
+    return sorted(
+        set(
+            Image.objects.filter(product=product)
+            .exclude(defect_type="")
+            .order_by()
+            .values_list("defect_type", flat=True)
+            .distinct()
+        )
+    )
 
 
 def image_aligned_neighbours(*, image: Image) -> tuple[Image | None, Image | None]:

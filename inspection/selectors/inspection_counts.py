@@ -31,8 +31,12 @@ def slot_ceil(moment: datetime) -> datetime:
 def inspections_per_slot(inspections: QuerySet[Inspection]) -> QuerySet:
     """Parts per (quarter hour, version, decision): rows of slot_hour, quarter (0-3), version_id, decision, parts."""
     quarter = Cast(ExtractMinute("inspected_at", tzinfo=UTC), IntegerField()) / 15
-    return (inspections.annotate(slot_hour=TruncHour("inspected_at", tzinfo=UTC), quarter=quarter)
-            .values("slot_hour", "quarter", "version_id", "decision").annotate(parts=Count("id")).order_by())
+    return (
+        inspections.annotate(slot_hour=TruncHour("inspected_at", tzinfo=UTC), quarter=quarter)
+        .values("slot_hour", "quarter", "version_id", "decision")
+        .annotate(parts=Count("id"))
+        .order_by()
+    )
 
 
 def counted_until(*, product: Product) -> datetime | None:
@@ -56,7 +60,9 @@ def counts_grouped(*, product: Product, start: datetime, end: datetime, bucket: 
         groups += list(
             InspectionCount.objects.filter(product=product, slot_start__gte=middle_start, slot_start__lt=middle_end)
             .annotate(bucket=truncate("slot_start", tzinfo=zone))
-            .values("bucket", "version_id", "decision").annotate(parts=Sum("parts")).order_by()
+            .values("bucket", "version_id", "decision")
+            .annotate(parts=Sum("parts"))
+            .order_by()
         )
     for range_start, range_end in raw_ranges:
         if range_start >= range_end:
@@ -64,7 +70,9 @@ def counts_grouped(*, product: Product, start: datetime, end: datetime, bucket: 
         groups += list(
             Inspection.objects.filter(product=product, inspected_at__gte=range_start, inspected_at__lt=range_end)
             .annotate(bucket=truncate("inspected_at", tzinfo=zone))
-            .values("bucket", "version_id", "decision").annotate(parts=Count("id")).order_by()
+            .values("bucket", "version_id", "decision")
+            .annotate(parts=Count("id"))
+            .order_by()
         )
     return _merged(groups)
 
@@ -79,5 +87,3 @@ def _merged(groups: list[dict]) -> list[dict]:
         else:
             merged[key] = dict(group)
     return list(merged.values())
-
-

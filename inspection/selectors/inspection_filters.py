@@ -56,17 +56,22 @@ class IdFilter(WholeNumberFilter):
 
 class InspectionHistoryFilter(django_filters.FilterSet):
     inspected_after = django_filters.IsoDateTimeFilter(
-        field_name="inspected_at", lookup_expr="gte", label="Inspected from",
+        field_name="inspected_at",
+        lookup_expr="gte",
+        label="Inspected from",
         help_text="ISO 8601 time; parts inspected at or after it.",
     )
     inspected_before = django_filters.IsoDateTimeFilter(
-        field_name="inspected_at", lookup_expr="lt", label="Inspected before",
+        field_name="inspected_at",
+        lookup_expr="lt",
+        label="Inspected before",
         help_text="ISO 8601 time; parts inspected before it.",
     )
     # Not distinct: these are columns of the inspection itself, so no row can appear twice, and
     # SELECT DISTINCT over every column would sort the whole match before the first page.
     decision = django_filters.MultipleChoiceFilter(
-        choices=Inspection.Decision.choices, distinct=False,
+        choices=Inspection.Decision.choices,
+        distinct=False,
         help_text="pass, review or reject; repeat the parameter for several.",
     )
     status = django_filters.MultipleChoiceFilter(choices=Inspection.Status.choices, distinct=False)
@@ -77,16 +82,21 @@ class InspectionHistoryFilter(django_filters.FilterSet):
         field_name="created_by__username", help_text="User name (or station account) that submitted the part."
     )
     review = django_filters.ChoiceFilter(
-        choices=REVIEW_OUTCOMES, method="filter_review", label="Review outcome",
+        choices=REVIEW_OUTCOMES,
+        method="filter_review",
+        label="Review outcome",
         help_text="none, pending, normal or defective.",
     )
     defect_type = django_filters.CharFilter(
-        field_name="review_item__defect_type", lookup_expr="iexact",
+        field_name="review_item__defect_type",
+        lookup_expr="iexact",
         help_text="Defect type a reviewer gave the part.",
     )
     job = IdFilter(field_name="job_id", name="job", what="a job", help_text="Batch job id.")
     ordering = django_filters.ChoiceFilter(
-        choices=ORDERINGS, method="filter_ordering", empty_label=None,
+        choices=ORDERINGS,
+        method="filter_ordering",
+        empty_label=None,
         help_text="time, -time, score, -score or -submitted (default).",
     )
 

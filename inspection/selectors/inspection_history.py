@@ -23,8 +23,19 @@ EXPORT_CHUNK = 2000
 COUNT_LIMIT = 10_000
 
 EXPORT_COLUMNS = (
-    "id", "inspected_at", "submitted_at", "part", "status", "decision", "score", "version", "user", "review",
-    "defect_type", "reason", "engine_seconds",
+    "id",
+    "inspected_at",
+    "submitted_at",
+    "part",
+    "status",
+    "decision",
+    "score",
+    "version",
+    "user",
+    "review",
+    "defect_type",
+    "reason",
+    "engine_seconds",
 )
 
 
@@ -44,9 +55,11 @@ def inspection_history(*, product: Product, params: Mapping, default_ordering: s
     Unknown parameters are ignored (the page's `page` and `tz`, for instance);
     a bad value of a known one is refused with every problem named.
     """
-    base = Inspection.objects.filter(product=product).select_related(
-        "version", "created_by", "review_item", "nearest_image"
-    ).order_by(*order_by_key(default_ordering))
+    base = (
+        Inspection.objects.filter(product=product)
+        .select_related("version", "created_by", "review_item", "nearest_image")
+        .order_by(*order_by_key(default_ordering))
+    )
     zone = time_zone_from(params.get("tz"))
     with timezone.override(zone or timezone.get_default_timezone()):
         history = InspectionHistoryFilter(data=params, queryset=base)
@@ -93,16 +106,50 @@ def inspection_history_export_rows(*, inspections: QuerySet[Inspection], zone=No
     """
     zone = zone or zoneinfo.ZoneInfo("UTC")
     rows = inspections.values_list(
-        "id", "inspected_at", "created_at", "original_name", "status", "decision", "score", "version__number",
-        "created_by__username", "review_item__status", "review_item__decision", "review_item__defect_type",
-        "reason", "engine_seconds",
+        "id",
+        "inspected_at",
+        "created_at",
+        "original_name",
+        "status",
+        "decision",
+        "score",
+        "version__number",
+        "created_by__username",
+        "review_item__status",
+        "review_item__decision",
+        "review_item__defect_type",
+        "reason",
+        "engine_seconds",
     )
-    for (identifier, inspected_at, created_at, name, status, decision, score, version, user, review_status,
-         verdict, defect_type, reason, engine_seconds) in rows.iterator(chunk_size=EXPORT_CHUNK):
+    for (
+        identifier,
+        inspected_at,
+        created_at,
+        name,
+        status,
+        decision,
+        score,
+        version,
+        user,
+        review_status,
+        verdict,
+        defect_type,
+        reason,
+        engine_seconds,
+    ) in rows.iterator(chunk_size=EXPORT_CHUNK):
         yield (
-            identifier, _iso(inspected_at, zone), _iso(created_at, zone), name, status, decision,
-            "" if score is None else repr(score), "" if version is None else version, user or "",
-            review_outcome(review_status, verdict), defect_type or "", reason,
+            identifier,
+            _iso(inspected_at, zone),
+            _iso(created_at, zone),
+            name,
+            status,
+            decision,
+            "" if score is None else repr(score),
+            "" if version is None else version,
+            user or "",
+            review_outcome(review_status, verdict),
+            defect_type or "",
+            reason,
             "" if engine_seconds is None else round(engine_seconds, 4),
         )
 
@@ -125,5 +172,7 @@ def inspection_history_choices(*, product: Product) -> dict:
     return {
         "versions": list(ModelVersion.objects.filter(product=product).order_by("-number").values("id", "number")),
         "users": list(get_user_model().objects.order_by("username").values_list("username", flat=True)),
-        "defect_types": list(DefectType.objects.filter(product=product).order_by("name").values_list("name", flat=True)),
+        "defect_types": list(
+            DefectType.objects.filter(product=product).order_by("name").values_list("name", flat=True)
+        ),
     }

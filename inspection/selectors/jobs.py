@@ -3,8 +3,8 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from inspection.models import Job
 from inspection.errors import InvalidInput
+from inspection.models import Job
 
 
 def job_list(*, product_id: int | None = None, status: str | None = None, kind: str | None = None) -> QuerySet[Job]:

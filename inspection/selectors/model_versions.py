@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
-from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
-from inspection.lib import score_analysis
 from inspection.errors import InvalidInput
+from inspection.lib import score_analysis
+from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
 
 
 def model_version_list(
@@ -29,8 +29,9 @@ def model_version_list(
 
 
 def model_version_get(*, product: Product, version_id: int) -> ModelVersion:
-    return get_object_or_404(ModelVersion.objects.select_related("job", "product", "created_by"),
-                             product=product, pk=version_id)
+    return get_object_or_404(
+        ModelVersion.objects.select_related("job", "product", "created_by"), product=product, pk=version_id
+    )
 
 
 def evaluation_score_list(*, version: ModelVersion) -> QuerySet[EvaluationScore]:
@@ -39,7 +40,10 @@ def evaluation_score_list(*, version: ModelVersion) -> QuerySet[EvaluationScore]
 
 
 def model_version_operating_point(
-    *, version: ModelVersion, threshold: float | None = None, band_lower: float | None = None,
+    *,
+    version: ModelVersion,
+    threshold: float | None = None,
+    band_lower: float | None = None,
     band_upper: float | None = None,
 ) -> dict:
     """Curves of the version plus, for a proposed threshold or band, what it does on the evaluation images.
@@ -49,16 +53,25 @@ def model_version_operating_point(
     """
     rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
     labels, scores = [label for label, _ in rows], [score for _, score in rows]
-    result = {"version": version.pk, "evaluated": version.evaluated, "curves": version.curves,
-              "metrics": version.metrics, "suggestions": model_version_suggestions(version=version, rows=rows),
-              "proposed": None}
+    result = {
+        "version": version.pk,
+        "evaluated": version.evaluated,
+        "curves": version.curves,
+        "metrics": version.metrics,
+        "suggestions": model_version_suggestions(version=version, rows=rows),
+        "proposed": None,
+    }
     if threshold is None and band_lower is None and band_upper is None:
         return result
     threshold, band_lower, band_upper = score_analysis.operating_point_check(
         method=version.method, threshold=threshold, band_lower=band_lower, band_upper=band_upper
     )
     result["proposed"] = score_analysis.operating_point(
-        labels, scores, threshold=threshold, band_lower=band_lower, band_upper=band_upper,
+        labels,
+        scores,
+        threshold=threshold,
+        band_lower=band_lower,
+        band_upper=band_upper,
     )
     return result
 
@@ -68,8 +81,9 @@ def model_version_suggestions(*, version: ModelVersion, rows: list | None = None
     if rows is None:
         rows = list(EvaluationScore.objects.filter(version=version).values_list("label", "score"))
     quantile_point = ((version.metrics or {}).get("operating_points") or {}).get("normal_quantile") or {}
-    return score_analysis.suggested_points([label for label, _ in rows], [score for _, score in rows],
-                                       normal_quantile=quantile_point.get("threshold"))
+    return score_analysis.suggested_points(
+        [label for label, _ in rows], [score for _, score in rows], normal_quantile=quantile_point.get("threshold")
+    )
 
 
 def threshold_setting_list(*, product: Product, version: ModelVersion | None = None) -> QuerySet[ThresholdSetting]:
@@ -113,7 +127,9 @@ def threshold_current_by_version(*, version_ids) -> dict[int, ThresholdSetting]:
 
 def activation_list(*, product: Product, version: ModelVersion | None = None) -> QuerySet[Activation]:
     """The product's activations (or those of one version), newest first."""
-    activations = Activation.objects.filter(product=product).select_related("version", "previous_version", "activated_by")
+    activations = Activation.objects.filter(product=product).select_related(
+        "version", "previous_version", "activated_by"
+    )
     if version is not None:
         activations = activations.filter(version=version)
     return activations

@@ -41,10 +41,20 @@ def pixel_evaluation_summary(*, version: ModelVersion) -> dict:
     evaluation = PixelEvaluation.objects.select_related("job").filter(version=version).first()
     image_threshold, threshold_source = _image_threshold(version)
     summary = {
-        "status": _status(evaluation), "pixel_auroc": None, "pixel_threshold": None, "n_images": 0,
-        "n_annotated_images": 0, "n_normal_images": 0, "n_regions": 0, "region_recall": None,
-        "per_defect_type": [], "stale": False, "image_threshold": image_threshold,
-        "image_threshold_source": threshold_source, "note": "", "computed_at": None,
+        "status": _status(evaluation),
+        "pixel_auroc": None,
+        "pixel_threshold": None,
+        "n_images": 0,
+        "n_annotated_images": 0,
+        "n_normal_images": 0,
+        "n_regions": 0,
+        "region_recall": None,
+        "per_defect_type": [],
+        "stale": False,
+        "image_threshold": image_threshold,
+        "image_threshold_source": threshold_source,
+        "note": "",
+        "computed_at": None,
         "job": evaluation.job_id if evaluation else None,
         "job_error": evaluation.job.error if evaluation and evaluation.job else "",
     }
@@ -56,14 +66,20 @@ def pixel_evaluation_summary(*, version: ModelVersion) -> dict:
     per_type: dict = {}
     detected_total = 0
     for region in regions:
-        detected = can_detect and (region["image_score"] >= image_threshold
-                                   and region["max_value"] >= evaluation.pixel_threshold)
+        detected = can_detect and (
+            region["image_score"] >= image_threshold and region["max_value"] >= evaluation.pixel_threshold
+        )
         detected_total += int(bool(detected))
         current = types.get(region["defect_type"])
-        entry = per_type.setdefault(region["defect_type"], {
-            "defect_type": current.name if current else region["defect_type_name"],
-            "color": current.color if current else region["color"], "n_regions": 0, "n_detected": 0,
-        })
+        entry = per_type.setdefault(
+            region["defect_type"],
+            {
+                "defect_type": current.name if current else region["defect_type_name"],
+                "color": current.color if current else region["color"],
+                "n_regions": 0,
+                "n_detected": 0,
+            },
+        )
         entry["n_regions"] += 1
         entry["n_detected"] += int(bool(detected))
     for entry in per_type.values():
@@ -72,12 +88,17 @@ def pixel_evaluation_summary(*, version: ModelVersion) -> dict:
             entry["n_detected"] = None
     recorded = {int(image_id): revision for image_id, revision in (evaluation.annotation_revisions or {}).items()}
     summary.update(
-        pixel_auroc=evaluation.pixel_auroc, pixel_threshold=evaluation.pixel_threshold, n_images=evaluation.n_images,
-        n_annotated_images=evaluation.n_annotated_images, n_normal_images=evaluation.n_normal_images,
-        n_regions=len(regions), region_recall=(detected_total / len(regions)) if can_detect and regions else None,
+        pixel_auroc=evaluation.pixel_auroc,
+        pixel_threshold=evaluation.pixel_threshold,
+        n_images=evaluation.n_images,
+        n_annotated_images=evaluation.n_annotated_images,
+        n_normal_images=evaluation.n_normal_images,
+        n_regions=len(regions),
+        region_recall=(detected_total / len(regions)) if can_detect and regions else None,
         per_defect_type=sorted(per_type.values(), key=lambda entry: entry["defect_type"]),
         stale=annotation_current_revisions(image_ids=list(recorded)) != recorded,
-        note=evaluation.note, computed_at=evaluation.computed_at,
+        note=evaluation.note,
+        computed_at=evaluation.computed_at,
     )
     return summary
 

@@ -10,13 +10,17 @@ from inspection.selectors.model_versions import threshold_current_by_version
 
 def product_list() -> QuerySet[Product]:
     """All products with their image counts (every signed-in user sees every product)."""
-    return Product.objects.select_related("created_by", "active_version").annotate(
-        image_count=Count("images"),
-        registered_count=Count("images", filter=Q(images__registration_status=Image.RegistrationStatus.REGISTERED)),
-        registration_failed_count=Count(
-            "images", filter=Q(images__registration_status=Image.RegistrationStatus.FAILED)
-        ),
-    ).order_by("name")
+    return (
+        Product.objects.select_related("created_by", "active_version")
+        .annotate(
+            image_count=Count("images"),
+            registered_count=Count("images", filter=Q(images__registration_status=Image.RegistrationStatus.REGISTERED)),
+            registration_failed_count=Count(
+                "images", filter=Q(images__registration_status=Image.RegistrationStatus.FAILED)
+            ),
+        )
+        .order_by("name")
+    )
 
 
 def product_overview_list() -> list[Product]:
@@ -28,8 +32,9 @@ def product_overview_list() -> list[Product]:
     """
     newest_job = Job.objects.filter(product=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
     products = list(product_list().annotate(last_job_id=Subquery(newest_job)))
-    jobs = Job.objects.select_related("created_by").in_bulk([product.last_job_id for product in products
-                                                              if product.last_job_id is not None])
+    jobs = Job.objects.select_related("created_by").in_bulk(
+        [product.last_job_id for product in products if product.last_job_id is not None]
+    )
     settings = threshold_current_by_version(
         version_ids=[product.active_version_id for product in products if product.active_version_id is not None]
     )

@@ -14,7 +14,8 @@ def registration_overview(*, product: Product) -> dict:
     current = product.registration_report_is_current
     refused = list(
         Image.objects.filter(product=product, registration_status=Image.RegistrationStatus.FAILED)
-        .order_by("pk").values("id", "original_name", "registration_failure_reason")
+        .order_by("pk")
+        .values("id", "original_name", "registration_failure_reason")
     )
     counts = {
         status: Image.objects.filter(product=product, registration_status=status).count()

@@ -14,9 +14,7 @@ def defect_types_in_hotkey_order(*, product: Product) -> QuerySet[DefectType]:
 
     The first HOTKEYS of them are keys 1 to 9.
     """
-    return DefectType.objects.filter(product=product).order_by(
-        F("position").asc(nulls_last=True), "created_at", "id"
-    )
+    return DefectType.objects.filter(product=product).order_by(F("position").asc(nulls_last=True), "created_at", "id")
 
 
 def defect_type_matching(*, product: Product, name: str) -> DefectType | None:

@@ -6,8 +6,8 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from inspection.models import Product, ReviewItem
 from inspection.errors import InvalidInput
+from inspection.models import Product, ReviewItem
 
 QUEUE_STATES = ("open", "claimed", "decided", "pending", "all")
 
@@ -24,14 +24,19 @@ def review_item_list(*, product: Product, state: str = "pending") -> QuerySet[Re
         raise InvalidInput(f"state must be one of {', '.join(QUEUE_STATES)}, not {state!r}.")
     now = timezone.now()
     items = ReviewItem.objects.filter(product=product).select_related(
-        "inspection", "inspection__version", "inspection__nearest_image", "inspection__created_by",
-        "claimed_by", "decided_by",
+        "inspection",
+        "inspection__version",
+        "inspection__nearest_image",
+        "inspection__created_by",
+        "claimed_by",
+        "decided_by",
     )
     if state == "pending":
         items = items.exclude(status=ReviewItem.Status.DECIDED)
     elif state == "open":
-        items = items.filter(Q(status=ReviewItem.Status.OPEN)
-                             | Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lte=now))
+        items = items.filter(
+            Q(status=ReviewItem.Status.OPEN) | Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__lte=now)
+        )
     elif state == "claimed":
         items = items.filter(status=ReviewItem.Status.CLAIMED, claim_expires_at__gt=now)
     elif state == "decided":
@@ -47,8 +52,10 @@ def review_pending_count(*, product: Product) -> int:
 def review_queue_counts(*, product: Product, user) -> dict[str, int]:
     """{pending: items not decided yet, held_by_others: those of them someone other than `user` holds now}."""
     held_by_others = Q(status=ReviewItem.Status.CLAIMED, claim_expires_at__gt=timezone.now()) & ~Q(claimed_by=user)
-    return ReviewItem.objects.filter(product=product).exclude(status=ReviewItem.Status.DECIDED).aggregate(
-        pending=Count("id"), held_by_others=Count("id", filter=held_by_others)
+    return (
+        ReviewItem.objects.filter(product=product)
+        .exclude(status=ReviewItem.Status.DECIDED)
+        .aggregate(pending=Count("id"), held_by_others=Count("id", filter=held_by_others))
     )
 
 

@@ -25,18 +25,20 @@ def model_version_comparison(*, product: Product, a: ModelVersion, b: ModelVersi
         if score_b is None:
             continue
         decision_a, decision_b = _decision(row.score, setting_a), _decision(score_b, setting_b)
-        shared.append({
-            "image": row.image,
-            "checksum": row.checksum,
-            "label": row.label,
-            "defect_type": row.defect_type,
-            "score_a": row.score,
-            "score_b": score_b,
-            "decision_a": decision_a,
-            "decision_b": decision_b,
-            # Without an operating point a version makes no decision, so nothing differs.
-            "differs": bool(decision_a and decision_b and decision_a != decision_b),
-        })
+        shared.append(
+            {
+                "image": row.image,
+                "checksum": row.checksum,
+                "label": row.label,
+                "defect_type": row.defect_type,
+                "score_a": row.score,
+                "score_b": score_b,
+                "decision_a": decision_a,
+                "decision_b": decision_b,
+                # Without an operating point a version makes no decision, so nothing differs.
+                "differs": bool(decision_a and decision_b and decision_a != decision_b),
+            }
+        )
     shared.sort(key=lambda row: (not row["differs"], row["label"] != "defective", -row["score_a"]))
     return {
         "setting_a": setting_a,

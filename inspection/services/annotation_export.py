@@ -19,16 +19,16 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Iterator
 
 import numpy as np
 
+from inspection.lib.mask_png import mask_encode, mask_read
 from inspection.models import DefectType, Image, Product
 from inspection.selectors.annotations import annotation_current_by_image
 from inspection.services.annotations import DEFAULT_DEFECT_TYPE
-from inspection.lib.mask_png import mask_encode, mask_read
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -45,9 +45,13 @@ def annotation_export_plan(*, product: Product) -> list[ExportEntry]:
     """Which images go where in the export, with the regions whose union becomes each mask."""
     images = list(
         Image.objects.filter(
-            product=product, registration_status=Image.RegistrationStatus.REGISTERED,
+            product=product,
+            registration_status=Image.RegistrationStatus.REGISTERED,
             label__in=(Image.Label.NORMAL, Image.Label.DEFECTIVE),
-        ).exclude(split=Image.Split.EXCLUDED).exclude(aligned_file="").order_by("id")
+        )
+        .exclude(split=Image.Split.EXCLUDED)
+        .exclude(aligned_file="")
+        .order_by("id")
     )
     annotations = annotation_current_by_image(images=images)
     plan = []

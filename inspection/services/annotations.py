@@ -20,17 +20,29 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from inspection.models import Annotation, AnnotationRegion, DefectType, Image, Product
 from inspection.errors import Conflict, InvalidInput
 from inspection.lib.mask_png import mask_area_and_bbox, mask_decode, mask_encode, mask_read, registered_size
+from inspection.models import Annotation, AnnotationRegion, DefectType, Image, Product
 
 logger = logging.getLogger(__name__)
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Colours given to defect types created without one (ground-truth imports):
 # distinct from each other and from the heatmap's palette.
-PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-           "#469990", "#9a6324", "#800000", "#000075")
+PALETTE = (
+    "#e6194b",
+    "#3cb44b",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#42d4f4",
+    "#f032e6",
+    "#bfef45",
+    "#469990",
+    "#9a6324",
+    "#800000",
+    "#000075",
+)
 DEFAULT_DEFECT_TYPE = "defect"
 
 
@@ -156,8 +168,14 @@ def annotation_save(
         if not mask.any():
             raise InvalidInput(f"Mask {region.name!r} (region {index + 1}) is empty: it has no white (defect) pixel.")
         masks.append((defect_type, mask))
-    return _store_revision(image=image, base_revision=base_revision, masks=masks, note=note, created_by=created_by,
-                           source=Annotation.Source.DRAWN)
+    return _store_revision(
+        image=image,
+        base_revision=base_revision,
+        masks=masks,
+        note=note,
+        created_by=created_by,
+        source=Annotation.Source.DRAWN,
+    )
 
 
 def annotation_restore(*, image: Image, revision: int, created_by=None) -> Annotation:
@@ -173,8 +191,13 @@ def annotation_restore(*, image: Image, revision: int, created_by=None) -> Annot
         except (OSError, ValueError) as error:
             raise Conflict(f"The mask of a region of revision {revision} cannot be read ({error}).") from None
     return _store_revision(
-        image=image, base_revision=None, masks=masks, note=f"Restored revision {revision}.", created_by=created_by,
-        source=Annotation.Source.RESTORED, restored_from=revision,
+        image=image,
+        base_revision=None,
+        masks=masks,
+        note=f"Restored revision {revision}.",
+        created_by=created_by,
+        source=Annotation.Source.RESTORED,
+        restored_from=revision,
         registration_revision=source.registration_revision,
     )
 
@@ -203,8 +226,9 @@ def annotation_from_ground_truth(*, image: Image, mask: np.ndarray) -> Annotatio
     count, labels = cv2.connectedComponents(binary, connectivity=8)
     masks = [(defect_type, labels == label) for label in range(1, count)]
     note = "Ground-truth mask of the imported data set, aligned to the reference."
-    return _store_revision(image=image, base_revision=None, masks=masks, note=note, created_by=None,
-                           source=Annotation.Source.GROUND_TRUTH)
+    return _store_revision(
+        image=image, base_revision=None, masks=masks, note=note, created_by=None, source=Annotation.Source.GROUND_TRUTH
+    )
 
 
 def _registered_size_or_conflict(image: Image) -> tuple[int, int]:
@@ -224,8 +248,15 @@ def _product_registration_revision(image: Image) -> int:
 
 
 def _store_revision(
-    *, image: Image, base_revision: int | None, masks: list, note: str, created_by, source: str,
-    restored_from: int | None = None, registration_revision: int | None = None,
+    *,
+    image: Image,
+    base_revision: int | None,
+    masks: list,
+    note: str,
+    created_by,
+    source: str,
+    restored_from: int | None = None,
+    registration_revision: int | None = None,
 ) -> Annotation:
     if registration_revision is None:
         registration_revision = _product_registration_revision(image)
@@ -240,14 +271,26 @@ def _store_revision(
             if base_revision is not None and base_revision != current:
                 raise _stale(image, base_revision, current)
             annotation = Annotation.objects.create(
-                image=image, revision=current + 1, note=note or "", created_by=created_by, source=source,
-                restored_from=restored_from, registration_revision=registration_revision,
+                image=image,
+                revision=current + 1,
+                note=note or "",
+                created_by=created_by,
+                source=source,
+                restored_from=restored_from,
+                registration_revision=registration_revision,
             )
             rows = []
             for index, (defect_type, mask) in enumerate(masks):
                 area, (x, y, width, height) = mask_area_and_bbox(mask)
-                region = AnnotationRegion(annotation=annotation, defect_type=defect_type, area=area,
-                                          bbox_x=x, bbox_y=y, bbox_width=width, bbox_height=height)
+                region = AnnotationRegion(
+                    annotation=annotation,
+                    defect_type=defect_type,
+                    area=area,
+                    bbox_x=x,
+                    bbox_y=y,
+                    bbox_width=width,
+                    bbox_height=height,
+                )
                 name = field.generate_filename(region, f"r{annotation.revision}-{index + 1}-{uuid.uuid4().hex[:8]}.png")
                 stored = field.storage.save(name, ContentFile(mask_encode(mask)))
                 written.append(stored)

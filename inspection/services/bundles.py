@@ -33,8 +33,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 
-from inspection.models import ModelVersion
 from inspection.errors import ServiceError
+from inspection.models import ModelVersion
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class LoadedModel:
     lock: threading.Lock
 
 
-_memory: "OrderedDict[tuple[int, str], LoadedModel]" = OrderedDict()
+_memory: OrderedDict[tuple[int, str], LoadedModel] = OrderedDict()
 _memory_lock = threading.Lock()
 
 

@@ -39,14 +39,27 @@ def drift_check(*, product: Product, now: datetime | None = None) -> DriftWarnin
         statistic = measure.statistic
         if current is None:
             current = DriftWarning.objects.create(
-                product=product, version=measure.version, started_at=now, limit=measure.limit, psi=statistic.psi,
-                median_shift=statistic.median_shift, recent_count=statistic.recent_count,
-                reference_count=statistic.reference_count, recent_median=statistic.recent_median,
-                reference_median=statistic.reference_median, latest_psi=statistic.psi,
-                latest_median_shift=statistic.median_shift, checked_at=now,
+                product=product,
+                version=measure.version,
+                started_at=now,
+                limit=measure.limit,
+                psi=statistic.psi,
+                median_shift=statistic.median_shift,
+                recent_count=statistic.recent_count,
+                reference_count=statistic.reference_count,
+                recent_median=statistic.recent_median,
+                reference_median=statistic.reference_median,
+                latest_psi=statistic.psi,
+                latest_median_shift=statistic.median_shift,
+                checked_at=now,
             )
-            logger.warning("Drift on %s version %s: PSI %.3f (limit %.3f)", product, measure.version.number,
-                           statistic.psi, measure.limit)
+            logger.warning(
+                "Drift on %s version %s: PSI %.3f (limit %.3f)",
+                product,
+                measure.version.number,
+                statistic.psi,
+                measure.limit,
+            )
         else:
             current.latest_psi = statistic.psi
             current.latest_median_shift = statistic.median_shift
@@ -72,8 +85,10 @@ def drift_recent_passes_to_review(*, warning: DriftWarning, requested_by=None) -
     """
     product = warning.product
     if product.active_version_id != warning.version_id:
-        raise Conflict(f"Version {warning.version.number} is no longer the active version; its recent passes "
-                       "would not teach the active one anything.")
+        raise Conflict(
+            f"Version {warning.version.number} is no longer the active version; its recent passes "
+            "would not teach the active one anything."
+        )
     setting = threshold_current(product=product, version=warning.version)
     with transaction.atomic():
         locked = DriftWarning.objects.select_for_update().get(pk=warning.pk)
@@ -96,5 +111,6 @@ def drift_recent_passes_to_review(*, warning: DriftWarning, requested_by=None) -
 def _doubt(score: float, setting) -> float:
     if setting is None:
         return 0.0
-    return score_analysis.doubt(score, threshold=setting.threshold, band_lower=setting.band_lower,
-                                band_upper=setting.band_upper)
+    return score_analysis.doubt(
+        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
+    )

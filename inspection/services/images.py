@@ -7,9 +7,9 @@ import copy
 from django.db import transaction
 
 from inspection.audit import record_bulk_update
+from inspection.errors import InvalidInput
 from inspection.models import Image, Product
 from inspection.services.annotations import annotation_mask_names
-from inspection.errors import InvalidInput
 
 _EDITABLE_FIELDS = ("label", "split", "defect_type")
 

@@ -40,8 +40,13 @@ def inspection_counts_roll_up(*, product: Product, now: datetime | None = None) 
                 Inspection.objects.filter(product=product, inspected_at__gte=begin, inspected_at__lt=end)
             )
             counts = [
-                InspectionCount(product=product, slot_start=row["slot_hour"].astimezone(UTC) + row["quarter"] * SLOT,
-                                version_id=row["version_id"], decision=row["decision"], parts=row["parts"])
+                InspectionCount(
+                    product=product,
+                    slot_start=row["slot_hour"].astimezone(UTC) + row["quarter"] * SLOT,
+                    version_id=row["version_id"],
+                    decision=row["decision"],
+                    parts=row["parts"],
+                )
                 for row in rows
             ]
             InspectionCount.objects.bulk_create(counts, batch_size=1000)

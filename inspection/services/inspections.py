@@ -35,16 +35,16 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.data.imageio import decode_image_bytes, to_uint8
+from inspection.engine.errors import EngineError, ImageError
+from inspection.errors import Conflict, InvalidInput
+from inspection.lib import score_analysis
 from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, Product, ReviewItem, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
-from inspection.lib import score_analysis
 from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
-from inspection.services.scoring import explain_each, registered_as_stored
-from inspection.errors import Conflict, InvalidInput
 from inspection.services.job_runner import JobFailed, job_heartbeat, job_run
 from inspection.services.jobs import job_create, job_succeed
+from inspection.services.scoring import explain_each, registered_as_stored
 
 STAGE = "inspecting images"
 # An identical picture inspected again with the same version within this time shares the first one's review item.
@@ -89,8 +89,13 @@ def inspection_run(*, product: Product, file, created_by=None) -> Inspection:
     data = file.read()
     pixels = _decode_or_refuse(data, name)
     outcome = _score(loaded, [pixels])[0]
-    inspection = Inspection(product=product, version=version, created_by=created_by, original_name=name,
-                            checksum=hashlib.sha256(data).hexdigest())
+    inspection = Inspection(
+        product=product,
+        version=version,
+        created_by=created_by,
+        original_name=name,
+        checksum=hashlib.sha256(data).hexdigest(),
+    )
     token = uuid.uuid4().hex
     inspection.source_file.save(f"{token}-source{_extension(name)}", ContentFile(data), save=False)
     with transaction.atomic():
@@ -109,13 +114,22 @@ def inspection_batch_start(*, product: Product, files, created_by=None) -> tuple
         name = Path(getattr(upload, "name", "") or "image").name
         data = upload.read()
         _check_header(data, name)
-        inspection = Inspection(product=product, version=version, created_by=created_by, original_name=name,
-                                checksum=hashlib.sha256(data).hexdigest())
+        inspection = Inspection(
+            product=product,
+            version=version,
+            created_by=created_by,
+            original_name=name,
+            checksum=hashlib.sha256(data).hexdigest(),
+        )
         inspection.source_file.save(f"{uuid.uuid4().hex}-source{_extension(name)}", ContentFile(data), save=False)
         pending.append(inspection)
     with transaction.atomic():
-        job = job_create(kind=Job.Kind.INSPECTION, product=product, created_by=created_by,
-                         message=f"{len(pending)} images wait for a worker.")
+        job = job_create(
+            kind=Job.Kind.INSPECTION,
+            product=product,
+            created_by=created_by,
+            message=f"{len(pending)} images wait for a worker.",
+        )
         for inspection in pending:
             inspection.job = job
         Inspection.objects.bulk_create(pending)
@@ -125,11 +139,18 @@ def inspection_batch_start(*, product: Product, files, created_by=None) -> tuple
 def inspection_job_run(*, job_id: int, worker: str) -> None:
     """Body of the batch inspection task: score the job's pending inspections in chunks."""
     job_run(
-        job_id=job_id, worker=worker, name="inspection", work=_run_batch,
+        job_id=job_id,
+        worker=worker,
+        name="inspection",
+        work=_run_batch,
         # An image still pending when the job ends without finishing is failed with the reason.
-        when_not_claimed=lambda job_id: _fail_pending(job_id, "The inspection job ended before this image was inspected."),
+        when_not_claimed=lambda job_id: _fail_pending(
+            job_id, "The inspection job ended before this image was inspected."
+        ),
         when_failing=lambda job, error: _fail_pending(job.pk, error),
-        when_cancelling=lambda job: _fail_pending(job.pk, "The inspection job was cancelled before this image was inspected."),
+        when_cancelling=lambda job: _fail_pending(
+            job.pk, "The inspection job was cancelled before this image was inspected."
+        ),
     )
 
 
@@ -167,9 +188,13 @@ def _run_batch(job: Job) -> None:
                 with transaction.atomic():
                     _record(inspection, outcome, setting, uuid.uuid4().hex)
         done = total - pending.count()
-        job_heartbeat(job=job, progress=min(99, math.floor(100 * done / total)), stage=STAGE,
-                      message=f"Inspected {done} of {total} images.",
-                      cancelled_message=f"Cancelled after inspecting {done} of {total} images.")
+        job_heartbeat(
+            job=job,
+            progress=min(99, math.floor(100 * done / total)),
+            stage=STAGE,
+            message=f"Inspected {done} of {total} images.",
+            cancelled_message=f"Cancelled after inspecting {done} of {total} images.",
+        )
     job_succeed(job=job, message=_batch_summary(job))
 
 
@@ -177,8 +202,9 @@ def _batch_summary(job: Job) -> str:
     inspections = Inspection.objects.filter(job=job)
     counts = {decision: inspections.filter(decision=decision).count() for decision in Inspection.Decision.values}
     failed = inspections.filter(status=Inspection.Status.FAILED).count()
-    return (f"{counts['pass']} passed, {counts['review']} to review, {counts['reject']} rejected"
-            + (f", {failed} could not be inspected." if failed else "."))
+    return f"{counts['pass']} passed, {counts['review']} to review, {counts['reject']} rejected" + (
+        f", {failed} could not be inspected." if failed else "."
+    )
 
 
 def _fail_pending(job_id: int, reason: str) -> None:
@@ -257,7 +283,9 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
             inspection.nearest_image_id = (
                 ModelVersionImage.objects.filter(
                     version_id=inspection.version_id, role=ModelVersionImage.Role.TRAIN, position=outcome.nearest_index
-                ).values_list("image_id", flat=True).first()
+                )
+                .values_list("image_id", flat=True)
+                .first()
             )
     if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT):
         inspection.repeat_of = _earlier_inspection_in_review(inspection)
@@ -265,9 +293,15 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
     if inspection.decision in (Inspection.Decision.REVIEW, Inspection.Decision.REJECT) and inspection.repeat_of is None:
         ReviewItem.objects.get_or_create(
             inspection=inspection,
-            defaults={"product_id": inspection.product_id, "doubt": score_analysis.doubt(
-                inspection.score, threshold=setting.threshold, band_lower=setting.band_lower,
-                band_upper=setting.band_upper)},
+            defaults={
+                "product_id": inspection.product_id,
+                "doubt": score_analysis.doubt(
+                    inspection.score,
+                    threshold=setting.threshold,
+                    band_lower=setting.band_lower,
+                    band_upper=setting.band_upper,
+                ),
+            },
         )
 
 
@@ -280,8 +314,11 @@ def _earlier_inspection_in_review(inspection: Inspection) -> Inspection | None:
     if inspection.version_id is None:
         return None
     earlier = Inspection.objects.filter(
-        product_id=inspection.product_id, version_id=inspection.version_id, checksum=inspection.checksum,
-        review_item__isnull=False, inspected_at__gte=timezone.now() - REPEAT_WINDOW,
+        product_id=inspection.product_id,
+        version_id=inspection.version_id,
+        checksum=inspection.checksum,
+        review_item__isnull=False,
+        inspected_at__gte=timezone.now() - REPEAT_WINDOW,
     )
     if inspection.pk is not None:
         earlier = earlier.exclude(pk=inspection.pk)
@@ -289,16 +326,18 @@ def _earlier_inspection_in_review(inspection: Inspection) -> Inspection | None:
 
 
 def _decision(score: float, setting: ThresholdSetting) -> tuple[str, str]:
-    decision = score_analysis.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
-                                 band_upper=setting.band_upper)
+    decision = score_analysis.decide(
+        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
+    )
     if setting.threshold is not None:
         relation = "at or above" if decision == score_analysis.REJECT else "below"
         return decision, f"Score {score:.4g} is {relation} the threshold {setting.threshold:.4g}."
     if decision == score_analysis.REJECT:
         return decision, f"Score {score:.4g} is at or above the upper threshold {setting.band_upper:.4g}."
     if decision == score_analysis.REVIEW:
-        return decision, (f"Score {score:.4g} lies in the review band "
-                          f"[{setting.band_lower:.4g}, {setting.band_upper:.4g}).")
+        return decision, (
+            f"Score {score:.4g} lies in the review band [{setting.band_lower:.4g}, {setting.band_upper:.4g})."
+        )
     return decision, f"Score {score:.4g} is below the lower threshold {setting.band_lower:.4g}."
 
 
@@ -325,7 +364,9 @@ def _check_header(data: bytes, name: str) -> None:
     except (OSError, ValueError, SyntaxError, PillowImage.DecompressionBombError):
         raise InvalidInput(f"{name}: not an image file (format not recognised).") from None
     if width * height > settings.IMAGE_MAX_PIXELS:
-        raise InvalidInput(f"{name}: image is {width}x{height} pixels, more than the {settings.IMAGE_MAX_PIXELS} allowed.")
+        raise InvalidInput(
+            f"{name}: image is {width}x{height} pixels, more than the {settings.IMAGE_MAX_PIXELS} allowed."
+        )
 
 
 def _extension(name: str) -> str:

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from inspection.models import Job, Product
 from inspection.errors import Conflict
+from inspection.models import Job, Product
 
 logger = logging.getLogger(__name__)
 

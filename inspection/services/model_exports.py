@@ -49,8 +49,12 @@ def model_version_export(*, version: ModelVersion) -> Path:
     with loaded.lock:
         try:
             return export_model(
-                target, detector=bundle.detector, image_shape=bundle.image_shape, registration=bundle.registration,
-                reference=bundle.reference, operating_point=operating_point,
+                target,
+                detector=bundle.detector,
+                image_shape=bundle.image_shape,
+                registration=bundle.registration,
+                reference=bundle.reference,
+                operating_point=operating_point,
             )
         except ValueError as error:
             raise ExportRefused(f"Model version {version.number} cannot be exported: {error}.") from None

@@ -32,16 +32,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.data.imageio import decode_image_bytes
+from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.scoring.metrics import pixel_auroc
+from inspection.errors import Conflict
+from inspection.lib.mask_png import mask_read
 from inspection.models import Image, Job, ModelVersion, ModelVersionImage, PixelEvaluation
 from inspection.selectors.annotations import annotation_current_by_image
 from inspection.services.bundles import ModelUnavailable, bundle_load
-from inspection.errors import Conflict
 from inspection.services.job_runner import JobFailed, job_heartbeat, job_run
 from inspection.services.jobs import job_create, job_succeed
-from inspection.lib.mask_png import mask_read
 
 # Share of the normal evaluation images' pixels allowed above the pixel threshold.
 PIXEL_FALSE_POSITIVE_RATE = 0.01
@@ -116,12 +116,19 @@ class PixelCollector:
         self.masks.append(np.logical_or.reduce(region_masks))
         self.maps.append(anomaly_map)
         for region, mask in zip(regions, region_masks):
-            self.regions.append({
-                "image": row.image_id, "revision": annotation.revision, "region": region.pk,
-                "defect_type": region.defect_type_id, "defect_type_name": region.defect_type.name,
-                "color": region.defect_type.color, "area": region.area,
-                "max_value": float(anomaly_map[mask].max()), "image_score": float(score),
-            })
+            self.regions.append(
+                {
+                    "image": row.image_id,
+                    "revision": annotation.revision,
+                    "region": region.pk,
+                    "defect_type": region.defect_type_id,
+                    "defect_type_name": region.defect_type.name,
+                    "color": region.defect_type.color,
+                    "area": region.area,
+                    "max_value": float(anomaly_map[mask].max()),
+                    "image_score": float(score),
+                }
+            )
 
     def result(self) -> dict:
         """The fields of a PixelEvaluation."""
@@ -143,15 +150,21 @@ class PixelCollector:
         if self.problems:
             notes.append(f"Left out: {'; '.join(self.problems)}.")
         return {
-            "pixel_auroc": auroc, "pixel_threshold": threshold, "n_images": len(self.maps),
-            "n_annotated_images": self.annotated_count, "n_normal_images": len(self.normal_maps),
-            "regions": self.regions, "annotation_revisions": self.revisions, "note": " ".join(notes),
+            "pixel_auroc": auroc,
+            "pixel_threshold": threshold,
+            "n_images": len(self.maps),
+            "n_annotated_images": self.annotated_count,
+            "n_normal_images": len(self.normal_maps),
+            "regions": self.regions,
+            "annotation_revisions": self.revisions,
+            "note": " ".join(notes),
         }
 
 
 def pixel_evaluation_store(*, version: ModelVersion, result: dict, job: Job | None = None) -> PixelEvaluation:
     evaluation, _ = PixelEvaluation.objects.update_or_create(
-        version=version, defaults={**result, "computed_at": timezone.now(), **({"job": job} if job else {})},
+        version=version,
+        defaults={**result, "computed_at": timezone.now(), **({"job": job} if job else {})},
     )
     return evaluation
 
@@ -169,8 +182,12 @@ def pixel_evaluation_start(*, version: ModelVersion, started_by=None) -> Job:
         evaluation, _ = PixelEvaluation.objects.select_for_update().get_or_create(version=version)
         if evaluation.job is not None and evaluation.job.status in Job.ACTIVE_STATUSES:
             return evaluation.job
-        job = job_create(kind=Job.Kind.PIXEL_EVALUATION, product=version.product, created_by=started_by,
-                         message=f"Pixel evaluation of version {version.number} waits for a worker.")
+        job = job_create(
+            kind=Job.Kind.PIXEL_EVALUATION,
+            product=version.product,
+            created_by=started_by,
+            message=f"Pixel evaluation of version {version.number} waits for a worker.",
+        )
         evaluation.job = job
         evaluation.save(update_fields=["job"])
     return job
@@ -198,11 +215,15 @@ def _run(job: Job, version: ModelVersion) -> None:
     wanted = [row for row in rows if collector.wants(row)]
     chunk = settings.INSPECTION_BATCH_CHUNK
     for start in range(0, len(wanted), chunk):
-        job_heartbeat(job=job, progress=int(95 * start / len(wanted)), stage=STAGE,
-                      message=f"Mapped {start} of {len(wanted)} evaluation images.",
-                      cancelled_message="Cancelled; the earlier pixel evaluation is kept.")
+        job_heartbeat(
+            job=job,
+            progress=int(95 * start / len(wanted)),
+            stage=STAGE,
+            message=f"Mapped {start} of {len(wanted)} evaluation images.",
+            cancelled_message="Cancelled; the earlier pixel evaluation is kept.",
+        )
         batch = []
-        for row in wanted[start:start + chunk]:
+        for row in wanted[start : start + chunk]:
             pixels = _registered_pixels(row, collector)
             if pixels is not None:
                 batch.append((row, pixels))
@@ -215,8 +236,11 @@ def _run(job: Job, version: ModelVersion) -> None:
     result = collector.result()
     pixel_evaluation_store(version=version, result=result, job=job)
     auroc = result["pixel_auroc"]
-    job_succeed(job=job, message=f"Pixel evaluation of version {version.number} on {result['n_images']} images"
-                + (f": pixel AUROC {auroc:.3f}." if auroc is not None else "."))
+    job_succeed(
+        job=job,
+        message=f"Pixel evaluation of version {version.number} on {result['n_images']} images"
+        + (f": pixel AUROC {auroc:.3f}." if auroc is not None else "."),
+    )
 
 
 def _registered_pixels(row: ModelVersionImage, collector: PixelCollector):

@@ -8,9 +8,9 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from inspection.engine.errors import EngineError, ImageError
+from inspection.errors import Conflict, InvalidInput
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_mask_names
-from inspection.errors import Conflict, InvalidInput
 from inspection.services.registration import registration_fit, registration_settings_check, registration_start
 from inspection.services.uploads import image_bytes_check
 
@@ -78,8 +78,12 @@ def product_delete(*, product: Product) -> None:
     for inspection in product.inspections.all().only(
         "source_file", "registered_file", "anomaly_map", "reconstruction_file"
     ):
-        stored_files = (inspection.source_file, inspection.registered_file, inspection.anomaly_map,
-                        inspection.reconstruction_file)
+        stored_files = (
+            inspection.source_file,
+            inspection.registered_file,
+            inspection.anomaly_map,
+            inspection.reconstruction_file,
+        )
         names += [stored.name for stored in stored_files if stored]
     names += [name for name in product.model_versions.exclude(bundle="").values_list("bundle", flat=True)]
     storage = Product._meta.get_field("reference_image").storage
@@ -140,7 +144,7 @@ def _clean_name(name: str) -> str:
 
 def _checked_thresholds(thresholds) -> dict:
     if not isinstance(thresholds, dict):
-        raise InvalidInput("thresholds must be an object such as {\"image\": 0.5}.")
+        raise InvalidInput('thresholds must be an object such as {"image": 0.5}.')
     return thresholds
 
 

@@ -19,17 +19,17 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.data.imageio import decode_image_bytes, to_uint8
+from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.registration.alignment import METHODS, MOTIONS, Registrar
 from inspection.engine.registration.auto import AUTO, fit_registration
+from inspection.errors import InvalidInput, ServiceError
 from inspection.lib.numeric_arguments import numeric_arguments_check
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_from_ground_truth
-from inspection.errors import InvalidInput, ServiceError
-from inspection.services.thumbnails import thumbnail_from_pixels
 from inspection.services.job_runner import JobCancelled, JobFailed, job_heartbeat, job_run
 from inspection.services.jobs import job_create, job_report_progress, job_succeed
+from inspection.services.thumbnails import thumbnail_from_pixels
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def registration_settings_check(*, registration_settings: dict) -> dict:
     similarity means: chosen on the product's good training pictures.
     """
     if not isinstance(registration_settings, dict):
-        raise InvalidInput("registration_settings must be an object such as {\"method\": \"ecc\"}.")
+        raise InvalidInput('registration_settings must be an object such as {"method": "ecc"}.')
     # "auto" and "any" are words some settings take; every other value must be a usable number.
     numeric_arguments_check(
         target=Registrar,
@@ -121,7 +121,8 @@ def registration_choose(*, product: Product) -> dict:
     reference = _reference(product)
     rows = list(
         Image.objects.filter(product=product, label=Image.Label.NORMAL, split=Image.Split.TRAIN)
-        .order_by("pk").only("pk", "file", "original_name")
+        .order_by("pk")
+        .only("pk", "file", "original_name")
     )
     if len(rows) > CHOICE_PICTURES:
         positions = np.linspace(0, len(rows) - 1, CHOICE_PICTURES).round().astype(int)
@@ -136,11 +137,13 @@ def registration_choose(*, product: Product) -> dict:
             continue
     settings = {**_DEFAULTS, **product.registration_settings}
     _, report = fit_registration(reference, pictures, settings=settings, names=names)
-    report.update({
-        "revision": revision,
-        "requested_settings": product.registration_settings,
-        "chosen_at": timezone.now().isoformat(),
-    })
+    report.update(
+        {
+            "revision": revision,
+            "requested_settings": product.registration_settings,
+            "chosen_at": timezone.now().isoformat(),
+        }
+    )
     Product.objects.filter(pk=product.pk, registration_revision=revision).update(registration_report=report)
     product.registration_report = report
     return report
@@ -209,14 +212,23 @@ def _run(job: Job) -> None:
     revision = product.registration_revision
     try:
         if not product.registration_report_is_current:
-            job_report_progress(job=job, progress=job.progress, stage=STAGE,
-                                message="Choosing the registration on the good training pictures.")
+            job_report_progress(
+                job=job,
+                progress=job.progress,
+                stage=STAGE,
+                message="Choosing the registration on the good training pictures.",
+            )
             registration_choose(product=product)
         registrar = registration_fit(product=product)
     except (EngineError, ValueError, OSError) as error:
         raise JobFailed(f"The reference image cannot be used: {error}") from None
-    job_heartbeat(job=job, progress=job.progress, stage=STAGE, message="Starting.",
-                  cancelled_message="Cancelled before any image was aligned.")
+    job_heartbeat(
+        job=job,
+        progress=job.progress,
+        stage=STAGE,
+        message="Starting.",
+        cancelled_message="Cancelled before any image was aligned.",
+    )
 
     pending = Image.objects.filter(product=product, registration_status=Image.RegistrationStatus.PENDING)
     done, last_id = 0, 0
@@ -263,10 +275,14 @@ def _register_one(image: Image, registrar: Registrar, revision: int) -> None:
             data = handle.read()
         result = registrar.register(decode_image_bytes(data, image.original_name))
     except ImageError as error:
-        still_current.update(registration_status=Image.RegistrationStatus.FAILED, registration_failure_reason=error.reason)
+        still_current.update(
+            registration_status=Image.RegistrationStatus.FAILED, registration_failure_reason=error.reason
+        )
         return
     except (EngineError, ValueError) as error:
-        still_current.update(registration_status=Image.RegistrationStatus.FAILED, registration_failure_reason=str(error))
+        still_current.update(
+            registration_status=Image.RegistrationStatus.FAILED, registration_failure_reason=str(error)
+        )
         return
     except OSError as error:
         still_current.update(

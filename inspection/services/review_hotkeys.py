@@ -37,10 +37,12 @@ def defect_type_next_color(*, product: Product) -> str:
     return next((color for color in PALETTE if color not in used), PALETTE[len(used) % len(PALETTE)])
 
 
-def review_item_decide_with_new_defect_type(*, item: ReviewItem, user, defect_type: str, color: str,
-                                            note: str = "") -> ReviewItem:
+def review_item_decide_with_new_defect_type(
+    *, item: ReviewItem, user, defect_type: str, color: str, note: str = ""
+) -> ReviewItem:
     """Make `defect_type` a defect type of the product (with `color`) and confirm the part has it, together."""
     with transaction.atomic():
         created = defect_type_create(product=item.product, name=defect_type, color=color)
-        return review_item_decide(item=item, user=user, decision=ReviewItem.Verdict.DEFECTIVE,
-                                  defect_type=created.name, note=note)
+        return review_item_decide(
+            item=item, user=user, decision=ReviewItem.Verdict.DEFECTIVE, defect_type=created.name, note=note
+        )

@@ -24,8 +24,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from inspection.models import Image, Inspection, Product, ReviewItem
 from inspection.errors import Conflict, InvalidInput
+from inspection.models import Image, Inspection, Product, ReviewItem
 from inspection.services.images import image_update
 from inspection.services.registration import registration_start
 from inspection.services.review_undo import verdict_undo_state
@@ -78,14 +78,16 @@ def review_item_decide(
         raise InvalidInput(f"decision must be one of {', '.join(ReviewItem.Verdict.values)}, not {decision!r}.")
     defect_type = (defect_type or "").strip()
     if decision == ReviewItem.Verdict.DEFECTIVE and not defect_type:
-        raise InvalidInput("Confirming a defect needs its defect type (for example \"scratch\").")
+        raise InvalidInput('Confirming a defect needs its defect type (for example "scratch").')
     if decision == ReviewItem.Verdict.NORMAL and defect_type:
         raise InvalidInput("A part marked normal has no defect type.")
     now = timezone.now()
     with transaction.atomic():
-        item = ReviewItem.objects.select_for_update(of=("self",)).select_related(
-            "inspection", "inspection__version"
-        ).get(pk=item.pk)
+        item = (
+            ReviewItem.objects.select_for_update(of=("self",))
+            .select_related("inspection", "inspection__version")
+            .get(pk=item.pk)
+        )
         _check_can_take(item, user, now)
         undo_state = verdict_undo_state(item)
         image = _labelled_image(item.inspection, decision, defect_type, add_to_training, user)
@@ -104,8 +106,12 @@ def _check_can_take(item: ReviewItem, user, now) -> None:
     if item.status == ReviewItem.Status.DECIDED:
         who = item.decided_by.get_username() if item.decided_by else "someone"
         raise Conflict(f"This item was already decided ({item.decision}) by {who}.")
-    if (item.status == ReviewItem.Status.CLAIMED and item.claimed_by_id != user.pk
-            and item.claim_expires_at and item.claim_expires_at > now):
+    if (
+        item.status == ReviewItem.Status.CLAIMED
+        and item.claimed_by_id != user.pk
+        and item.claim_expires_at
+        and item.claim_expires_at > now
+    ):
         who = item.claimed_by.get_username() if item.claimed_by else "another reviewer"
         raise Conflict(
             f"This item is claimed by {who} until {item.claim_expires_at:%H:%M:%S %Z}.",
@@ -134,14 +140,21 @@ def _labelled_image(inspection: Inspection, decision: str, defect_type: str, add
         data = handle.read()
     checked = image_bytes_check(data=data, name=inspection.original_name)
     image = Image(
-        product=product, original_name=inspection.original_name, checksum=inspection.checksum,
-        width=checked.width, height=checked.height, label=label, split=split,
-        defect_type=defect_type if label == Image.Label.DEFECTIVE else "", uploaded_by=user,
+        product=product,
+        original_name=inspection.original_name,
+        checksum=inspection.checksum,
+        width=checked.width,
+        height=checked.height,
+        label=label,
+        split=split,
+        defect_type=defect_type if label == Image.Label.DEFECTIVE else "",
+        uploaded_by=user,
     )
     image.file.save(f"{inspection.checksum}{checked.extension}", ContentFile(data), save=False)
     version = inspection.version
     same_alignment = (
-        inspection.registered_file and version is not None
+        inspection.registered_file
+        and version is not None
         and version.registration_revision == product.registration_revision
         and version.reference_checksum == product.reference_checksum
     )

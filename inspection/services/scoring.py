@@ -44,8 +44,12 @@ def explain_each(detector: AnomalyDetector, images: Sequence[np.ndarray]) -> Exp
         values = [getattr(part, name) for part in parts]
         return None if any(value is None for value in values) else np.concatenate(values)
 
-    return Explanation(scores=joined("scores"), maps=joined("maps"), reconstructions=joined("reconstructions"),
-                       nearest_indices=joined("nearest_indices"))
+    return Explanation(
+        scores=joined("scores"),
+        maps=joined("maps"),
+        reconstructions=joined("reconstructions"),
+        nearest_indices=joined("nearest_indices"),
+    )
 
 
 def evaluation_scores_compute(*, detector: AnomalyDetector, rows, images, check, version: ModelVersion):
@@ -61,12 +65,12 @@ def evaluation_scores_compute(*, detector: AnomalyDetector, rows, images, check,
     chunk = settings.INSPECTION_BATCH_CHUNK
     for start in range(0, len(images), chunk):
         check("evaluate", start / len(images), f"Scored {start} of {len(images)} evaluation images.")
-        explanation = explain_each(detector, images[start:start + chunk])
+        explanation = explain_each(detector, images[start : start + chunk])
         scores += [float(value) for value in explanation.scores]
-        for row, anomaly_map, score in zip(rows[start:start + chunk], explanation.maps, explanation.scores):
+        for row, anomaly_map, score in zip(rows[start : start + chunk], explanation.maps, explanation.scores):
             pixels.add(row, anomaly_map, float(score))
         peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
         normal_map_peaks += [
-            float(peak) for peak, row in zip(peaks, rows[start:start + chunk]) if row.label == Image.Label.NORMAL
+            float(peak) for peak, row in zip(peaks, rows[start : start + chunk]) if row.label == Image.Label.NORMAL
         ]
     return scores, normal_map_peaks, pixels

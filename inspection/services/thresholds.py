@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from inspection.errors import Conflict, InvalidInput
+from inspection.lib import score_analysis
 from inspection.models import Activation, EvaluationScore, ModelVersion, Product, ThresholdSetting
 from inspection.selectors.model_versions import model_version_suggestions, threshold_current
-from inspection.lib import score_analysis
-from inspection.errors import Conflict, InvalidInput
 
 
 def threshold_set(
@@ -49,22 +49,38 @@ def threshold_set(
     )
     reason = _checked_reason(reason)
     labels, scores = _evaluation_scores(version)
-    expected = score_analysis.operating_point(labels, scores, threshold=threshold, band_lower=band_lower,
-                                          band_upper=band_upper)
+    expected = score_analysis.operating_point(
+        labels, scores, threshold=threshold, band_lower=band_lower, band_upper=band_upper
+    )
     return ThresholdSetting.objects.create(
-        product=product, version=version, threshold=threshold, band_lower=band_lower, band_upper=band_upper,
-        reason=reason, expected=expected, set_by=set_by, rolled_back_from=rolled_back_from,
+        product=product,
+        version=version,
+        threshold=threshold,
+        band_lower=band_lower,
+        band_upper=band_upper,
+        reason=reason,
+        expected=expected,
+        set_by=set_by,
+        rolled_back_from=rolled_back_from,
         replaces=threshold_current(product=product, version=version),
     )
 
 
-def threshold_rollback(*, product: Product, setting: ThresholdSetting, reason: str = "", set_by=None) -> ThresholdSetting:
+def threshold_rollback(
+    *, product: Product, setting: ThresholdSetting, reason: str = "", set_by=None
+) -> ThresholdSetting:
     """Make an earlier operating point current again, as a new setting that copies it."""
     if setting.product_id != product.pk:
         raise InvalidInput(f"Threshold setting {setting.pk} does not belong to product {product.pk}.")
     return threshold_set(
-        product=product, version=setting.version, threshold=setting.threshold, band_lower=setting.band_lower,
-        band_upper=setting.band_upper, reason=_checked_reason(reason), set_by=set_by, rolled_back_from=setting,
+        product=product,
+        version=setting.version,
+        threshold=setting.threshold,
+        band_lower=setting.band_lower,
+        band_upper=setting.band_upper,
+        reason=_checked_reason(reason),
+        set_by=set_by,
+        rolled_back_from=setting,
     )
 
 
@@ -99,8 +115,11 @@ def model_version_activate(
         version = ModelVersion.objects.get(pk=version.pk)
         activation_refusal_check(version=version, force=force)
         if operating_point is None or not reason:
-            missing = " and ".join(word for word, absent in (("operating_point", operating_point is None),
-                                                              ("reason", not reason)) if absent)
+            missing = " and ".join(
+                word
+                for word, absent in (("operating_point", operating_point is None), ("reason", not reason))
+                if absent
+            )
             raise InvalidInput(
                 f"Activating version {version.number} needs {missing}: name the operating point it will use "
                 "and say why.",
@@ -113,8 +132,15 @@ def model_version_activate(
         product.active_version = version
         product.save(update_fields=["active_version", "updated_at"])
         return Activation.objects.create(
-            product=product, version=version, previous_version=previous, reason=reason, forced=not version.evaluated,
-            gate=gate, activated_by=activated_by, operating_point=setting, replaced_operating_point=replaced,
+            product=product,
+            version=version,
+            previous_version=previous,
+            reason=reason,
+            forced=not version.evaluated,
+            gate=gate,
+            activated_by=activated_by,
+            operating_point=setting,
+            replaced_operating_point=replaced,
         )
 
 
@@ -123,7 +149,9 @@ def activation_refusal_check(*, version: ModelVersion, force: bool = False) -> N
     if version.status != ModelVersion.Status.TRAINED or not version.bundle:
         raise Conflict(f"Version {version.number} is {version.status}; only a trained version can be activated.")
     if version.flagged_damaged:
-        raise Conflict(f"Version {version.number} is flagged as damaged ({version.damage_reason}); it cannot be activated.")
+        raise Conflict(
+            f"Version {version.number} is flagged as damaged ({version.damage_reason}); it cannot be activated."
+        )
     if not version.evaluated and not force:
         raise Conflict(
             f"Version {version.number} was not evaluated: its evaluation images did not include both normal "
@@ -137,10 +165,16 @@ def activation_choices(*, product: Product, version: ModelVersion) -> dict:
     """What an activation of `version` may name as its operating point, each with what it does."""
     saved = threshold_current(product=product, version=version)
     return {
-        SAVED: None if saved is None else {
-            "id": saved.pk, "threshold": saved.threshold, "band_lower": saved.band_lower,
-            "band_upper": saved.band_upper, "reason": saved.reason,
-            "set_by": saved.set_by.get_username() if saved.set_by else None, "expected": saved.expected,
+        SAVED: None
+        if saved is None
+        else {
+            "id": saved.pk,
+            "threshold": saved.threshold,
+            "band_lower": saved.band_lower,
+            "band_upper": saved.band_upper,
+            "reason": saved.reason,
+            "set_by": saved.set_by.get_username() if saved.set_by else None,
+            "expected": saved.expected,
         },
         "rules": model_version_suggestions(version=version),
         "explicit": 'or give {"threshold": t} or {"band_lower": a, "band_upper": b} with the reason',
@@ -160,30 +194,42 @@ def activation_proposal(*, product: Product, version: ModelVersion, operating_po
     if operating_point == SAVED:
         saved = threshold_current(product=product, version=version)
         if saved is None:
-            raise InvalidInput(f"Version {version.number} has no saved operating point; name a rule or a threshold.",
-                               details={"choices": activation_choices(product=product, version=version)})
+            raise InvalidInput(
+                f"Version {version.number} has no saved operating point; name a rule or a threshold.",
+                details={"choices": activation_choices(product=product, version=version)},
+            )
         values = {"threshold": saved.threshold, "band_lower": saved.band_lower, "band_upper": saved.band_upper}
         rule = "the operating point saved for this version"
     elif isinstance(operating_point, str):
         suggestions = model_version_suggestions(version=version)
         if operating_point not in suggestions:
             available = ", ".join([SAVED] + list(suggestions))
-            raise InvalidInput(f"operating_point {operating_point!r} is not one of {available}, nor a threshold or band.",
-                               details={"choices": activation_choices(product=product, version=version)})
+            raise InvalidInput(
+                f"operating_point {operating_point!r} is not one of {available}, nor a threshold or band.",
+                details={"choices": activation_choices(product=product, version=version)},
+            )
         values = {key: suggestions[operating_point].get(key) for key in ("threshold", "band_lower", "band_upper")}
         rule = f"{operating_point}, {suggestions[operating_point]['rule']}"
-    elif isinstance(operating_point, dict) and operating_point and set(operating_point) <= {"threshold", "band_lower",
-                                                                                             "band_upper"}:
+    elif (
+        isinstance(operating_point, dict)
+        and operating_point
+        and set(operating_point) <= {"threshold", "band_lower", "band_upper"}
+    ):
         values = {key: operating_point.get(key) for key in ("threshold", "band_lower", "band_upper")}
         rule = ""
     else:
-        raise InvalidInput('operating_point must be "saved", a rule name, or {"threshold": t} or '
-                           '{"band_lower": a, "band_upper": b}.')
+        raise InvalidInput(
+            'operating_point must be "saved", a rule name, or {"threshold": t} or {"band_lower": a, "band_upper": b}.'
+        )
     threshold, band_lower, band_upper = score_analysis.operating_point_check(method=version.method, **values)
     values = {"threshold": threshold, "band_lower": band_lower, "band_upper": band_upper}
     labels, scores = _evaluation_scores(version)
-    return {"saved": saved, "values": values, "rule": rule,
-            "effect": score_analysis.operating_point(labels, scores, **values)}
+    return {
+        "saved": saved,
+        "values": values,
+        "rule": rule,
+        "effect": score_analysis.operating_point(labels, scores, **values),
+    }
 
 
 def _named_setting(product: Product, version: ModelVersion, operating_point, reason: str, set_by) -> ThresholdSetting:
@@ -216,9 +262,14 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
     report["normal_count"] = len(normals)
     old_setting = threshold_current(product=product, version=old) if old else None
     if old is None or old_setting is None or new_setting is None:
-        report.update(passed=None, compared_defects=0, missed=[],
-                      note="No previously active version with an operating point to compare with."
-                      if new_setting is not None else "The new version has no operating point.")
+        report.update(
+            passed=None,
+            compared_defects=0,
+            missed=[],
+            note="No previously active version with an operating point to compare with."
+            if new_setting is not None
+            else "The new version has no operating point.",
+        )
         return report
     old_scores = {row.checksum: row.score for row in EvaluationScore.objects.filter(version=old)}
     missed, compared, old_rejected = [], 0, 0
@@ -231,12 +282,25 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
         old_rejected += 1
         decision = _decision(row.score, new_setting)
         if decision != score_analysis.REJECT:
-            missed.append({"image": row.image_id, "checksum": checksum, "defect_type": row.defect_type,
-                           "score": row.score, "decision": decision})
+            missed.append(
+                {
+                    "image": row.image_id,
+                    "checksum": checksum,
+                    "defect_type": row.defect_type,
+                    "score": row.score,
+                    "decision": decision,
+                }
+            )
     report.update(
-        passed=not missed, compared_defects=compared, rejected_by_old=old_rejected, missed=missed,
-        note=("Every defective image the previous version rejected is still rejected." if not missed else
-              f"{len(missed)} defective image(s) the previous version rejected are no longer rejected."),
+        passed=not missed,
+        compared_defects=compared,
+        rejected_by_old=old_rejected,
+        missed=missed,
+        note=(
+            "Every defective image the previous version rejected is still rejected."
+            if not missed
+            else f"{len(missed)} defective image(s) the previous version rejected are no longer rejected."
+        ),
     )
     if compared == 0:
         report["note"] = "The two versions share no defective evaluation image; nothing to compare."
@@ -244,5 +308,6 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
 
 
 def _decision(score: float, setting: ThresholdSetting) -> str:
-    return score_analysis.decide(score, threshold=setting.threshold, band_lower=setting.band_lower,
-                             band_upper=setting.band_upper)
+    return score_analysis.decide(
+        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
+    )

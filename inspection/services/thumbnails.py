@@ -13,7 +13,8 @@ JPEG_QUALITY = 85
 
 def thumbnail_from_bytes(data: bytes) -> ContentFile:
     """A JPEG at most THUMBNAIL_SIDE pixels on its longer side, from an image file already checked as valid."""
-    from PIL import Image as PillowImage, ImageOps
+    from PIL import Image as PillowImage
+    from PIL import ImageOps
 
     with PillowImage.open(io.BytesIO(data)) as opened:
         picture = ImageOps.exif_transpose(opened)

@@ -36,15 +36,21 @@ from django.db.models import Max
 from django.utils import timezone
 
 from inspection.engine import ENGINE_VERSION
-from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
 from inspection.engine.data.imageio import decode_image_bytes
-from inspection.engine.methods import METHOD_NAMES, accepted_parameters, canonical_method_name, create_method, method_class
+from inspection.engine.errors import EngineError, ImageError, TrainingCancelled
+from inspection.engine.methods import (
+    METHOD_NAMES,
+    accepted_parameters,
+    canonical_method_name,
+    create_method,
+    method_class,
+)
 from inspection.engine.progress import ProgressEvent
-from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
+from inspection.errors import Conflict, InvalidInput
 from inspection.lib import score_analysis
 from inspection.lib.numeric_arguments import numeric_arguments_check
+from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage, Product
 from inspection.services.bundles import bundle_store
-from inspection.errors import Conflict, InvalidInput
 from inspection.services.job_runner import JobFailed, job_run
 from inspection.services.jobs import (
     job_cancel,
@@ -114,18 +120,32 @@ def model_version_create(
         train = list(_training_images(product))
         evaluation_images = list(_evaluation_images(product))
         if len(train) < MIN_TRAINING_IMAGES:
-            pending = Image.objects.filter(product=product, registration_status=Image.RegistrationStatus.PENDING).count()
+            pending = Image.objects.filter(
+                product=product, registration_status=Image.RegistrationStatus.PENDING
+            ).count()
             raise Conflict(
                 f"Training needs at least {MIN_TRAINING_IMAGES} aligned normal images in the train split; "
-                f"the product has {len(train)}" + (f" ({pending} images are still waiting to be aligned)." if pending else ".")
+                f"the product has {len(train)}"
+                + (f" ({pending} images are still waiting to be aligned)." if pending else ".")
             )
         number = (ModelVersion.objects.filter(product=product).aggregate(top=Max("number"))["top"] or 0) + 1
-        job = job_create(kind=Job.Kind.TRAINING, product=product, created_by=created_by,
-                         message=f"Version {number} waits for a worker.")
+        job = job_create(
+            kind=Job.Kind.TRAINING,
+            product=product,
+            created_by=created_by,
+            message=f"Version {number} waits for a worker.",
+        )
         version = ModelVersion(
-            product=product, number=number, method=method, params=params, job=job, created_by=created_by,
-            registration_revision=product.registration_revision, reference_checksum=product.reference_checksum,
-            train_count=len(train), eval_count=len(evaluation_images),
+            product=product,
+            number=number,
+            method=method,
+            params=params,
+            job=job,
+            created_by=created_by,
+            registration_revision=product.registration_revision,
+            reference_checksum=product.reference_checksum,
+            train_count=len(train),
+            eval_count=len(evaluation_images),
         )
         try:
             with transaction.atomic():
@@ -137,17 +157,23 @@ def model_version_create(
             raise Conflict("Another training of this product was requested at the same moment; try again.") from None
         ModelVersionImage.objects.bulk_create(
             [_snapshot_row(version, image, ModelVersionImage.Role.TRAIN, index) for index, image in enumerate(train)]
-            + [_snapshot_row(version, image, ModelVersionImage.Role.EVAL, index)
-               for index, image in enumerate(evaluation_images)]
+            + [
+                _snapshot_row(version, image, ModelVersionImage.Role.EVAL, index)
+                for index, image in enumerate(evaluation_images)
+            ]
         )
     return version
 
 
 def model_version_retrain(*, product: Product, created_by=None) -> ModelVersion:
     """Train a new version with the method and parameters of the active (or latest) version."""
-    template = product.active_version or (
-        ModelVersion.objects.filter(product=product, status=ModelVersion.Status.TRAINED).order_by("-number").first()
-    ) or ModelVersion.objects.filter(product=product).order_by("-number").first()
+    template = (
+        product.active_version
+        or (
+            ModelVersion.objects.filter(product=product, status=ModelVersion.Status.TRAINED).order_by("-number").first()
+        )
+        or ModelVersion.objects.filter(product=product).order_by("-number").first()
+    )
     if template is None:
         return model_version_create(product=product, created_by=created_by)
     return model_version_create(product=product, method=template.method, params=template.params, created_by=created_by)
@@ -171,12 +197,16 @@ def model_version_cancel(*, version: ModelVersion) -> ModelVersion:
 
 def model_version_settle_orphans(*, product: Product | None = None) -> int:
     """Mark queued/training versions whose job already ended (cancelled, failed, reaped) accordingly."""
-    versions = ModelVersion.objects.filter(status__in=ModelVersion.ACTIVE_STATUSES, job__status__in=Job.FINISHED_STATUSES)
+    versions = ModelVersion.objects.filter(
+        status__in=ModelVersion.ACTIVE_STATUSES, job__status__in=Job.FINISHED_STATUSES
+    )
     if product is not None:
         versions = versions.filter(product=product)
     settled = 0
     for version in versions.select_related("job"):
-        status = ModelVersion.Status.CANCELLED if version.job.status == Job.Status.CANCELLED else ModelVersion.Status.FAILED
+        status = (
+            ModelVersion.Status.CANCELLED if version.job.status == Job.Status.CANCELLED else ModelVersion.Status.FAILED
+        )
         error = "" if status == ModelVersion.Status.CANCELLED else (version.job.error or "The training job ended.")
         settled += _finish(version, status, error=error)
     return settled
@@ -192,21 +222,32 @@ def _already_training(running: ModelVersion) -> Conflict:
 
 def _training_images(product: Product):
     return Image.objects.filter(
-        product=product, label=Image.Label.NORMAL, split=Image.Split.TRAIN,
+        product=product,
+        label=Image.Label.NORMAL,
+        split=Image.Split.TRAIN,
         registration_status=Image.RegistrationStatus.REGISTERED,
     ).order_by("id")
 
 
 def _evaluation_images(product: Product):
     return Image.objects.filter(
-        product=product, split__in=EVALUATION_SPLITS, label__in=(Image.Label.NORMAL, Image.Label.DEFECTIVE),
+        product=product,
+        split__in=EVALUATION_SPLITS,
+        label__in=(Image.Label.NORMAL, Image.Label.DEFECTIVE),
         registration_status=Image.RegistrationStatus.REGISTERED,
     ).order_by("id")
 
 
 def _snapshot_row(version: ModelVersion, image: Image, role: str, position: int) -> ModelVersionImage:
-    return ModelVersionImage(version=version, image=image, checksum=image.checksum, role=role,
-                             label=image.label, defect_type=image.defect_type, position=position)
+    return ModelVersionImage(
+        version=version,
+        image=image,
+        checksum=image.checksum,
+        role=role,
+        label=image.label,
+        defect_type=image.defect_type,
+        position=position,
+    )
 
 
 def _finish(version: ModelVersion, status: str, *, error: str = "", **fields) -> int:
@@ -267,8 +308,14 @@ class _Progress:
 
 def training_job_run(*, job_id: int, worker: str) -> None:
     """Body of the training task: train, evaluate and store the job's model version."""
-    job_run(job_id=job_id, worker=worker, name="training", work=_train_version_of_job,
-            when_not_claimed=_settle_version_of_job, when_failing=_fail_version_of_job)
+    job_run(
+        job_id=job_id,
+        worker=worker,
+        name="training",
+        work=_train_version_of_job,
+        when_not_claimed=_settle_version_of_job,
+        when_failing=_fail_version_of_job,
+    )
 
 
 def _train_version_of_job(job: Job) -> None:
@@ -322,8 +369,12 @@ def _train(job: Job, version: ModelVersion) -> None:
     progress.check("loading", 0.0, "Loading the aligned training images.")
     product = version.product
     if product.registration_revision != version.registration_revision:
-        _failed(job, version, "The product's reference image or registration settings changed after this training "
-                "was requested, so its images are being aligned again; request a new training once they are.")
+        _failed(
+            job,
+            version,
+            "The product's reference image or registration settings changed after this training "
+            "was requested, so its images are being aligned again; request a new training once they are.",
+        )
         return
     try:
         registrar = registration_fit(product=product)
@@ -360,8 +411,11 @@ def _train(job: Job, version: ModelVersion) -> None:
     with tempfile.TemporaryDirectory(prefix="training-", dir=scratch_root) as scratch:
         from inspection.engine.bundle import load_bundle, save_bundle
 
-        context = {"image_shape": tuple(image_shape), "registration": registrar.get_config(),
-                   "reference": registrar.reference_}
+        context = {
+            "image_shape": tuple(image_shape),
+            "registration": registrar.get_config(),
+            "reference": registrar.reference_,
+        }
         # Evaluated with the model as saved and loaded, the one every inspection uses, not the one in memory.
         saved_detector = load_bundle(save_bundle(Path(scratch) / "evaluated", detector=detector, **context)).detector
         scores, normal_map_peaks, pixels = evaluation_scores_compute(
@@ -380,23 +434,42 @@ def _train(job: Job, version: ModelVersion) -> None:
         metrics["precision"] = getattr(detector, "precision_", "float32")
         progress.check("save", 0.0, "Saving the model.")
         directory = save_bundle(
-            Path(scratch) / "bundle", detector=saved_detector, **context,
-            thresholds=metrics.get("suggested") or {}, metrics=score_analysis.json_safe(metrics),
+            Path(scratch) / "bundle",
+            detector=saved_detector,
+            **context,
+            thresholds=metrics.get("suggested") or {},
+            metrics=score_analysis.json_safe(metrics),
         )
         progress.check("save", 0.5, "Storing the model.")
         bundle_store(version=version, directory=directory)
     with transaction.atomic():
-        EvaluationScore.objects.bulk_create([
-            EvaluationScore(version=version, image=row.image, checksum=row.checksum, score=score,
-                            label=row.label, defect_type=row.defect_type)
-            for row, score in zip(eval_rows, scores)
-        ])
+        EvaluationScore.objects.bulk_create(
+            [
+                EvaluationScore(
+                    version=version,
+                    image=row.image,
+                    checksum=row.checksum,
+                    score=score,
+                    label=row.label,
+                    defect_type=row.defect_type,
+                )
+                for row, score in zip(eval_rows, scores)
+            ]
+        )
         pixel_evaluation_store(version=version, result=pixels.result())
         done = _finish(
-            version, ModelVersion.Status.TRAINED, bundle=version.bundle.name, bundle_checksum=version.bundle_checksum,
-            bundle_size=version.bundle_size, image_shape=image_shape, metrics=score_analysis.json_safe(metrics),
-            curves=score_analysis.json_safe(curves), evaluated=evaluated, train_seconds=round(train_seconds, 3),
-            engine_version=ENGINE_VERSION, progress=score_analysis.json_safe({**progress.state, "stage": "done", "percent": 100}),
+            version,
+            ModelVersion.Status.TRAINED,
+            bundle=version.bundle.name,
+            bundle_checksum=version.bundle_checksum,
+            bundle_size=version.bundle_size,
+            image_shape=image_shape,
+            metrics=score_analysis.json_safe(metrics),
+            curves=score_analysis.json_safe(curves),
+            evaluated=evaluated,
+            train_seconds=round(train_seconds, 3),
+            engine_version=ENGINE_VERSION,
+            progress=score_analysis.json_safe({**progress.state, "stage": "done", "percent": 100}),
         )
         if not done:
             # Cancelled or failed meanwhile: the stored bundle must not be used.
@@ -407,8 +480,11 @@ def _train(job: Job, version: ModelVersion) -> None:
         return
     auroc = metrics.get("image_auroc")
     summary = f"Version {version.number} trained on {len(train_images)} images in {train_seconds:.0f} s"
-    summary += f"; image AUROC {auroc:.3f} on {len(scores)} evaluation images." if auroc is not None else (
-        f"; {len(scores)} evaluation images scored (not evaluated: it needs normal and defective ones).")
+    summary += (
+        f"; image AUROC {auroc:.3f} on {len(scores)} evaluation images."
+        if auroc is not None
+        else (f"; {len(scores)} evaluation images scored (not evaluated: it needs normal and defective ones).")
+    )
     job_succeed(job=job, message=summary)
 
 

@@ -13,23 +13,23 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from inspection.engine.errors import ImageError
 from inspection.engine.data.imageio import IMAGE_EXTENSIONS, decode_image_bytes
+from inspection.engine.errors import ImageError
+from inspection.errors import InvalidInput
+from inspection.lib.mvtec_layout import LayoutPlan, mvtec_plan, mvtec_root
+from inspection.lib.zip_archives import CheckedArchive, archive_check, looks_like_zip
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import defect_types_import
-from inspection.lib.zip_archives import CheckedArchive, archive_check, looks_like_zip
-from inspection.errors import InvalidInput
-from inspection.services.thumbnails import thumbnail_from_bytes
-from inspection.lib.mvtec_layout import LayoutPlan, mvtec_plan, mvtec_root
 from inspection.services.registration import registration_start
+from inspection.services.thumbnails import thumbnail_from_bytes
 
 _EXTENSION_FOR_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "BMP": ".bmp", "TIFF": ".tif", "WEBP": ".webp"}
 
@@ -122,7 +122,9 @@ def image_upload(
                 skipped += archive_skipped
                 skipped += _import_defect_types(product, archive_types)
             else:
-                items.append(IncomingImage(name=name, read=upload.read, label=label, split=split, defect_type=defect_type))
+                items.append(
+                    IncomingImage(name=name, read=upload.read, label=label, split=split, defect_type=defect_type)
+                )
         report = _store_all(product, items, uploaded_by)
         report.skipped = skipped + report.skipped
         return report
@@ -169,7 +171,9 @@ def image_import_directory(
 
 def _archive_items(archive: CheckedArchive, label: str, split: str, defect_type: str):
     members = {member.path: member for member in archive.members}
-    skipped = [{"name": f"{archive.name}/{name}", "reason": "file added by an archiving tool"} for name in archive.debris]
+    skipped = [
+        {"name": f"{archive.name}/{name}", "reason": "file added by an archiving tool"} for name in archive.debris
+    ]
     root = mvtec_root(list(members))
     if root is None:
         items = [
@@ -294,11 +298,13 @@ def _checked_mask(item: IncomingImage, checked: CheckedImage, report: UploadRepo
         report.invalid.append({"name": item.mask_name, "reason": getattr(error, "message", None) or str(error)})
         return None
     if (mask.width, mask.height) != (checked.width, checked.height):
-        report.invalid.append({
-            "name": item.mask_name,
-            "reason": f"mask is {mask.width}x{mask.height} but its image is {checked.width}x{checked.height}; "
-            "the image was stored without it",
-        })
+        report.invalid.append(
+            {
+                "name": item.mask_name,
+                "reason": f"mask is {mask.width}x{mask.height} but its image is {checked.width}x{checked.height}; "
+                "the image was stored without it",
+            }
+        )
         return None
     return data, mask.extension
 

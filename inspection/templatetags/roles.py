@@ -1,7 +1,7 @@
 """Template helpers that make the pages follow the role (built in: see TEMPLATES in settings).
 
-    {% if user|can:"manage_users" %}<a href="...">Users</a>{% endif %}
-    <button type="submit" {% disabled_unless_can "curate_dataset" %}>Delete</button>
+{% if user|can:"manage_users" %}<a href="...">Users</a>{% endif %}
+<button type="submit" {% disabled_unless_can "curate_dataset" %}>Delete</button>
 """
 
 from __future__ import annotations

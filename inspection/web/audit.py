@@ -14,9 +14,17 @@ from inspection.selectors.products import product_list
 class AuditFilterForm(forms.Form):
     product = forms.TypedChoiceField(label="Product", coerce=int, required=False, empty_value=None)
     user = forms.CharField(label="User", max_length=150, required=False)
-    action = forms.ChoiceField(label="Action", required=False, choices=[("", "any")] + [(name, name.replace("_", " ")) for name in sorted(ACTIONS)])
-    since = forms.DateTimeField(label="From", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    until = forms.DateTimeField(label="Until", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    action = forms.ChoiceField(
+        label="Action",
+        required=False,
+        choices=[("", "any")] + [(name, name.replace("_", " ")) for name in sorted(ACTIONS)],
+    )
+    since = forms.DateTimeField(
+        label="From", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        label="Until", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -51,21 +51,28 @@ def dashboard_page(request, product_id: int):
         problem = error.message
         figures = production_dashboard(product=product)
     totals, previous = figures["totals"], figures["previous"]
-    changes = {f"{decision}_rate": _change(totals[f"{decision}_rate"], previous[f"{decision}_rate"])
-               for decision in ("pass", "review", "reject")}
+    changes = {
+        f"{decision}_rate": _change(totals[f"{decision}_rate"], previous[f"{decision}_rate"])
+        for decision in ("pass", "review", "reject")
+    }
     chart = {
         "series": figures["series"],
-        "activations": [{"time": row["time"], "version": row["version"]}
-                        for row in figures["activations"] if row["in_period"]],
+        "activations": [
+            {"time": row["time"], "version": row["version"]} for row in figures["activations"] if row["in_period"]
+        ],
     }
-    return render(request, "dashboard.html", {
-        **product_page_context(product, "dashboard"),
-        "figures": figures,
-        "changes": changes,
-        "chart": chart,
-        "problem": problem,
-        "backlog_age": duration_words(figures["backlog"]["oldest_age_seconds"]),
-        "time_zone": request.GET.get("tz", ""),
-        "drift": drift_measure(product=product),
-        "warning": drift_warning_open(product=product),
-    })
+    return render(
+        request,
+        "dashboard.html",
+        {
+            **product_page_context(product, "dashboard"),
+            "figures": figures,
+            "changes": changes,
+            "chart": chart,
+            "problem": problem,
+            "backlog_age": duration_words(figures["backlog"]["oldest_age_seconds"]),
+            "time_zone": request.GET.get("tz", ""),
+            "drift": drift_measure(product=product),
+            "warning": drift_warning_open(product=product),
+        },
+    )

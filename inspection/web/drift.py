@@ -35,6 +35,10 @@ def drift_send_to_review(request, product_id: int, warning_id: int):
     except ServiceError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{added} recent pass{'es' if added != 1 else ''} added to the review queue."
-                         if added else "The recent passes are already in the review queue.")
+        messages.success(
+            request,
+            f"{added} recent pass{'es' if added != 1 else ''} added to the review queue."
+            if added
+            else "The recent passes are already in the review queue.",
+        )
     return redirect("dashboard-page", product_id=product.pk)

@@ -37,7 +37,11 @@ class ImageFilterForm(forms.Form):
     defect_type = forms.CharField(label="Defect type", required=False, max_length=100)
     registration_status = forms.ChoiceField(label="Alignment", choices=_REGISTRATION, required=False)
     page_size = forms.TypedChoiceField(
-        label="Per page", choices=[(size, str(size)) for size in PAGE_SIZES], coerce=int, required=False, empty_value=PAGE_SIZES[0]
+        label="Per page",
+        choices=[(size, str(size)) for size in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        empty_value=PAGE_SIZES[0],
     )
 
     def filters(self) -> dict:
@@ -56,9 +60,14 @@ class BulkActionForm(forms.Form):
     )
 
     action = forms.ChoiceField(label="Action", choices=ACTIONS)
-    ids = forms.TypedMultipleChoiceField(label="Images", coerce=int, choices=(), error_messages={
-        "required": "Select at least one image first.",
-    })
+    ids = forms.TypedMultipleChoiceField(
+        label="Images",
+        coerce=int,
+        choices=(),
+        error_messages={
+            "required": "Select at least one image first.",
+        },
+    )
     label = forms.ChoiceField(label="New label", choices=[("", "Choose")] + list(Image.Label.choices), required=False)
     split = forms.ChoiceField(label="New split", choices=[("", "Choose")] + list(Image.Split.choices), required=False)
     defect_type = forms.CharField(label="New defect type", required=False, max_length=100)
@@ -107,7 +116,9 @@ class UploadForm(forms.Form):
     # Normal by default: the first images of a product are pictures of good parts, and an "unknown" image in the
     # train split would be stored but never trained on.
     label = forms.ChoiceField(
-        label="Label", choices=Image.Label.choices, initial=Image.Label.NORMAL,
+        label="Label",
+        choices=Image.Label.choices,
+        initial=Image.Label.NORMAL,
         help_text="Training learns from normal images of the train split; unknown ones wait until labelled.",
     )
     split = forms.ChoiceField(label="Split", choices=Image.Split.choices, initial=Image.Split.TRAIN)
@@ -133,48 +144,180 @@ _BACKBONES = (("", "Method default"), ("xception", "Xception"), ("efficientnet-l
 
 # name -> (field, methods that take it). Empty fields keep the method's own default.
 TRAINING_PARAMETERS = {
-    "epochs": (forms.IntegerField(label="Epochs", min_value=1, max_value=500, required=False,
-                                  widget=forms.NumberInput(attrs={"placeholder": "6"})), _AUTOENCODER),
-    "batch_size": (forms.IntegerField(label="Batch size", min_value=1, max_value=4096, required=False,
-                                      widget=forms.NumberInput(attrs={"placeholder": "64"})), _AUTOENCODER),
-    "learning_rate": (forms.FloatField(label="Learning rate", min_value=1e-7, max_value=1.0, required=False,
-                                       widget=forms.NumberInput(attrs={"placeholder": "0.001", "step": "any"})), _AUTOENCODER),
-    "patch_size": (forms.IntegerField(label="Patch size (pixels)", min_value=4, max_value=1024, required=False,
-                                      widget=forms.NumberInput(attrs={"placeholder": "64"})), _AUTOENCODER),
-    "stride": (forms.IntegerField(label="Patch stride (pixels)", min_value=1, max_value=1024, required=False,
-                                  widget=forms.NumberInput(attrs={"placeholder": "32"})), _AUTOENCODER),
-    "downsize_factor": (forms.IntegerField(label="Downsize factor", min_value=1, max_value=32, required=False,
-                                           widget=forms.NumberInput(attrs={"placeholder": "4"})), _AUTOENCODER),
-    "latent_dim": (forms.IntegerField(label="Latent size", min_value=1, max_value=4096, required=False,
-                                      widget=forms.NumberInput(attrs={"placeholder": "128"})), _AUTOENCODER),
-    "backbone": (forms.ChoiceField(label="Backbone network", choices=_BACKBONES, required=False),
-                 ("cpcae-knn", "deep-feature", "patch-knn")),
-    "n_neighbors": (forms.IntegerField(label="Neighbours (k)", min_value=1, max_value=100, required=False,
-                                       widget=forms.NumberInput(attrs={"placeholder": "5 or 15"})), ("cpcae-knn", "deep-feature")),
-    "variance_shrinkage": (forms.FloatField(label="Variance shrinkage", min_value=0.0, max_value=100.0, required=False,
-                                            widget=forms.NumberInput(attrs={"placeholder": "1", "step": "any"})), ("cpcae-knn",)),
-    "residual_normalisation": (forms.TypedChoiceField(
-        label="Normalise residuals per pixel", required=False, coerce=lambda choice: choice == "on", empty_value="",
-        choices=(("", "Method default (on)"), ("on", "On"), ("off", "Off: raw residuals, as in the paper")),
-    ), ("cpcae-knn",)),
-    "pooling_grid": (forms.IntegerField(label="Pooling regions per side", min_value=1, max_value=8, required=False,
-                                        widget=forms.NumberInput(attrs={"placeholder": "3"}),
-                                        help_text="1 pools the whole map, as in the paper; more tell where on the part a residual lies"),
-                     ("cpcae-knn",)),
-    "input_side": (forms.IntegerField(label="Input side (pixels)", min_value=32, max_value=2048, required=False,
-                                      widget=forms.NumberInput(attrs={"placeholder": "512"})), ("patch-knn",)),
-    "enlarge": (forms.BooleanField(label="Enlarge smaller images to the input side", required=False,
-                                   help_text="For defects a few pixels across; slower"), ("patch-knn",)),
-    "fine_input_side": (forms.IntegerField(label="Finer second pass, input side (pixels)", min_value=0, max_value=4096,
-                                           required=False, widget=forms.NumberInput(attrs={"placeholder": "768"}),
-                                           help_text="Finds defects a few pixels across; 0 turns it off (faster)"),
-                        ("patch-knn",)),
-    "coreset_ratio": (forms.FloatField(label="Coreset ratio", min_value=0.0001, max_value=1.0, required=False,
-                                       widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"})), ("patch-knn",)),
-    "working_side": (forms.IntegerField(label="Working side (pixels)", min_value=8, max_value=4096, required=False,
-                                        widget=forms.NumberInput(attrs={"placeholder": "128"})), ("nearest-image",)),
-    "min_std": (forms.FloatField(label="Smallest spread", min_value=0.0, max_value=1.0, required=False,
-                                 widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"})), ("variation",)),
+    "epochs": (
+        forms.IntegerField(
+            label="Epochs",
+            min_value=1,
+            max_value=500,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "6"}),
+        ),
+        _AUTOENCODER,
+    ),
+    "batch_size": (
+        forms.IntegerField(
+            label="Batch size",
+            min_value=1,
+            max_value=4096,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "64"}),
+        ),
+        _AUTOENCODER,
+    ),
+    "learning_rate": (
+        forms.FloatField(
+            label="Learning rate",
+            min_value=1e-7,
+            max_value=1.0,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "0.001", "step": "any"}),
+        ),
+        _AUTOENCODER,
+    ),
+    "patch_size": (
+        forms.IntegerField(
+            label="Patch size (pixels)",
+            min_value=4,
+            max_value=1024,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "64"}),
+        ),
+        _AUTOENCODER,
+    ),
+    "stride": (
+        forms.IntegerField(
+            label="Patch stride (pixels)",
+            min_value=1,
+            max_value=1024,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "32"}),
+        ),
+        _AUTOENCODER,
+    ),
+    "downsize_factor": (
+        forms.IntegerField(
+            label="Downsize factor",
+            min_value=1,
+            max_value=32,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "4"}),
+        ),
+        _AUTOENCODER,
+    ),
+    "latent_dim": (
+        forms.IntegerField(
+            label="Latent size",
+            min_value=1,
+            max_value=4096,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "128"}),
+        ),
+        _AUTOENCODER,
+    ),
+    "backbone": (
+        forms.ChoiceField(label="Backbone network", choices=_BACKBONES, required=False),
+        ("cpcae-knn", "deep-feature", "patch-knn"),
+    ),
+    "n_neighbors": (
+        forms.IntegerField(
+            label="Neighbours (k)",
+            min_value=1,
+            max_value=100,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "5 or 15"}),
+        ),
+        ("cpcae-knn", "deep-feature"),
+    ),
+    "variance_shrinkage": (
+        forms.FloatField(
+            label="Variance shrinkage",
+            min_value=0.0,
+            max_value=100.0,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "1", "step": "any"}),
+        ),
+        ("cpcae-knn",),
+    ),
+    "residual_normalisation": (
+        forms.TypedChoiceField(
+            label="Normalise residuals per pixel",
+            required=False,
+            coerce=lambda choice: choice == "on",
+            empty_value="",
+            choices=(("", "Method default (on)"), ("on", "On"), ("off", "Off: raw residuals, as in the paper")),
+        ),
+        ("cpcae-knn",),
+    ),
+    "pooling_grid": (
+        forms.IntegerField(
+            label="Pooling regions per side",
+            min_value=1,
+            max_value=8,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "3"}),
+            help_text="1 pools the whole map, as in the paper; more tell where on the part a residual lies",
+        ),
+        ("cpcae-knn",),
+    ),
+    "input_side": (
+        forms.IntegerField(
+            label="Input side (pixels)",
+            min_value=32,
+            max_value=2048,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "512"}),
+        ),
+        ("patch-knn",),
+    ),
+    "enlarge": (
+        forms.BooleanField(
+            label="Enlarge smaller images to the input side",
+            required=False,
+            help_text="For defects a few pixels across; slower",
+        ),
+        ("patch-knn",),
+    ),
+    "fine_input_side": (
+        forms.IntegerField(
+            label="Finer second pass, input side (pixels)",
+            min_value=0,
+            max_value=4096,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "768"}),
+            help_text="Finds defects a few pixels across; 0 turns it off (faster)",
+        ),
+        ("patch-knn",),
+    ),
+    "coreset_ratio": (
+        forms.FloatField(
+            label="Coreset ratio",
+            min_value=0.0001,
+            max_value=1.0,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"}),
+        ),
+        ("patch-knn",),
+    ),
+    "working_side": (
+        forms.IntegerField(
+            label="Working side (pixels)",
+            min_value=8,
+            max_value=4096,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "128"}),
+        ),
+        ("nearest-image",),
+    ),
+    "min_std": (
+        forms.FloatField(
+            label="Smallest spread",
+            min_value=0.0,
+            max_value=1.0,
+            required=False,
+            widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"}),
+        ),
+        ("variation",),
+    ),
 }
 
 
@@ -217,7 +360,9 @@ class ThresholdForm(forms.Form):
     band_lower = forms.FloatField(label="T1: review from", required=False)
     band_upper = forms.FloatField(label="T2: reject from", required=False)
     reason = forms.CharField(
-        label="Reason for this change", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000,
+        label="Reason for this change",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
         error_messages={"required": "Say why the operating point changes; the history keeps it."},
     )
 
@@ -244,9 +389,13 @@ class ThresholdForm(forms.Form):
 
 
 class RollbackForm(forms.Form):
-    reason = forms.CharField(label="Reason for the rollback", max_length=2000, error_messages={
-        "required": "Say why the earlier operating point comes back; the history keeps it.",
-    })
+    reason = forms.CharField(
+        label="Reason for the rollback",
+        max_length=2000,
+        error_messages={
+            "required": "Say why the earlier operating point comes back; the history keeps it.",
+        },
+    )
 
 
 class ActivationForm(forms.Form):
@@ -256,8 +405,12 @@ class ActivationForm(forms.Form):
 
     operating_point = forms.ChoiceField(label="Operating point to put in force", choices=())
     threshold = forms.FloatField(label="Threshold (reject from), for another threshold", required=False)
-    reason = forms.CharField(label="Reason for activating", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
-                             error_messages={"required": "Say why this version goes into use; the history keeps it."})
+    reason = forms.CharField(
+        label="Reason for activating",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why this version goes into use; the history keeps it."},
+    )
     force = forms.BooleanField(label="Activate although it was not evaluated", required=False)
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

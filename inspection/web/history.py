@@ -41,19 +41,23 @@ def history_page(request, product_id: int):
         inspection.review_defect_type = item.defect_type if item else ""
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "history.html", {
-        **product_page_context(product, "history"),
-        **inspection_history_choices(product=product),
-        "page": page,
-        "problem": problem,
-        "filters": request.GET,
-        "selected_decisions": request.GET.getlist("decision"),
-        "decisions": Inspection.Decision.values,
-        "review_outcomes": REVIEW_OUTCOMES,
-        "orderings": ORDERINGS[:4],
-        "query": query.urlencode(),
-        "more_than": page.paginator.limit if page.paginator.count_is_lower_bound else None,
-        # Elided so that a million inspections do not make twenty thousand page links.
-        "page_numbers": list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)),
-        "ellipsis": Paginator.ELLIPSIS,
-    })
+    return render(
+        request,
+        "history.html",
+        {
+            **product_page_context(product, "history"),
+            **inspection_history_choices(product=product),
+            "page": page,
+            "problem": problem,
+            "filters": request.GET,
+            "selected_decisions": request.GET.getlist("decision"),
+            "decisions": Inspection.Decision.values,
+            "review_outcomes": REVIEW_OUTCOMES,
+            "orderings": ORDERINGS[:4],
+            "query": query.urlencode(),
+            "more_than": page.paginator.limit if page.paginator.count_is_lower_bound else None,
+            # Elided so that a million inspections do not make twenty thousand page links.
+            "page_numbers": list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)),
+            "ellipsis": Paginator.ELLIPSIS,
+        },
+    )

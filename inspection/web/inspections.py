@@ -7,12 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from inspection.errors import ServiceError
 from inspection.models import Inspection
 from inspection.selectors.annotation_outlines import annotation_outlines
-from inspection.selectors.inspections import inspection_get, inspection_list, inspection_passed_map_peaks
+from inspection.selectors.inspections import inspection_get, inspection_passed_map_peaks
 from inspection.selectors.model_versions import threshold_current
 from inspection.selectors.products import product_get
-from inspection.errors import ServiceError
 from inspection.services.inspections import inspection_batch_start, inspection_run
 from inspection.web.annotations import annotatable
 from inspection.web.common import describe_setting, form_error_words, product_page_context
@@ -44,15 +44,17 @@ def heat_scale(inspection: Inspection) -> dict:
     highest value, and the page says so.
     """
     scale = inspection.anomaly_map_scale or 0.0
-    trained_level = ((inspection.version.metrics or {}).get("normal_map_peak") if inspection.version_id else None)
+    trained_level = (inspection.version.metrics or {}).get("normal_map_peak") if inspection.version_id else None
     if trained_level:
         # Measured at training on the good evaluation images: fixed from the first part.
         return _fixed_scale(inspection, trained_level, "its good evaluation images")
     levels = []
     if inspection.version_id:
-        levels = sorted(inspection_passed_map_peaks(
-            product_id=inspection.product_id, version_id=inspection.version_id, limit=CALIBRATION_PARTS
-        ))
+        levels = sorted(
+            inspection_passed_map_peaks(
+                product_id=inspection.product_id, version_id=inspection.version_id, limit=CALIBRATION_PARTS
+            )
+        )
     if len(levels) >= MIN_CALIBRATION_PARTS:
         middle = len(levels) // 2
         typical = levels[middle] if len(levels) % 2 else (levels[middle - 1] + levels[middle]) / 2

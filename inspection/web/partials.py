@@ -17,8 +17,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from inspection.errors import ServiceError
-from inspection.permissions import sign_in_response
 from inspection.models import Inspection, Job, ModelVersion
+from inspection.permissions import sign_in_response
 from inspection.selectors.inspections import inspection_list
 from inspection.selectors.live import job_live_get
 from inspection.selectors.model_versions import model_version_get, model_version_list
@@ -61,7 +61,9 @@ def _title(request) -> str:
 
 
 def _job_response(request, job: Job, *, cancel_error: str = ""):
-    response = render(request, "partials/job.html", {"job": job, "title": _title(request), "cancel_error": cancel_error})
+    response = render(
+        request, "partials/job.html", {"job": job, "title": _title(request), "cancel_error": cancel_error}
+    )
     if job.is_finished:
         _with_event(response, "job-finished", {"id": job.pk, "kind": job.kind, "status": job.status})
     return response
@@ -131,7 +133,9 @@ def training_history_live(request, product_id: int):
 def dataset_grid_live(request, product_id: int):
     """The image grid as the page's filters ask for it, with the counts of the page head and alignment panel."""
     product = product_get(product_id=product_id)
-    return render(request, "partials/image_grid_live.html", {"product": product, **image_grid_context(request, product)})
+    return render(
+        request, "partials/image_grid_live.html", {"product": product, **image_grid_context(request, product)}
+    )
 
 
 # --- Inspection results ---------------------------------------------------------

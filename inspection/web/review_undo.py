@@ -27,5 +27,7 @@ def review_undo(request, product_id: int):
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect(reverse("review-page", args=[product.pk]) + "?overview=1")
-    messages.success(request, f"Verdict on {item.inspection.original_name} undone: its image is as it was; decide again.")
+    messages.success(
+        request, f"Verdict on {item.inspection.original_name} undone: its image is as it was; decide again."
+    )
     return redirect("review-item", product_id=product.pk, item_id=item.pk)

@@ -9,19 +9,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from inspection.errors import ServiceError
 from inspection.models import ReviewItem
 from inspection.selectors.images import image_defect_type_names
 from inspection.selectors.products import product_get
-from inspection.selectors.reviews import review_item_get, review_item_held_by, review_item_list, review_queue_counts
-from inspection.errors import ServiceError
-from inspection.services.reviews import review_item_claim_next, review_item_decide, review_item_release
-from inspection.web.common import product_page_context
 from inspection.selectors.review_hotkeys import HOTKEYS, defect_type_matching, defect_types_in_hotkey_order
+from inspection.selectors.reviews import review_item_get, review_item_held_by, review_item_list, review_queue_counts
 from inspection.services.annotations import defect_type_get_or_create
 from inspection.services.review_hotkeys import defect_type_next_color, review_item_decide_with_new_defect_type
+from inspection.services.reviews import review_item_claim_next, review_item_decide, review_item_release
+from inspection.web.common import product_page_context
 from inspection.web.forms import ReviewDecisionForm
-from inspection.web.review_words import normal_verdict_words
 from inspection.web.inspections import inspection_context
+from inspection.web.review_words import normal_verdict_words
 
 
 @login_required
@@ -95,7 +95,9 @@ def review_decide(request, product_id: int, item_id: int):
     new_type = None
     if data["decision"] == ReviewItem.Verdict.DEFECTIVE:
         known = defect_type_matching(product=product, name=data["defect_type"])
-        in_data_set = {name.lower(): name for name in image_defect_type_names(product=product)}.get(data["defect_type"].lower())
+        in_data_set = {name.lower(): name for name in image_defect_type_names(product=product)}.get(
+            data["defect_type"].lower()
+        )
         if known is not None:
             data["defect_type"] = known.name
         elif in_data_set is not None:
@@ -103,20 +105,30 @@ def review_decide(request, product_id: int, item_id: int):
             data["defect_type"] = defect_type_get_or_create(product=product, name=in_data_set).name
         elif request.POST.get("add_defect_type") != "yes":
             # A typed name that is not a defect type of the product is added only once confirmed.
-            proposal = {"name": data["defect_type"].strip(), "color": defect_type_next_color(product=product),
-                        "note": data["note"], "then": request.POST.get("then", "")}
+            proposal = {
+                "name": data["defect_type"].strip(),
+                "color": defect_type_next_color(product=product),
+                "note": data["note"],
+                "then": request.POST.get("then", ""),
+            }
             return render(request, "review_item.html", _item_context(request, product, item, form, proposal))
         else:
             new_type = data["defect_type"]
     try:
         if new_type is not None:
             item = review_item_decide_with_new_defect_type(
-                item=item, user=request.user, defect_type=new_type, color=request.POST.get("color", ""),
+                item=item,
+                user=request.user,
+                defect_type=new_type,
+                color=request.POST.get("color", ""),
                 note=data["note"],
             )
         else:
             item = review_item_decide(
-                item=item, user=request.user, decision=data["decision"], defect_type=data["defect_type"],
+                item=item,
+                user=request.user,
+                decision=data["decision"],
+                defect_type=data["defect_type"],
                 note=data["note"],
             )
     except ServiceError as error:

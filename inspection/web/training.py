@@ -8,12 +8,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from inspection.errors import ServiceError
 from inspection.models import ModelVersion
 from inspection.selectors.images import image_training_counts
 from inspection.selectors.model_versions import model_version_get, model_version_list
 from inspection.selectors.products import product_get
-from inspection.errors import ServiceError
-from inspection.services.training import DEFAULT_METHOD, model_version_cancel, model_version_create, model_version_retrain
+from inspection.services.training import (
+    DEFAULT_METHOD,
+    model_version_cancel,
+    model_version_create,
+    model_version_retrain,
+)
 from inspection.web.common import product_page_context, safe_next
 from inspection.web.forms import TrainingForm
 

@@ -56,8 +56,11 @@ urlpatterns = [
     path(_PRODUCT + "review/", reviews.review_page, name="review-page"),
     path(_PRODUCT + "review/next/", reviews.review_next, name="review-next"),
     path(_PRODUCT + "review/undo/", review_undo.review_undo, name="review-undo"),
-    path(_PRODUCT + "review/defect-types/<int:defect_type_id>/move/", review_hotkeys.defect_type_move_page,
-         name="defect-type-move"),
+    path(
+        _PRODUCT + "review/defect-types/<int:defect_type_id>/move/",
+        review_hotkeys.defect_type_move_page,
+        name="defect-type-move",
+    ),
     path(_PRODUCT + "review/<int:item_id>/", reviews.review_item_page, name="review-item"),
     path(_PRODUCT + "review/<int:item_id>/decide/", reviews.review_decide, name="review-decide"),
     path(_PRODUCT + "review/<int:item_id>/release/", reviews.review_release, name="review-release"),

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from inspection.errors import ServiceError
 from inspection.models import ModelVersion
 from inspection.selectors.model_versions import (
     activation_list,
@@ -22,7 +23,6 @@ from inspection.selectors.model_versions import (
 from inspection.selectors.pixel_evaluation import pixel_evaluation_active_job, pixel_evaluation_summary
 from inspection.selectors.products import product_get
 from inspection.selectors.version_comparison import model_version_comparison
-from inspection.errors import ServiceError
 from inspection.services.pixel_evaluation import pixel_evaluation_start
 from inspection.services.thresholds import (
     activation_proposal,
@@ -110,10 +110,14 @@ def _margin_text(margin: dict) -> str:
 def _suggestion_rows(suggestions: dict) -> list[dict]:
     """The suggested operating points with their rates, intervals and margin as the page shows them."""
     return [
-        {**point,
-         "recall_text": _rate_text(point.get("recall"), (point.get("intervals") or {}).get("recall")),
-         "false_call_text": _rate_text(point.get("false_call_rate"), (point.get("intervals") or {}).get("false_call_rate")),
-         "margin_text": _margin_text(point.get("margin") or {})}
+        {
+            **point,
+            "recall_text": _rate_text(point.get("recall"), (point.get("intervals") or {}).get("recall")),
+            "false_call_text": _rate_text(
+                point.get("false_call_rate"), (point.get("intervals") or {}).get("false_call_rate")
+            ),
+            "margin_text": _margin_text(point.get("margin") or {}),
+        }
         for point in suggestions.values()
     ]
 
@@ -123,8 +127,11 @@ def _activation_choices(current, suggestions: dict) -> list[tuple[str, str]]:
     if current is not None:
         choices.append(("saved", f"The saved operating point: {describe_setting(current)}"))
     for name, point in suggestions.items():
-        where = (f"reject from {point['threshold']:.4g}" if point.get("threshold") is not None
-                 else f"review from {point['band_lower']:.4g}, reject from {point['band_upper']:.4g}")
+        where = (
+            f"reject from {point['threshold']:.4g}"
+            if point.get("threshold") is not None
+            else f"review from {point['band_lower']:.4g}, reject from {point['band_upper']:.4g}"
+        )
         choices.append((name, f"{name}: {where} ({point['rule']})"))
     return choices
 
@@ -161,14 +168,18 @@ def _version_context(request, product, version, *, threshold_form=None, activati
             "suggested": metrics.get("suggested"),
         },
         "threshold_form": threshold_form or ThresholdForm(initial=_initial_threshold(version, current)),
-        "activation_form": activation_form or ActivationForm(
-            auto_id="activate_%s", choices=_activation_choices(current, suggestions),
+        "activation_form": activation_form
+        or ActivationForm(
+            auto_id="activate_%s",
+            choices=_activation_choices(current, suggestions),
             initial={"operating_point": "saved" if current is not None else next(iter(suggestions), "threshold")},
         ),
         "proposal": proposal,
         "in_force": in_force,
         "in_force_description": describe_setting(in_force),
-        "others": list(model_version_list(product=product, status=ModelVersion.Status.TRAINED, other_than=version)[:50]),
+        "others": list(
+            model_version_list(product=product, status=ModelVersion.Status.TRAINED, other_than=version)[:50]
+        ),
         "pixel": pixel_evaluation_summary(version=version),
         "pixel_job": pixel_evaluation_active_job(version=version),
     }
@@ -191,12 +202,18 @@ def version_threshold_save(request, product_id: int, version_id: int):
     if form.is_valid():
         try:
             setting = threshold_set(
-                product=product, version=version, reason=form.cleaned_data["reason"], set_by=request.user, **form.values()
+                product=product,
+                version=version,
+                reason=form.cleaned_data["reason"],
+                set_by=request.user,
+                **form.values(),
             )
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"Operating point of version {version.number} saved: {describe_setting(setting)}.")
+            messages.success(
+                request, f"Operating point of version {version.number} saved: {describe_setting(setting)}."
+            )
             return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#operating-point")
     context = _version_context(request, product, version, threshold_form=form)
     return render(request, "version.html", context, status=400)
@@ -230,33 +247,41 @@ def version_activate(request, product_id: int, version_id: int):
     """First post: show what the chosen operating point does; second post (confirmed): activate."""
     product = product_get(product_id=product_id)
     version = model_version_get(product=product, version_id=version_id)
-    choices = _activation_choices(threshold_current(product=product, version=version),
-                                  model_version_suggestions(version=version))
+    choices = _activation_choices(
+        threshold_current(product=product, version=version), model_version_suggestions(version=version)
+    )
     form = ActivationForm(request.POST, auto_id="activate_%s", choices=choices)
     proposal = None
     if form.is_valid():
         try:
             if not form.cleaned_data["confirmed"]:
                 activation_refusal_check(version=version, force=form.cleaned_data["force"])
-                proposal = activation_proposal(product=product, version=version,
-                                               operating_point=form.operating_point_value())
+                proposal = activation_proposal(
+                    product=product, version=version, operating_point=form.operating_point_value()
+                )
                 proposal["effect_rows"] = _suggestion_rows({"proposal": proposal["effect"]})[0]
                 proposal["choice_label"] = dict(choices).get(form.cleaned_data["operating_point"], "")
             else:
                 activation = model_version_activate(
-                    version=version, activated_by=request.user, reason=form.cleaned_data["reason"],
-                    force=form.cleaned_data["force"], operating_point=form.operating_point_value(),
+                    version=version,
+                    activated_by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    force=form.cleaned_data["force"],
+                    operating_point=form.operating_point_value(),
                 )
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
             if proposal is None:
                 gate = activation.gate or {}
-                verdict = {True: "the promotion gate passed", False: "the promotion gate found missed defects",
-                           None: "nothing to compare with"}
+                verdict = {
+                    True: "the promotion gate passed",
+                    False: "the promotion gate found missed defects",
+                    None: "nothing to compare with",
+                }
                 messages.success(
                     request,
-                    f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')})."
+                    f"Version {version.number} is now active ({verdict.get(gate.get('passed'), 'see the report')}).",
                 )
                 return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#activation")
     product = product_get(product_id=product.pk)
@@ -300,7 +325,7 @@ def version_compare(request, product_id: int):
             problems.append(f"Version id {version_id} is not a trained version of {product.name}.")
             chosen[index] = None
     if chosen[0] is None and trained:
-        chosen[0] = (product.active_version_id if product.active_version_id in by_id else trained[0].pk)
+        chosen[0] = product.active_version_id if product.active_version_id in by_id else trained[0].pk
     if chosen[1] is None:
         chosen[1] = next((version.pk for version in trained if version.pk != chosen[0]), None)
     context = {
@@ -314,8 +339,13 @@ def version_compare(request, product_id: int):
     if a is not None and b is not None and a.pk != b.pk:
         comparison = model_version_comparison(product=product, a=a, b=b)
         shared = [
-            {**row, "image": row["image"].pk if row["image"] else None, "score": row["score_a"],
-             "name": _image_name(row["image"], row["checksum"]), "url": _image_url(row["image"])}
+            {
+                **row,
+                "image": row["image"].pk if row["image"] else None,
+                "score": row["score_a"],
+                "name": _image_name(row["image"], row["checksum"]),
+                "url": _image_url(row["image"]),
+            }
             for row in comparison["shared"]
         ]
         context.update(
@@ -326,8 +356,14 @@ def version_compare(request, product_id: int):
             tally_b=comparison["tally_b"],
             differing=comparison["differing"],
             page_data={
-                "a": {"label": f"Version {a.number}", "scores": [[row["score_a"], int(row["label"] == "defective")] for row in shared]},
-                "b": {"label": f"Version {b.number}", "scores": [[row["score_b"], int(row["label"] == "defective")] for row in shared]},
+                "a": {
+                    "label": f"Version {a.number}",
+                    "scores": [[row["score_a"], int(row["label"] == "defective")] for row in shared],
+                },
+                "b": {
+                    "label": f"Version {b.number}",
+                    "scores": [[row["score_b"], int(row["label"] == "defective")] for row in shared],
+                },
             },
         )
     return render(request, "version_compare.html", context)

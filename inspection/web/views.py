@@ -12,11 +12,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from inspection.selectors.images import image_defect_type_names, image_find, image_list, image_list_by_ids
-from inspection.selectors.jobs import job_latest
-from inspection.selectors.model_versions import threshold_current
-from inspection.selectors.products import product_get, product_overview_list
 from inspection.errors import ServiceError
+from inspection.selectors.images import image_defect_type_names, image_find, image_list_by_ids
+from inspection.selectors.jobs import job_latest
+from inspection.selectors.products import product_get, product_overview_list
 from inspection.services.images import image_bulk_update, image_delete
 from inspection.services.products import product_create, product_set_reference_image
 from inspection.services.registration import registration_start
@@ -24,7 +23,6 @@ from inspection.services.uploads import image_upload
 from inspection.web.common import describe_setting, form_error_words, product_page_context, safe_next
 from inspection.web.dataset_grid import image_grid_context
 from inspection.web.forms import BulkActionForm, ProductCreateForm, ReferenceUploadForm, UploadForm
-
 
 # --- Products -------------------------------------------------------------
 
@@ -187,4 +185,3 @@ def dataset_registration_retry(request, product_id: int):
     else:
         messages.success(request, "Aligning the images again.")
     return redirect("dataset-page", product_id=product.pk)
-

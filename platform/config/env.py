@@ -46,9 +46,7 @@ def env_bool(name: str, default: bool, *, environ=None) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise ImproperlyConfigured(
-        f"{name}={value!r} is not a boolean; use one of true/false, yes/no, on/off, 1/0."
-    )
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean; use one of true/false, yes/no, on/off, 1/0.")
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None, environ=None) -> int:
@@ -95,7 +93,7 @@ def env_json_object(name: str, default: dict, *, environ=None) -> dict:
     except json.JSONDecodeError as error:
         raise ImproperlyConfigured(f"{name} is not valid JSON: {error}.") from None
     if not isinstance(parsed, dict):
-        raise ImproperlyConfigured(f"{name} must be a JSON object such as {{\"key\": \"value\"}}.")
+        raise ImproperlyConfigured(f'{name} must be a JSON object such as {{"key": "value"}}.')
     return parsed
 
 

@@ -5,9 +5,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from inspection.web.health import health
 from inspection.api.audit import AuditEntryListApi
 from inspection.api.media import media_file
+from inspection.web.health import health
 
 urlpatterns = [
     path("api/audit/", AuditEntryListApi.as_view(), name="audit-list"),

@@ -51,7 +51,9 @@ def pytest_collection_modifyitems(config, items):
 def chromium_path() -> str:
     path = shutil.which("chromium")
     if path is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium chromium-driver); browser tests need it")
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium chromium-driver); browser tests need it"
+        )
     return path
 
 

@@ -32,9 +32,16 @@ def scratched(db, private_media):
     picture, truth = render_cursor(1, seed=(7, 1, 2, 0), defect="scratch", size=(HEIGHT, WIDTH))
     content = png_bytes((picture[:, :, 0] * 255).round().astype(np.uint8))
     image = ImageFactory(
-        product=ProductFactory(name="Zipper cursor"), content=content, width=WIDTH, height=HEIGHT,
-        original_name="cursor_scratch.png", label=Image.Label.DEFECTIVE, defect_type="scratch", split=Image.Split.TEST,
-        registration_status=Image.RegistrationStatus.REGISTERED, registration_quality=1.0,
+        product=ProductFactory(name="Zipper cursor"),
+        content=content,
+        width=WIDTH,
+        height=HEIGHT,
+        original_name="cursor_scratch.png",
+        label=Image.Label.DEFECTIVE,
+        defect_type="scratch",
+        split=Image.Split.TEST,
+        registration_status=Image.RegistrationStatus.REGISTERED,
+        registration_quality=1.0,
         aligned_file=ContentFile(content, name="aligned.png"),
     )
     ys, xs = np.nonzero(truth)
@@ -128,7 +135,9 @@ def test_a_brush_stroke_is_saved_as_the_pixels_along_it_and_shown_again_after_re
     page.reload()
     expect(page.locator("[data-annotator]")).to_have_attribute("data-state", "ready")
     expect(page.locator("[data-region-list] li")).to_have_count(1)
-    expect(page.locator("[data-region-list] select")).to_have_value(str(page.evaluate("window.annotationEditor.types[0].id")))
+    expect(page.locator("[data-region-list] select")).to_have_value(
+        str(page.evaluate("window.annotationEditor.types[0].id"))
+    )
     expect(page.locator("[data-revision-list]")).to_contain_text("Revision 1")
     screenshot(page, "20-annotation-editor", full_page=False)
 
@@ -163,9 +172,9 @@ def test_a_polygon_is_filled_when_closed_with_enter(signed_in_page, scratched):
     (mask,) = stored_masks(image)
     polygon = np.array([to_image(page, point) for point in screen], dtype=np.float32)
     ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH]
-    inside = np.array([
-        cv2.pointPolygonTest(polygon, (float(x) + 0.5, float(y) + 0.5), True) for x, y in zip(xs.ravel(), ys.ravel())
-    ]).reshape(HEIGHT, WIDTH)
+    inside = np.array(
+        [cv2.pointPolygonTest(polygon, (float(x) + 0.5, float(y) + 0.5), True) for x, y in zip(xs.ravel(), ys.ravel())]
+    ).reshape(HEIGHT, WIDTH)
     drawn = mask == 255
     assert drawn[inside >= 1].all() and not drawn[inside <= -1].any()
 
@@ -228,7 +237,9 @@ def test_a_newer_revision_saved_meanwhile_is_reported_and_the_drawing_is_kept(si
     # Someone else saves while this drawing is open.
     other = np.zeros((HEIGHT, WIDTH), np.uint8)
     other[100:110, 100:110] = 255
-    annotation_save(image=image, base_revision=0, regions=[RegionInput(scratch.pk, png_bytes(other), "theirs")], created_by=user)
+    annotation_save(
+        image=image, base_revision=0, regions=[RegionInput(scratch.pk, png_bytes(other), "theirs")], created_by=user
+    )
 
     page.locator("[data-save]").click()
     conflict = page.locator("[data-conflict]")
@@ -250,7 +261,9 @@ def test_an_earlier_revision_can_be_viewed_and_restored(signed_in_page, scratche
     scratch = DefectTypeFactory(product=image.product, name="scratch", color="#e6194b")
     square = np.zeros((HEIGHT, WIDTH), np.uint8)
     square[100:110, 100:110] = 255
-    annotation_save(image=image, base_revision=0, regions=[RegionInput(scratch.pk, png_bytes(square), "a")], created_by=user)
+    annotation_save(
+        image=image, base_revision=0, regions=[RegionInput(scratch.pk, png_bytes(square), "a")], created_by=user
+    )
     annotation_save(image=image, base_revision=1, regions=[], note="cleared by mistake", created_by=user)
     open_editor(page, image)
     expect(page.locator("[data-region-list] li")).to_have_count(0)
@@ -290,7 +303,10 @@ def test_zooming_and_panning_keep_the_drawing_on_the_pixels_under_the_pointer(si
     page.mouse.up(button="middle")
     after = image_box(page)
     assert (round(after["left"] - before["left"]), round(after["top"] - before["top"])) == (-80, -10)
-    assert Annotation.objects.filter(image=image).count() == 0 and page.evaluate("window.annotationEditor.regions.length") == 0
+    assert (
+        Annotation.objects.filter(image=image).count() == 0
+        and page.evaluate("window.annotationEditor.regions.length") == 0
+    )
 
     page.keyboard.press("]")
     expect(page.locator("[data-brush-size-text]")).to_have_text("25 px")
@@ -329,7 +345,9 @@ def test_renaming_and_recolouring_a_defect_type_repaints_its_regions(signed_in_p
     # A name already taken is refused in words.
     page.get_by_label("New defect type").fill("deep scratch")
     page.get_by_role("button", name="Add type").click()
-    expect(page.locator("[data-type-error]")).to_have_text("The product already has a defect type named 'deep scratch'.")
+    expect(page.locator("[data-type-error]")).to_have_text(
+        "The product already has a defect type named 'deep scratch'."
+    )
 
 
 def test_a_confirmed_defect_is_drawn_right_after_review_and_outlined_over_its_heatmap(signed_in_page, private_media):
@@ -351,8 +369,11 @@ def test_a_confirmed_defect_is_drawn_right_after_review_and_outlined_over_its_he
     expect(page.locator("[data-annotator]")).to_have_attribute("data-state", "ready")
     add_defect_type(page, "scratch", "#e6194b")
     box = image_box(page)
-    drag(page, (round(box["left"] + box["width"] * 0.3), round(box["top"] + box["height"] * 0.5)),
-         (round(box["left"] + box["width"] * 0.6), round(box["top"] + box["height"] * 0.5)))
+    drag(
+        page,
+        (round(box["left"] + box["width"] * 0.3), round(box["top"] + box["height"] * 0.5)),
+        (round(box["left"] + box["width"] * 0.6), round(box["top"] + box["height"] * 0.5)),
+    )
     save(page, 1)
 
     page.goto(f"/products/{product.pk}/inspections/{inspection.pk}/")

@@ -35,7 +35,8 @@ def test_swagger_ui_lists_the_operations_with_other_sites_unreachable(offline_pa
     operations = page.locator(".opblock")
     expect(operations.first).to_be_visible()
     assert operations.count() > 20
-    expect(page.locator(".opblock-summary-path", has_text="/api/products/{product_id}/inspections/").first).to_be_visible()
+    expect(
+        page.locator(".opblock-summary-path", has_text="/api/products/{product_id}/inspections/").first
+    ).to_be_visible()
     screenshot(page, "api-docs-offline")
     assert page.refused_requests == []
-

@@ -32,8 +32,16 @@ def seeded_week(db):
             roll = chance.random()
             reject_from = 0.85 if version == second else 0.95
             decision = "reject" if roll >= reject_from else ("review" if roll >= reject_from - 0.05 else "pass")
-            parts.append(Part(at, decision, score=roll, seconds=0.02 + chance.random() / 50, version=version,
-                              review="pending" if decision == "review" and hour < 24 else ""))
+            parts.append(
+                Part(
+                    at,
+                    decision,
+                    score=roll,
+                    seconds=0.02 + chance.random() / 50,
+                    version=version,
+                    review="pending" if decision == "review" and hour < 24 else "",
+                )
+            )
     record_parts(product, parts)
     return product
 

@@ -45,7 +45,9 @@ def test_signing_in_and_creating_a_product(page, user, private_media):
     assert Product.objects.get(name="Hinge").reference_image
 
 
-def test_uploading_a_synthetic_set_by_drag_and_drop_and_curating_it(signed_in_page, celery_worker, cursors, private_media):
+def test_uploading_a_synthetic_set_by_drag_and_drop_and_curating_it(
+    signed_in_page, celery_worker, cursors, private_media
+):
     page = signed_in_page
     first = cursors.train_good[0]
     product = product_create(
@@ -78,7 +80,10 @@ def test_uploading_a_synthetic_set_by_drag_and_drop_and_curating_it(signed_in_pa
     expect(page.locator(".grid-summary")).to_contain_text(f"of {expected} images")
     expect(page.locator(".tile").filter(has_text="Aligned").first).to_be_visible()
     assert not Image.objects.filter(product=product, registration_status="pending").exists()
-    assert set(Image.objects.filter(product=product, split="test").values_list("label", flat=True)) == {"normal", "defective"}
+    assert set(Image.objects.filter(product=product, split="test").values_list("label", flat=True)) == {
+        "normal",
+        "defective",
+    }
     screenshot(page, "03-dataset")
 
     # Filter to the defective test images, select three and give them a defect type.

@@ -28,11 +28,18 @@ def drifted_line(db, settings):
     now = timezone.now()
     # The lamp ages: good parts score 0.04 higher than the evaluation images did.
     scores = rng.normal(0.24, 0.03, 150)
-    record_parts(product, [
-        Part(now - timedelta(minutes=150 - index), version=version, score=float(score),
-             decision="pass" if score < 0.3 else "reject")
-        for index, score in enumerate(scores)
-    ])
+    record_parts(
+        product,
+        [
+            Part(
+                now - timedelta(minutes=150 - index),
+                version=version,
+                score=float(score),
+                decision="pass" if score < 0.3 else "reject",
+            )
+            for index, score in enumerate(scores)
+        ],
+    )
     assert drift_check(product=product) is not None
     return product
 
@@ -53,4 +60,6 @@ def test_the_drift_banner_leads_to_sending_recent_passes_to_review(signed_in_pag
     banner.get_by_role("button", name="Send recent passes to review").click()
     expect(page.get_by_role("status")).to_contain_text("120 recent passes added to the review queue.")
     expect(page.locator("[data-drift-banner]")).to_contain_text("120 recent passes sent to review by")
-    expect(page.get_by_role("navigation", name="Seal").get_by_role("link", name="Review").locator(".count")).to_have_text("120")
+    expect(
+        page.get_by_role("navigation", name="Seal").get_by_role("link", name="Review").locator(".count")
+    ).to_have_text("120")

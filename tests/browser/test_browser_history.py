@@ -19,8 +19,12 @@ MONDAY = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 @pytest.fixture
 def tokyo_page(browser, live_server, user, page_errors):
     """A signed-in tab whose browser lives in Tokyo (UTC+9, no daylight saving time)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live_server.url,
-                                  timezone_id="Asia/Tokyo", accept_downloads=True)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        base_url=live_server.url,
+        timezone_id="Asia/Tokyo",
+        accept_downloads=True,
+    )
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     tab.on("pageerror", lambda error: page_errors.append(f"script error: {error}"))
@@ -39,10 +43,20 @@ def line(db):
     product = ProductFactory(name="Hinge")
     version = trained_version(product, 1, activated_at=MONDAY - timedelta(days=1))
     station = UserFactory(username="station-east")
-    parts = [Part(MONDAY + timedelta(hours=index), "pass", 0.1 + index / 100, version=version, user=station)
-             for index in range(60)]
-    parts[5] = Part(MONDAY + timedelta(hours=5), "reject", 0.93, version=version, user=station, name="cracked.png",
-                    review="defective", defect_type="crack")
+    parts = [
+        Part(MONDAY + timedelta(hours=index), "pass", 0.1 + index / 100, version=version, user=station)
+        for index in range(60)
+    ]
+    parts[5] = Part(
+        MONDAY + timedelta(hours=5),
+        "reject",
+        0.93,
+        version=version,
+        user=station,
+        name="cracked.png",
+        review="defective",
+        defect_type="crack",
+    )
     parts[40] = Part(MONDAY + timedelta(hours=40), "reject", 0.88, version=version, name="dented.png")
     record_parts(product, parts)
     return product

@@ -18,8 +18,14 @@ def test_a_running_jobs_progress_follows_the_job_without_reloading_and_stops_ask
     page = signed_in_page
     product = ProductFactory(name="Hinge")
     ImageFactory.create_batch(2, product=product, registration_status=Image.RegistrationStatus.REGISTERED)
-    job = JobFactory(product=product, kind=Job.Kind.REGISTRATION, status=Job.Status.RUNNING, progress=10,
-                     stage="aligning", message="1 of 3 images")
+    job = JobFactory(
+        product=product,
+        kind=Job.Kind.REGISTRATION,
+        status=Job.Status.RUNNING,
+        progress=10,
+        stage="aligning",
+        message="1 of 3 images",
+    )
     asked = []
     page.on("request", lambda request: asked.append(request.url) if f"/live/jobs/{job.pk}/" in request.url else None)
 

@@ -32,7 +32,11 @@ def test_from_upload_to_a_shrinking_review_queue(signed_in_page, celery_worker, 
 
     # 1. Upload a synthetic set (MVTec layout: labels and splits come from the folders).
     page.goto(f"/products/{product.pk}/images/")
-    drop_files(page, "[data-dropzone]", [("bracket.zip", mvtec_zip(train=10, test_good=4, test_defective=4), "application/zip")])
+    drop_files(
+        page,
+        "[data-dropzone]",
+        [("bracket.zip", mvtec_zip(train=10, test_good=4, test_defective=4), "application/zip")],
+    )
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(page.locator("[data-upload-report]")).to_contain_text("18 stored")
     alignment = page.locator("[data-upload-report] [data-job]")
@@ -44,8 +48,15 @@ def test_from_upload_to_a_shrinking_review_queue(signed_in_page, celery_worker, 
     # The paper's method (the default), small enough to train in seconds.
     expect(page.get_by_label("Method")).to_have_value("cpcae-knn")
     expect(page.get_by_label("Working side (pixels)")).to_be_hidden()
-    small = {"Epochs": "2", "Batch size": "32", "Patch size (pixels)": "16", "Patch stride (pixels)": "8",
-             "Downsize factor": "1", "Latent size": "16", "Neighbours (k)": "2"}
+    small = {
+        "Epochs": "2",
+        "Batch size": "32",
+        "Patch size (pixels)": "16",
+        "Patch stride (pixels)": "8",
+        "Downsize factor": "1",
+        "Latent size": "16",
+        "Neighbours (k)": "2",
+    }
     for label, value in small.items():
         page.get_by_label(label, exact=True).fill(value)
     page.get_by_role("button", name="Start training").click()
@@ -64,8 +75,15 @@ def test_from_upload_to_a_shrinking_review_queue(signed_in_page, celery_worker, 
     expect(page.locator("#version-history")).to_contain_text("image AUROC")
     version = ModelVersion.objects.get(product=product)
     assert (version.status, version.method) == ("trained", "cpcae-knn")
-    assert version.params == {"epochs": 2, "batch_size": 32, "patch_size": 16, "stride": 8, "downsize_factor": 1,
-                              "latent_dim": 16, "n_neighbors": 2}
+    assert version.params == {
+        "epochs": 2,
+        "batch_size": 32,
+        "patch_size": 16,
+        "stride": 8,
+        "downsize_factor": 1,
+        "latent_dim": 16,
+        "n_neighbors": 2,
+    }
     screenshot(page, "07-training-finished")
 
     # 3. Move the threshold slider and see precision, recall and the confusion matrix follow.
@@ -74,23 +92,35 @@ def test_from_upload_to_a_shrinking_review_queue(signed_in_page, celery_worker, 
     expect(page.locator("#roc-chart [data-marker]")).to_be_visible()
     slider = page.get_by_label("Threshold", exact=True)
     slider.fill("0")
-    low = (metric(page, "recall"), metric(page, "false_call_rate"), page.locator('[data-cell="normal-reject"]').inner_text())
+    low = (
+        metric(page, "recall"),
+        metric(page, "false_call_rate"),
+        page.locator('[data-cell="normal-reject"]').inner_text(),
+    )
     assert low[0] == "100.0 %", low
     slider.fill("1000")
-    high = (metric(page, "recall"), metric(page, "false_call_rate"), page.locator('[data-cell="normal-reject"]').inner_text())
+    high = (
+        metric(page, "recall"),
+        metric(page, "false_call_rate"),
+        page.locator('[data-cell="normal-reject"]').inner_text(),
+    )
     assert high != low and high[1] == "0.0 %", (low, high)
     assert page.locator(".evaluation-table .badge-reject").count() == 0
     page.get_by_role("button", name="Max F1").click()
     expect(page.locator("[data-suggest-note]")).to_contain_text("Highest F1")
-    assert page.get_by_label("Threshold value").input_value() == repr(version.metrics["operating_points"]["max_f1"]["threshold"])
+    assert page.get_by_label("Threshold value").input_value() == repr(
+        version.metrics["operating_points"]["max_f1"]["threshold"]
+    )
     # A review band: a second handle, and the review column appears.
     page.get_by_label("Decision rule").select_option("band")
     expect(page.get_by_label("T1: review from", exact=True)).to_be_visible()
-    expect(page.locator('th[data-band-column]')).to_be_visible()
+    expect(page.locator("th[data-band-column]")).to_be_visible()
     page.get_by_role("button", name="Review band for both budgets").click()
     expect(page.locator("[data-suggest-note]")).not_to_be_empty()
     # Max F1 sits right at the mildest defect; a threshold between the classes leaves a margin.
-    scores = {label: [row.score for row in version.evaluation_scores.filter(label=label)] for label in ("normal", "defective")}
+    scores = {
+        label: [row.score for row in version.evaluation_scores.filter(label=label)] for label in ("normal", "defective")
+    }
     assert max(scores["normal"]) < min(scores["defective"]), scores
     between = f"{(max(scores['normal']) + min(scores['defective'])) / 2:.4g}"
     page.get_by_label("Decision rule").select_option("single")

@@ -15,7 +15,9 @@ def test_the_loss_chart_reads_the_loss_on_a_log_scale_against_whole_epochs(signe
     product = ProductFactory(name="Washer")
     job = JobFactory(product=product, kind=Job.Kind.TRAINING, status=Job.Status.RUNNING)
     TrainedVersionFactory(
-        product=product, job=job, status=ModelVersion.Status.TRAINING,
+        product=product,
+        job=job,
+        status=ModelVersion.Status.TRAINING,
         progress={"stage": "cpcae", "epoch": 5, "epochs": 6, "loss": LOSSES[-1], "losses": LOSSES},
     )
     page = signed_in_page

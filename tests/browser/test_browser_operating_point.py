@@ -20,8 +20,12 @@ from tests.platform.loop_data import ready_product
 def versions(db, private_media):
     product = ready_product(train=8, test_good=4, test_defective=4, name="Latch")
     first = trained_version(product)
-    threshold_set(product=product, version=first, threshold=first.metrics["suggested"]["threshold"],
-                  reason="the engineer's choice")
+    threshold_set(
+        product=product,
+        version=first,
+        threshold=first.metrics["suggested"]["threshold"],
+        reason="the engineer's choice",
+    )
     model_version_activate(version=first, operating_point="saved", reason="first model")
     second = trained_version(product, min_std=0.3)
     product.refresh_from_db()
@@ -77,7 +81,9 @@ def test_the_live_intervals_and_margin_in_the_browser_match_the_server(page, liv
         labels = np.r_[np.zeros(normal.size, bool), np.ones(defective.size, bool)]
         threshold = float(rng.uniform(-1, 3))
         server = score_analysis.margin(labels, scores, threshold)
-        browser = page.evaluate("([s, l, t]) => OperatingPoint.margin(s, l, t)", [scores.tolist(), labels.tolist(), threshold])
+        browser = page.evaluate(
+            "([s, l, t]) => OperatingPoint.margin(s, l, t)", [scores.tolist(), labels.tolist(), threshold]
+        )
         for key in ("to_defective", "to_normal", "normal_spread", "relative"):
             if server[key] is None:
                 assert browser[key] is None, (trial, key)

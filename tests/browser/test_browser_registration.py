@@ -26,10 +26,18 @@ def _product_with_aligned_caps() -> Product:
     rng = np.random.default_rng(0)
     for index in range(8):
         centre = (96 + rng.uniform(-3, 3), 96 + rng.uniform(-3, 3))
-        ImageFactory(product=product, content=_png(radial_part(seed=index + 1, centre=centre, angle=rng.uniform(-15, 15))),
-                     original_name=f"cap_{index}.png")
-    ImageFactory(product=product, content=png_bytes(noise_pixels(size=192)), original_name="a_sticker.png",
-                 label=Image.Label.UNKNOWN, split=Image.Split.TEST)
+        ImageFactory(
+            product=product,
+            content=_png(radial_part(seed=index + 1, centre=centre, angle=rng.uniform(-15, 15))),
+            original_name=f"cap_{index}.png",
+        )
+    ImageFactory(
+        product=product,
+        content=png_bytes(noise_pixels(size=192)),
+        original_name="a_sticker.png",
+        label=Image.Label.UNKNOWN,
+        split=Image.Split.TEST,
+    )
     # product_create queued the registration job; run it here, in this process.
     registration_job_run(job_id=Job.objects.get(product=product).pk, worker="test:1")
     product.refresh_from_db()
@@ -49,7 +57,9 @@ def test_the_registration_panel_shows_the_choice_and_edits_the_region_of_interes
     expect(rows).to_have_count(3)
     expect(rows.filter(has_text="(chosen)")).to_contain_text(chosen)
     expect(panel.get_by_role("img", name="8 pictures between")).to_have_count(2)
-    expect(panel.locator("[data-registration-refused]")).to_contain_text("a_sticker.png: too different from the reference")
+    expect(panel.locator("[data-registration-refused]")).to_contain_text(
+        "a_sticker.png: too different from the reference"
+    )
 
     # The suggested region is the cap with a margin, not the frame.
     suggested = [int(value) for value in product_suggested_roi(page)]
@@ -85,7 +95,10 @@ def test_the_registration_panel_shows_the_choice_and_edits_the_region_of_interes
 
     panel.get_by_role("button", name="Whole frame").click()
     assert [panel.get_by_label(name).input_value() for name in ("Left (x)", "Top (y)", "Width", "Height")] == [
-        "0", "0", "192", "192"
+        "0",
+        "0",
+        "192",
+        "192",
     ]
 
 

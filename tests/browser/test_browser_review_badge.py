@@ -31,8 +31,13 @@ def test_the_review_count_appears_grows_and_goes_without_reloading(signed_in_pag
 
     # Parts flagged on the line meanwhile: the count appears by itself (the page asks every 10 seconds).
     now = timezone.now()
-    record_parts(product, [Part(now, "review", version=version, review="pending"),
-                           Part(now, "reject", version=version, review="pending")])
+    record_parts(
+        product,
+        [
+            Part(now, "review", version=version, review="pending"),
+            Part(now, "reject", version=version, review="pending"),
+        ],
+    )
     expect(review_tab.locator(".count")).to_have_text("2", timeout=25_000)
     # Someone else works through the queue: the count follows, down to none.
     ReviewItem.objects.filter(product=product).update(status=ReviewItem.Status.DECIDED, decision="normal")

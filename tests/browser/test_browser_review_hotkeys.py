@@ -54,7 +54,10 @@ def test_number_keys_follow_the_set_order_and_a_new_type_takes_the_next_key(sign
     expect(page.get_by_role("status")).to_contain_text("confirmed defective (abrasion)")
     # The keys people learned stay; the new type takes the next one.
     expect(page.get_by_role("group", name="Known defect types").get_by_role("button")).to_have_text(
-        ["1 scratch", "2 dent", "3 abrasion"])
+        ["1 scratch", "2 dent", "3 abrasion"]
+    )
     assert DefectType.objects.get(product=queue, name="abrasion").color == "#3cb44b"
     assert sorted(ReviewItem.objects.filter(product=queue, status="decided").values_list("defect_type", flat=True)) == [
-        "abrasion", "dent"]
+        "abrasion",
+        "dent",
+    ]

@@ -20,7 +20,9 @@ from tests.synthetic_images import defective_png
 def product_with_a_part_to_review(db, private_media):
     product = ready_product(train=8, test_good=4, test_defective=4, name="Latch")
     version = trained_version(product)
-    threshold_set(product=product, version=version, threshold=version.metrics["suggested"]["threshold"], reason="suggested")
+    threshold_set(
+        product=product, version=version, threshold=version.metrics["suggested"]["threshold"], reason="suggested"
+    )
     model_version_activate(version=version, operating_point="saved", reason="first model")
     product.refresh_from_db()
     inspection = inspection_run(product=product, file=SimpleUploadedFile("defect-11.png", defective_png(11)))

@@ -11,7 +11,9 @@ requires_efficientnet_package = pytest.mark.skipif(
 
 KITCHENWARE_IMAGES = None
 if weights.offline_package_file("xception") is not None:
-    KITCHENWARE_IMAGES = weights.offline_package_file("xception").parents[1] / "datasets" / "kitchenware-data" / "images"
+    KITCHENWARE_IMAGES = (
+        weights.offline_package_file("xception").parents[1] / "datasets" / "kitchenware-data" / "images"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +72,9 @@ def test_ported_efficientnet_recognises_a_mug_and_gives_varied_features():
 
     backbone = backbones.load_backbone("efficientnet-lite0")
     noise = np.random.default_rng(0).random((2, 128, 128, 3), dtype=np.float32)
-    features = backbone(backbones.preprocess(np.concatenate([image[None, :128, :128], noise]), "efficientnet-lite0")).numpy()
+    features = backbone(
+        backbones.preprocess(np.concatenate([image[None, :128, :128], noise]), "efficientnet-lite0")
+    ).numpy()
     assert np.isfinite(features).all()
     assert features.std() > 0.01
     assert not np.allclose(features[0], features[1])

@@ -12,8 +12,17 @@ from inspection.engine.methods import create_method
 from inspection.engine.registration.alignment import Registrar
 from tests.synthetic_images import defective_part, part_set
 
-TINY_AUTOENCODER = dict(downsize_factor=1, patch_size=16, stride=8, latent_dim=16, filters=[8, 16],
-                        dense_units=32, epochs=2, batch_size=32, seed=5)
+TINY_AUTOENCODER = dict(
+    downsize_factor=1,
+    patch_size=16,
+    stride=8,
+    latent_dim=16,
+    filters=[8, 16],
+    dense_units=32,
+    epochs=2,
+    batch_size=32,
+    seed=5,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +32,13 @@ def saved(tmp_path_factory):
     registrar = Registrar(method="none").fit(training[0])
     path = tmp_path_factory.mktemp("bundles") / "model"
     save_bundle(
-        path, detector=detector, image_shape=training[0].shape, registration=registrar.get_config(),
-        reference=registrar.reference_, thresholds={"threshold": 1.5}, metrics={"image_auroc": 1.0},
+        path,
+        detector=detector,
+        image_shape=training[0].shape,
+        registration=registrar.get_config(),
+        reference=registrar.reference_,
+        thresholds={"threshold": 1.5},
+        metrics={"image_auroc": 1.0},
     )
     rng = np.random.default_rng(4)
     probe = part_set(seed=11, n_normal=3) + [defective_part(rng)[0]]

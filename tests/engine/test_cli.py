@@ -12,25 +12,72 @@ from inspection.engine.cli import main
 from inspection.engine.data.synth import render_set
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-TINY = ["--param", "downsize_factor=1", "--param", "patch_size=16", "--param", "stride=16",
-        "--param", "latent_dim=8", "--param", "filters=[8]", "--param", "dense_units=16",
-        "--param", "epochs=1", "--param", "min_steps_per_epoch=1"]
+TINY = [
+    "--param",
+    "downsize_factor=1",
+    "--param",
+    "patch_size=16",
+    "--param",
+    "stride=16",
+    "--param",
+    "latent_dim=8",
+    "--param",
+    "filters=[8]",
+    "--param",
+    "dense_units=16",
+    "--param",
+    "epochs=1",
+    "--param",
+    "min_steps_per_epoch=1",
+]
 
 
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory):
-    return render_set(tmp_path_factory.mktemp("data") / "set2", set_id=2, seed=1, n_train=6,
-                      n_test_good=3, n_test_defective=3, size=(80, 80))
+    return render_set(
+        tmp_path_factory.mktemp("data") / "set2",
+        set_id=2,
+        seed=1,
+        n_train=6,
+        n_test_good=3,
+        n_test_defective=3,
+        size=(80, 80),
+    )
 
 
 def test_evaluate_writes_every_required_field_to_json(tiny_set, tmp_path, capsys):
     out = tmp_path / "result.json"
-    code = main(["evaluate", str(tiny_set), "--method", "ae-l2", "--registration", "none", "--seed", "1",
-                 "--json", str(out), "--quiet", *TINY])
+    code = main(
+        [
+            "evaluate",
+            str(tiny_set),
+            "--method",
+            "ae-l2",
+            "--registration",
+            "none",
+            "--seed",
+            "1",
+            "--json",
+            str(out),
+            "--quiet",
+            *TINY,
+        ]
+    )
     assert code == 0
     record = json.loads(out.read_text())
-    for field in ("method", "backbone", "engine_version", "n_train", "n_test", "image_auroc", "image_ap",
-                  "pixel_auroc", "train_seconds", "infer_ms_per_image", "peak_rss_mb"):
+    for field in (
+        "method",
+        "backbone",
+        "engine_version",
+        "n_train",
+        "n_test",
+        "image_auroc",
+        "image_ap",
+        "pixel_auroc",
+        "train_seconds",
+        "infer_ms_per_image",
+        "peak_rss_mb",
+    ):
         assert field in record, field
     assert record["method"] == "ae-l2" and record["n_train"] == 6 and record["n_test"] == 6
     assert 0.0 <= record["image_auroc"] <= 1.0 and 0.0 <= record["pixel_auroc"] <= 1.0
@@ -40,8 +87,21 @@ def test_evaluate_writes_every_required_field_to_json(tiny_set, tmp_path, capsys
 
 def test_evaluate_all_writes_one_record_per_method(tiny_set, tmp_path, capsys):
     out = tmp_path / "all.json"
-    code = main(["evaluate", str(tiny_set), "--method", "all", "--methods", "variation,nearest-image",
-                 "--registration", "none", "--json", str(out), "--quiet"])
+    code = main(
+        [
+            "evaluate",
+            str(tiny_set),
+            "--method",
+            "all",
+            "--methods",
+            "variation,nearest-image",
+            "--registration",
+            "none",
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     records = json.loads(out.read_text())
     assert [record["method"] for record in records] == ["variation", "nearest-image"]
@@ -51,15 +111,43 @@ def test_evaluate_all_writes_one_record_per_method(tiny_set, tmp_path, capsys):
 
 def test_the_former_method_name_nn_is_accepted_and_recorded_as_nearest_image(tiny_set, tmp_path):
     out = tmp_path / "nn.json"
-    assert main(["evaluate", str(tiny_set), "--method", "nearest-image", "--registration", "none", "--json", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tiny_set),
+                "--method",
+                "nearest-image",
+                "--registration",
+                "none",
+                "--json",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert json.loads(out.read_text())["method"] == "nearest-image"
 
 
 def test_train_then_inspect_round_trips_through_a_bundle(tiny_set, tmp_path, capsys):
     bundle = tmp_path / "model"
-    assert main(["train", str(tiny_set), "--method", "nearest-image", "--registration", "none", "--out", str(bundle),
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(tiny_set),
+                "--method",
+                "nearest-image",
+                "--registration",
+                "none",
+                "--out",
+                str(bundle),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     good = sorted((tiny_set / "test" / "good").glob("*.png"))[0]
     capsys.readouterr()
     assert main(["inspect", str(bundle), str(good), "--threshold", "1e9"]) == 0
@@ -83,7 +171,10 @@ def test_train_chooses_the_registration_automatically_and_the_bundle_registers_a
     # Inspection rebuilds exactly the chosen, calibrated registration.
     assert bundle.registration["method"] == report["chosen"]
     assert bundle.registration["min_quality"] == report["settings"]["min_quality"] != "auto"
-    assert bundle.registrar().get_config() == {**report["settings"], "reference_shape": bundle.registration["reference_shape"]}
+    assert bundle.registrar().get_config() == {
+        **report["settings"],
+        "reference_shape": bundle.registration["reference_shape"],
+    }
 
 
 def test_evaluate_counts_pictures_registration_refused_apart_and_says_how_they_were_scored(tiny_set, tmp_path):
@@ -96,8 +187,10 @@ def test_evaluate_counts_pictures_registration_refused_apart_and_says_how_they_w
     from PIL import Image as PillowImage
 
     PillowImage.fromarray(noise).save(stranger / "test" / "good" / "zz_noise.png")
-    assert main(["evaluate", str(stranger), "--method", "nn", "--registration", "orb+ecc", "--json", str(out),
-                 "--quiet"]) == 0
+    assert (
+        main(["evaluate", str(stranger), "--method", "nn", "--registration", "orb+ecc", "--json", str(out), "--quiet"])
+        == 0
+    )
     record = json.loads(out.read_text())
     assert record["unregistered_count"] == record["n_test_rejected"] >= 1
     assert any(line.startswith("zz_noise.png: ") for line in record["rejected"])
@@ -106,8 +199,9 @@ def test_evaluate_counts_pictures_registration_refused_apart_and_says_how_they_w
 
 
 def run_cli(*arguments):
-    return subprocess.run([sys.executable, "-m", "inspection.engine", *arguments], capture_output=True,
-                          text=True, cwd=REPOSITORY)
+    return subprocess.run(
+        [sys.executable, "-m", "inspection.engine", *arguments], capture_output=True, text=True, cwd=REPOSITORY
+    )
 
 
 def test_a_folder_without_training_images_fails_with_a_one_line_reason(tmp_path):
@@ -142,8 +236,19 @@ def test_a_truncated_training_image_is_named_in_the_error(tiny_set, tmp_path):
 
 
 def test_images_too_small_for_the_patch_size_are_refused_in_words(tiny_set):
-    result = run_cli("evaluate", str(tiny_set), "--method", "ae-l2", "--registration", "none", "--quiet",
-                     "--param", "patch_size=128", "--param", "downsize_factor=1")
+    result = run_cli(
+        "evaluate",
+        str(tiny_set),
+        "--method",
+        "ae-l2",
+        "--registration",
+        "none",
+        "--quiet",
+        "--param",
+        "patch_size=128",
+        "--param",
+        "downsize_factor=1",
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "patch" in result.stderr
 
@@ -154,8 +259,25 @@ def test_an_unknown_method_is_refused_with_the_choices():
 
 
 def test_synth_writes_the_mvtec_layout_for_the_chosen_set(tmp_path):
-    assert main(["synth", str(tmp_path / "s3"), "--set", "3", "--train", "2", "--test-good", "1",
-                 "--test-defective", "4", "--size", "64"]) == 0
+    assert (
+        main(
+            [
+                "synth",
+                str(tmp_path / "s3"),
+                "--set",
+                "3",
+                "--train",
+                "2",
+                "--test-good",
+                "1",
+                "--test-defective",
+                "4",
+                "--size",
+                "64",
+            ]
+        )
+        == 0
+    )
     assert len(list((tmp_path / "s3" / "train" / "good").glob("*.png"))) == 2
     masks = list((tmp_path / "s3" / "ground_truth").rglob("*_mask.png"))
     assert len(masks) == 4

@@ -7,8 +7,17 @@ from inspection.engine.errors import TrainingCancelled
 from inspection.engine.methods import create_method
 from tests.synthetic_images import defective_part, part_set
 
-TINY_AUTOENCODER = dict(downsize_factor=1, patch_size=16, stride=8, latent_dim=16, filters=[8, 16],
-                        dense_units=32, epochs=6, batch_size=32, seed=3)
+TINY_AUTOENCODER = dict(
+    downsize_factor=1,
+    patch_size=16,
+    stride=8,
+    latent_dim=16,
+    filters=[8, 16],
+    dense_units=32,
+    epochs=6,
+    batch_size=32,
+    seed=3,
+)
 
 
 @pytest.fixture(scope="module")

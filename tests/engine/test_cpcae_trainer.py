@@ -4,13 +4,23 @@ import cv2
 import numpy as np
 import pytest
 
-from inspection.engine.networks.cpcae_trainer import CPCAE
 from inspection.engine.errors import TrainingCancelled, TrainingDataError
+from inspection.engine.networks.cpcae_trainer import CPCAE
 
 SIDE = 48
 TINY = dict(
-    downsize_factor=2, patch_size=8, stride=4, latent_dim=8, filters=(8, 16), dense_units=32,
-    l1_lambda=1e-6, epochs=15, batch_size=32, learning_rate=3e-3, min_steps_per_epoch=0, seed=0,
+    downsize_factor=2,
+    patch_size=8,
+    stride=4,
+    latent_dim=8,
+    filters=(8, 16),
+    dense_units=32,
+    l1_lambda=1e-6,
+    epochs=15,
+    batch_size=32,
+    learning_rate=3e-3,
+    min_steps_per_epoch=0,
+    seed=0,
 )
 
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from inspection.engine.data.dataset import list_images, load_mask, load_mvtec_layout
-from inspection.engine.errors import ImageError, TrainingDataError
 from inspection.engine.data.imageio import save_image
+from inspection.engine.errors import ImageError, TrainingDataError
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 

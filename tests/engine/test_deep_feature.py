@@ -52,7 +52,12 @@ def fitted_detector():
 def test_defaults_are_the_papers_xception_and_k_15_and_the_registry_finds_the_method():
     detector = create_method("deep-feature")
     assert isinstance(detector, DeepFeatureDetector) and detector.name == "deep-feature"
-    assert detector.get_params() == {"backbone": "xception", "weights": "imagenet", "n_neighbors": 15, "batch_size": None}
+    assert detector.get_params() == {
+        "backbone": "xception",
+        "weights": "imagenet",
+        "n_neighbors": 15,
+        "batch_size": None,
+    }
 
 
 def test_xception_embeddings_are_global_max_pooled_to_2048_features_and_k_is_clamped():
@@ -116,7 +121,9 @@ def test_state_round_trips_without_backbone_weights_or_pickle(fitted_detector):
     json.dumps(state.config)
     assert state.keras_models == {}
     assert all(isinstance(value, np.ndarray) and value.dtype != object for value in state.arrays.values())
-    restored = DeepFeatureDetector.from_state(MethodState(config=json.loads(json.dumps(state.config)), arrays=dict(state.arrays)))
+    restored = DeepFeatureDetector.from_state(
+        MethodState(config=json.loads(json.dumps(state.config)), arrays=dict(state.arrays))
+    )
     images = [good_part(106), scratched_part(107)]
     np.testing.assert_allclose(restored.score(images), detector.score(images), rtol=1e-6)
     np.testing.assert_array_equal(restored.training_scores_, detector.training_scores_)

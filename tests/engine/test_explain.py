@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from tiny_models import TINY_METHODS
 
 from inspection.engine.methods import create_method
-
-from tiny_models import TINY_METHODS
 from tests.synthetic_images import defective_part, part_set
 
 

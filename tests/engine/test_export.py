@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from tiny_models import TINY_METHODS
 
 from inspection.engine.bundle import load_bundle, save_bundle
 from inspection.engine.cli import main as engine_main
@@ -20,8 +21,6 @@ from inspection.engine.registration.alignment import Registrar
 from inspection.runtime import ArchiveError, load_model, read_archive
 from inspection.runtime.archive import METADATA_NAME
 from inspection.runtime.cli import main as runtime_main
-
-from tiny_models import TINY_METHODS
 from tests.synthetic_images import defective_part, part_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,13 +46,19 @@ def exported(request, tmp_path_factory):
     """(bundle path, archive path) of a tiny model of each method, registered by ECC, with an operating point."""
     method = request.param
     folder = tmp_path_factory.mktemp(method)
-    training = [write_png(folder / f"train{index}.png", image) for index, image in enumerate(part_set(seed=2, n_normal=8))]
+    training = [
+        write_png(folder / f"train{index}.png", image) for index, image in enumerate(part_set(seed=2, n_normal=8))
+    ]
     training = [load_image(path, mode="gray") for path in training]
     detector = create_method(method, **TINY_METHODS[method]).fit(training)
     registrar = Registrar(method="ecc", working_side=96).fit(training[0])
     bundle = save_bundle(
-        folder / "bundle", detector=detector, image_shape=training[0].shape, registration=registrar.get_config(),
-        reference=registrar.reference_, thresholds={"threshold": float(np.median(detector.training_scores_))},
+        folder / "bundle",
+        detector=detector,
+        image_shape=training[0].shape,
+        registration=registrar.get_config(),
+        reference=registrar.reference_,
+        thresholds={"threshold": float(np.median(detector.training_scores_))},
     )
     return bundle, export_bundle(bundle, folder / "model.zip")
 
@@ -76,8 +81,9 @@ def test_the_runtime_scores_image_files_as_the_engine_does(exported, probe_files
     np.testing.assert_allclose(scores, expected.scores, rtol=RELATIVE_TOLERANCE, atol=1e-9)
     maps = np.stack([decision.anomaly_map for decision in decisions])
     assert maps.shape == expected.maps.shape
-    np.testing.assert_allclose(maps, expected.maps, rtol=RELATIVE_TOLERANCE,
-                               atol=RELATIVE_TOLERANCE * float(np.abs(expected.maps).max()))
+    np.testing.assert_allclose(
+        maps, expected.maps, rtol=RELATIVE_TOLERANCE, atol=RELATIVE_TOLERANCE * float(np.abs(expected.maps).max())
+    )
 
 
 def test_the_runtime_names_the_same_nearest_training_image_and_decision(exported, probe_files):
@@ -175,8 +181,13 @@ def test_export_and_runtime_command_lines_print_decisions_and_write_maps(tmp_pat
     training = part_set(seed=2, n_normal=6)
     detector = create_method("variation").fit(training)
     registrar = Registrar(method="ecc", working_side=96).fit(training[0])
-    bundle = save_bundle(tmp_path / "bundle", detector=detector, image_shape=training[0].shape,
-                         registration=registrar.get_config(), reference=registrar.reference_)
+    bundle = save_bundle(
+        tmp_path / "bundle",
+        detector=detector,
+        image_shape=training[0].shape,
+        registration=registrar.get_config(),
+        reference=registrar.reference_,
+    )
     assert engine_main(["export", str(bundle), str(tmp_path / "model.zip"), "--threshold", "2.0"]) == 0
     capsys.readouterr()
     assert runtime_main([str(tmp_path / "model.zip"), *map(str, probe_files), "--maps", str(tmp_path / "maps")]) == 0
@@ -207,8 +218,12 @@ def test_the_runtime_command_scores_every_method_in_a_python_where_tensorflow_ca
     _, archive_path = exported
     blocked = "import sys\nfor name in ('tensorflow', 'keras', 'tf2onnx', 'django', 'PIL', 'sklearn'): sys.modules[name] = None\n"
     code = blocked + "from inspection.runtime.cli import main\nsys.exit(main(sys.argv[1:]))\n"
-    result = subprocess.run([sys.executable, "-c", code, str(archive_path), *map(str, probe_files)],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(archive_path), *map(str, probe_files)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == len(probe_files)

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from inspection.engine.errors import ImageError
 from inspection.engine.data.imageio import (
     check_minimum_size,
     decode_image_bytes,
@@ -13,6 +12,7 @@ from inspection.engine.data.imageio import (
     save_image,
     to_uint8,
 )
+from inspection.engine.errors import ImageError
 
 
 def _gradient_rgb(height=40, width=60):

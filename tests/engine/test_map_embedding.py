@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from inspection.engine.errors import TrainingCancelled
 from inspection.engine.features import map_embedding as embedding
 from inspection.engine.features.map_embedding import AnomalyMapEmbedder, parallel_cascade_pooling
-from inspection.engine.errors import TrainingCancelled
 from inspection.engine.networks.weights import offline_package_file
 
 
@@ -101,8 +101,13 @@ def test_maps_too_small_for_the_backbone_or_of_the_wrong_shape_are_refused():
 
 def test_hyper_parameters_are_stored_unchanged():
     embedder = AnomalyMapEmbedder(backbone="efficientnet-lite0", weights="random", batch_size=7)
-    assert embedder.get_params() == {"backbone": "efficientnet-lite0", "weights": "random", "batch_size": 7, "grid": 1,
-                                     "precision": "float32"}
+    assert embedder.get_params() == {
+        "backbone": "efficientnet-lite0",
+        "weights": "random",
+        "batch_size": 7,
+        "grid": 1,
+        "precision": "float32",
+    }
 
 
 @pytest.mark.skipif(

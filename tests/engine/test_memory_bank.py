@@ -28,7 +28,9 @@ def test_each_patch_gets_the_distance_to_its_nearest_bank_entry():
 
 def test_a_bank_entry_queried_again_is_at_distance_zero_within_float32_rounding():
     bank, sources, _ = bank_and_queries()
-    assert PatchMemoryBank(bank, sources).nearest_distances(bank[:10]) == pytest.approx(np.zeros(10), abs=1e-2)  # neighbours are ~10 apart
+    assert PatchMemoryBank(bank, sources).nearest_distances(bank[:10]) == pytest.approx(
+        np.zeros(10), abs=1e-2
+    )  # neighbours are ~10 apart
 
 
 def test_small_distance_blocks_give_the_same_distances(monkeypatch):

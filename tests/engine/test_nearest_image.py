@@ -76,7 +76,9 @@ def test_training_scores_are_leave_one_out(fitted):
 def test_explain_gives_score_map_and_nearest_image_in_one_pass(fitted):
     explanation = fitted.explain([DEFECTIVE, NORMAL_TEST[1]])
     np.testing.assert_allclose(explanation.scores, fitted.score([DEFECTIVE, NORMAL_TEST[1]]))
-    np.testing.assert_array_equal(explanation.nearest_indices, fitted.nearest_training_index([DEFECTIVE, NORMAL_TEST[1]]))
+    np.testing.assert_array_equal(
+        explanation.nearest_indices, fitted.nearest_training_index([DEFECTIVE, NORMAL_TEST[1]])
+    )
     assert explanation.maps.shape == (2, 64, 64)
 
 

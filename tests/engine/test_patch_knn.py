@@ -13,8 +13,7 @@ DEFECTIVE, DEFECT_MASK = with_planted_blob(synthetic_parts(1, seed=2, size=96)[0
 # Untrained weights, asked for explicitly: tests must not depend on downloaded
 # ImageNet files. A random Xception still yields features in which a blob
 # stands out (a random EfficientNet-Lite0's activations nearly vanish).
-SMALL = dict(backbone="xception", weights="random", input_side=None, batch_size=16, min_bank=256,
-             fine_input_side=None)
+SMALL = dict(backbone="xception", weights="random", input_side=None, batch_size=16, min_bank=256, fine_input_side=None)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,9 @@ from tests.synthetic_images import synthetic_parts, with_planted_blob
 TRAIN = synthetic_parts(10, seed=0, size=96)
 NORMAL_TEST = synthetic_parts(5, seed=1, size=96)
 DEFECTIVE, _ = with_planted_blob(synthetic_parts(1, seed=2, size=96)[0], centre=(40, 55), radius=4)
-SINGLE_PASS = dict(backbone="xception", weights="random", input_side=None, batch_size=16, min_bank=256,
-                   fine_input_side=None)
+SINGLE_PASS = dict(
+    backbone="xception", weights="random", input_side=None, batch_size=16, min_bank=256, fine_input_side=None
+)
 TWO_PASSES = {**SINGLE_PASS, "fine_input_side": 144}
 
 
@@ -31,12 +32,16 @@ def test_a_finer_second_pass_sees_the_images_enlarged_to_fine_input_side(two_pas
 
 def test_each_pass_is_put_on_the_scale_of_its_own_training_scores(two_passes):
     own_scale, fine_scale = two_passes.score_normalisation_
-    assert own_scale == pytest.approx((np.mean(two_passes.pass_training_scores_), np.std(two_passes.pass_training_scores_)))
+    assert own_scale == pytest.approx(
+        (np.mean(two_passes.pass_training_scores_), np.std(two_passes.pass_training_scores_))
+    )
     assert fine_scale == pytest.approx(
         (np.mean(two_passes.fine_pass_.training_scores_), np.std(two_passes.fine_pass_.training_scores_))
     )
-    expected = np.maximum(standardised(two_passes.pass_training_scores_, own_scale),
-                          standardised(two_passes.fine_pass_.training_scores_, fine_scale))
+    expected = np.maximum(
+        standardised(two_passes.pass_training_scores_, own_scale),
+        standardised(two_passes.fine_pass_.training_scores_, fine_scale),
+    )
     np.testing.assert_allclose(two_passes.training_scores_, expected)
 
 
@@ -82,8 +87,9 @@ def test_a_model_stored_before_the_second_pass_existed_loads_as_one_pass():
     detector = PatchKNNDetector(**SINGLE_PASS).fit(TRAIN[:4])
     state = detector.get_state()
     old_params = {name: value for name, value in state.config["params"].items() if name != "fine_input_side"}
-    restored = PatchKNNDetector.from_state(MethodState(config={**state.config, "params": old_params},
-                                                       arrays=dict(state.arrays)))
+    restored = PatchKNNDetector.from_state(
+        MethodState(config={**state.config, "params": old_params}, arrays=dict(state.arrays))
+    )
     assert restored.fine_input_side is None and restored.fine_pass_ is None
     np.testing.assert_array_equal(restored.score([DEFECTIVE]), detector.score([DEFECTIVE]))
 

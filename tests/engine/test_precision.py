@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+from tiny_models import TINY_METHODS
 
 from inspection.engine.bundle import load_bundle, save_bundle
 from inspection.engine.export import export_model
 from inspection.engine.features.map_embedding import AnomalyMapEmbedder
 from inspection.engine.methods import create_method
 from inspection.engine.networks import precision
-
-from tiny_models import TINY_METHODS
 from tests.synthetic_images import defective_part, part_set
 
 AMX_CPU = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_tile amx_bf16 amx_int8\n"

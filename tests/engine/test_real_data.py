@@ -45,7 +45,11 @@ def tile_subset(tmp_path_factory):
 
 def test_the_paper_pipeline_separates_defective_tiles_and_localises_defects(tile_subset):
     record = evaluate(
-        tile_subset, method="cpcae-knn", registration="none", image_size=(128, 128), mode="gray",
+        tile_subset,
+        method="cpcae-knn",
+        registration="none",
+        image_size=(128, 128),
+        mode="gray",
         params={"downsize_factor": 1, "patch_size": 32, "stride": 16, "epochs": 3, "seed": 0},
     )
     assert record["n_train"] == 40 and record["n_test"] == 48

@@ -27,15 +27,20 @@ def feature_map(height, width, channels=4, seed=0):
 
 def test_a_grid_of_one_is_the_papers_global_pooling():
     features = feature_map(5, 7)
-    np.testing.assert_array_equal(regional_paper_pooling(features, 1).numpy(), parallel_cascade_pooling(features).numpy())
+    np.testing.assert_array_equal(
+        regional_paper_pooling(features, 1).numpy(), parallel_cascade_pooling(features).numpy()
+    )
 
 
 def test_each_cell_of_an_evenly_divisible_map_is_pooled_on_its_own_rows_and_columns_row_by_row():
     features = feature_map(6, 9)
     pooled = regional_paper_pooling(features, 3).numpy()
     expected = np.concatenate(
-        [parallel_cascade_pooling(features[:, 2 * row : 2 * row + 2, 3 * column : 3 * column + 3]).numpy()
-         for row in range(3) for column in range(3)],
+        [
+            parallel_cascade_pooling(features[:, 2 * row : 2 * row + 2, 3 * column : 3 * column + 3]).numpy()
+            for row in range(3)
+            for column in range(3)
+        ],
         axis=1,
     )
     assert pooled.shape == (2, 9 * 12)
@@ -48,8 +53,11 @@ def test_cells_of_an_uneven_map_span_floor_to_ceiling_and_share_the_row_between_
     # Rows floor(8i/3) to ceil(8(i+1)/3): 0-3, 2-6, 5-8; one column per cell.
     rows = [(0, 3), (2, 6), (5, 8)]
     expected = np.concatenate(
-        [parallel_cascade_pooling(features[:, top:bottom, column : column + 1]).numpy()
-         for top, bottom in rows for column in range(3)],
+        [
+            parallel_cascade_pooling(features[:, top:bottom, column : column + 1]).numpy()
+            for top, bottom in rows
+            for column in range(3)
+        ],
         axis=1,
     )
     np.testing.assert_allclose(pooled, expected, rtol=1e-6)
@@ -89,14 +97,26 @@ def test_the_same_blob_in_another_place_moves_regional_embeddings_over_twice_as_
     maps[2, 136:152, 136:152] = 0.8
 
     def moved_over_added(grid):
-        blank, here, there = AnomalyMapEmbedder(backbone="efficientnet-lite0", weights="imagenet", grid=grid).embed(maps)
+        blank, here, there = AnomalyMapEmbedder(backbone="efficientnet-lite0", weights="imagenet", grid=grid).embed(
+            maps
+        )
         return np.linalg.norm(here - there) / np.linalg.norm(here - blank)
 
     assert moved_over_added(3) > 2 * moved_over_added(1)  # measured: 1.18 against 0.52
 
 
-TINY_AUTOENCODER = dict(downsize_factor=1, patch_size=16, stride=8, latent_dim=16, filters=[8, 16],
-                        dense_units=32, epochs=2, batch_size=32, min_steps_per_epoch=0, seed=3)
+TINY_AUTOENCODER = dict(
+    downsize_factor=1,
+    patch_size=16,
+    stride=8,
+    latent_dim=16,
+    filters=[8, 16],
+    dense_units=32,
+    epochs=2,
+    batch_size=32,
+    min_steps_per_epoch=0,
+    seed=3,
+)
 
 
 def test_cpcae_knn_pools_over_three_by_three_cells_unless_told_otherwise():
@@ -107,8 +127,9 @@ def test_cpcae_knn_pools_over_three_by_three_cells_unless_told_otherwise():
 def test_a_model_stored_before_regional_pooling_existed_loads_with_global_pooling(tmp_path):
     training = part_set(seed=1, n_normal=6)
     defect, _ = defective_part(np.random.default_rng(99))
-    detector = create_method("cpcae-knn", backbone="xception", weights="random", n_neighbors=3, pooling_grid=1,
-                             **TINY_AUTOENCODER).fit(training)
+    detector = create_method(
+        "cpcae-knn", backbone="xception", weights="random", n_neighbors=3, pooling_grid=1, **TINY_AUTOENCODER
+    ).fit(training)
     state = detector.get_state()
     weights = {}
     for name, network in state.keras_models.items():

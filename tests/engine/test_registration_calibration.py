@@ -23,12 +23,14 @@ def test_one_mislabelled_picture_does_not_lower_the_minimum_to_let_everything_th
 
 def test_bounds_follow_the_spread_with_a_margin_and_never_exceed_the_configured_ones():
     motions = [{"rotation": angle, "shift_x": 4.0, "shift_y": -3.0, "scale": 1.0} for angle in (-8.0, 2.0, 6.0)]
-    bounds = bounds_from_spread(motions, frame_side=100.0,
-                                ceiling={"max_rotation": "any", "max_shift": 0.5, "max_scale_change": 0.1})
+    bounds = bounds_from_spread(
+        motions, frame_side=100.0, ceiling={"max_rotation": "any", "max_shift": 0.5, "max_scale_change": 0.1}
+    )
     assert bounds["max_rotation"] == 13.0 and bounds["max_scale_change"] == 0.02
     assert abs(bounds["max_shift"] - (0.05 * 1.25 + 0.03)) < 0.001
-    tight = bounds_from_spread(motions, frame_side=100.0,
-                               ceiling={"max_rotation": 5, "max_shift": 0.05, "max_scale_change": 0.0})
+    tight = bounds_from_spread(
+        motions, frame_side=100.0, ceiling={"max_rotation": 5, "max_shift": 0.05, "max_scale_change": 0.0}
+    )
     assert tight == {"max_rotation": 5.0, "max_shift": 0.05, "max_scale_change": 0.0}
 
 

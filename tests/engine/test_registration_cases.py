@@ -22,8 +22,10 @@ def _angle(matrix):
 
 def _jittered(rng, count, *, jitter, angle):
     return [
-        dict(centre=(SIDE / 2 + rng.uniform(-jitter, jitter), SIDE / 2 + rng.uniform(-jitter, jitter)),
-             angle=float(rng.uniform(-angle, angle)))
+        dict(
+            centre=(SIDE / 2 + rng.uniform(-jitter, jitter), SIDE / 2 + rng.uniform(-jitter, jitter)),
+            angle=float(rng.uniform(-angle, angle)),
+        )
         for _ in range(count)
     ]
 
@@ -45,7 +47,9 @@ def test_a_fixtured_round_part_is_registered_as_the_identity_and_no_picture_is_r
         identity = np.allclose(result.matrix, np.eye(2, 3), atol=1e-6)
         truth = true_warp(centre=pose["centre"], angle=0.0)
         centre = np.array([SIDE / 2, SIDE / 2, 1.0])
-        assert identity or (np.linalg.norm(result.matrix @ centre - truth @ centre) < 1.0 and abs(_angle(result.matrix)) < 0.5)
+        assert identity or (
+            np.linalg.norm(result.matrix @ centre - truth @ centre) < 1.0 and abs(_angle(result.matrix)) < 0.5
+        )
 
 
 def test_a_round_part_turned_by_up_to_twenty_degrees_is_recovered_within_one_degree():
@@ -53,8 +57,10 @@ def test_a_round_part_turned_by_up_to_twenty_degrees_is_recovered_within_one_deg
     registrar, report, results = _chosen_and_tested(poses, radial_part)
     assert report["chosen"] != "none" and report["refused"] == []
     assert all(result.accepted for result in results), [result.reason for result in results]
-    errors = [abs(_angle(result.matrix) - _angle(true_warp(centre=pose["centre"], angle=pose["angle"])))
-              for pose, result in zip(poses[TRAIN:], results)]
+    errors = [
+        abs(_angle(result.matrix) - _angle(true_warp(centre=pose["centre"], angle=pose["angle"])))
+        for pose, result in zip(poses[TRAIN:], results)
+    ]
     assert max(errors) < 1.0, errors
     # The histogram of the report shows the turn the pictures needed.
     assert max(abs(value) for value in report["rotations"]) > 10
@@ -62,8 +68,10 @@ def test_a_round_part_turned_by_up_to_twenty_degrees_is_recovered_within_one_deg
 
 def test_a_round_part_placed_anywhere_at_any_angle_loses_no_good_picture():
     rng = np.random.default_rng(2)
-    poses = [dict(centre=(rng.uniform(62, 130), rng.uniform(62, 130)), angle=float(rng.uniform(-180, 180)))
-             for _ in range(TRAIN + TEST)]
+    poses = [
+        dict(centre=(rng.uniform(62, 130), rng.uniform(62, 130)), angle=float(rng.uniform(-180, 180)))
+        for _ in range(TRAIN + TEST)
+    ]
     _, report, results = _chosen_and_tested(poses, radial_part)
     assert report["refused"] == []
     assert all(result.accepted for result in results), [result.reason for result in results]
@@ -111,8 +119,11 @@ def test_the_report_gives_every_candidate_its_figures_and_the_chosen_settings():
     registrar, report = fit_registration(radial_part(seed=0), pictures)
     assert [figure["method"] for figure in report["candidates"]] == ["none", "ecc", "orb+ecc"]
     for figure in report["candidates"]:
-        assert figure["refused"] == 0 and figure["quality"]["min"] <= figure["median_quality"] <= figure["quality"]["max"]
+        assert (
+            figure["refused"] == 0 and figure["quality"]["min"] <= figure["median_quality"] <= figure["quality"]["max"]
+        )
     assert report["settings"]["method"] == registrar.method == report["chosen"]
-    assert report["settings"]["min_quality"] < min(figure["quality"]["min"] for figure in report["candidates"]
-                                                   if figure["method"] == report["chosen"])
+    assert report["settings"]["min_quality"] < min(
+        figure["quality"]["min"] for figure in report["candidates"] if figure["method"] == report["chosen"]
+    )
     assert report["settings"]["max_rotation"] < 30 and len(report["rotations"]) == TRAIN

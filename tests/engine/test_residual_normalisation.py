@@ -8,16 +8,27 @@ from inspection.engine.methods import create_method
 from inspection.engine.methods.cpcae_knn import NORMALISED_MAP_GAIN, CPCAEKNNDetector
 from tests.synthetic_images import defective_part, part_set
 
-TINY_AUTOENCODER = dict(downsize_factor=1, patch_size=16, stride=8, latent_dim=16, filters=[8, 16],
-                        dense_units=32, epochs=3, batch_size=32, min_steps_per_epoch=0, seed=3)
+TINY_AUTOENCODER = dict(
+    downsize_factor=1,
+    patch_size=16,
+    stride=8,
+    latent_dim=16,
+    filters=[8, 16],
+    dense_units=32,
+    epochs=3,
+    batch_size=32,
+    min_steps_per_epoch=0,
+    seed=3,
+)
 TRAINING = part_set(seed=1, n_normal=10)
 NORMALS = part_set(seed=7, n_normal=4)
 DEFECT, DEFECT_MASK = defective_part(np.random.default_rng(99))
 
 
 def pipeline(**params):
-    return create_method("cpcae-knn", backbone="xception", weights="random", n_neighbors=3,
-                         **{**TINY_AUTOENCODER, **params})
+    return create_method(
+        "cpcae-knn", backbone="xception", weights="random", n_neighbors=3, **{**TINY_AUTOENCODER, **params}
+    )
 
 
 @pytest.fixture(scope="module")

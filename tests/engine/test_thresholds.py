@@ -174,8 +174,11 @@ def test_a_tie_between_a_normal_and_a_defect_is_never_split():
     # The normal and the defect both scored 4: either both are rejected or neither.
     labels = [0, 0, 1, 0, 1]
     scores = [1.0, 2.0, 4.0, 4.0, 6.0]
-    for point in (thresholds.max_f1_threshold(labels, scores), thresholds.escape_budget_threshold(labels, scores, 1.0),
-                  thresholds.false_call_budget_threshold(labels, scores, 0.0)):
+    for point in (
+        thresholds.max_f1_threshold(labels, scores),
+        thresholds.escape_budget_threshold(labels, scores, 1.0),
+        thresholds.false_call_budget_threshold(labels, scores, 0.0),
+    ):
         assert point.threshold not in scores
         rejected = [score >= point.threshold for score in scores]
         assert rejected[2] == rejected[3]
@@ -219,8 +222,11 @@ def test_every_suggested_threshold_lies_strictly_between_observed_scores():
         labels[:2] = [0, 1]
         scores = np.round(rng.exponential(size=labels.size) + labels, int(rng.integers(0, 3)))
         band = thresholds.uncertain_band(labels, scores, min_recall=0.9, max_false_call_rate=0.1)
-        for threshold in (thresholds.max_f1_threshold(labels, scores).threshold,
-                          thresholds.escape_budget_threshold(labels, scores, 0.9).threshold,
-                          thresholds.false_call_budget_threshold(labels, scores, 0.1).threshold,
-                          band.lower, band.upper):
+        for threshold in (
+            thresholds.max_f1_threshold(labels, scores).threshold,
+            thresholds.escape_budget_threshold(labels, scores, 0.9).threshold,
+            thresholds.false_call_budget_threshold(labels, scores, 0.1).threshold,
+            band.lower,
+            band.upper,
+        ):
             assert threshold not in set(scores.tolist())

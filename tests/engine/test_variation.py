@@ -36,7 +36,9 @@ def test_the_anomaly_map_peaks_inside_the_defect(fitted):
 
 def test_the_score_is_the_mean_square_of_the_map(fitted):
     explanation = fitted.explain(NORMAL_TEST[:2])
-    np.testing.assert_allclose(explanation.scores, np.mean(explanation.maps.astype(np.float64) ** 2, axis=(1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(
+        explanation.scores, np.mean(explanation.maps.astype(np.float64) ** 2, axis=(1, 2)), rtol=1e-6
+    )
     assert explanation.nearest_indices is None
 
 

@@ -8,8 +8,8 @@ import types
 import numpy as np
 import pytest
 
-from inspection.engine.networks import torch_checkpoint, weights
 from inspection.engine.errors import EngineError, WeightsUnavailable
+from inspection.engine.networks import torch_checkpoint, weights
 
 XCEPTION_PARAMETERS = 20_861_480
 
@@ -73,7 +73,9 @@ def test_real_xception_weights_differ_from_a_random_initialisation(real_xception
 
 
 @requires_xception_package
-def test_the_cache_is_read_again_and_a_corrupted_cache_file_is_detected_and_rebuilt(real_xception_arrays, tmp_path, monkeypatch):
+def test_the_cache_is_read_again_and_a_corrupted_cache_file_is_detected_and_rebuilt(
+    real_xception_arrays, tmp_path, monkeypatch
+):
     _, cache_file = real_xception_arrays
     monkeypatch.setenv("INSPECTION_CACHE_DIR", str(tmp_path))
     local = tmp_path / cache_file.name
@@ -221,7 +223,11 @@ def test_legacy_torch_checkpoints_are_read_with_their_strides(tmp_path, monkeypa
     path = tmp_path / "model.pth"
     write_legacy_torch_checkpoint(
         path,
-        {"contiguous": (data, 0, (2, 3, 4), (12, 4, 1)), "transposed": (data, 0, (4, 6), (1, 4)), "offset": (data, 20, (4,), (1,))},
+        {
+            "contiguous": (data, 0, (2, 3, 4), (12, 4, 1)),
+            "transposed": (data, 0, (4, 6), (1, 4)),
+            "offset": (data, 20, (4,), (1,)),
+        },
         monkeypatch,
     )
     tensors = torch_checkpoint.read_torch_legacy_checkpoint(path)
@@ -283,7 +289,9 @@ def write_keras_legacy_xception_file(path, arrays):
 
 @requires_xception_package
 @pytest.mark.parametrize("location", ["explicit directory", "keras download cache"])
-def test_keras_own_xception_file_is_used_where_keras_or_a_user_put_it(real_xception_arrays, location, tmp_path, monkeypatch):
+def test_keras_own_xception_file_is_used_where_keras_or_a_user_put_it(
+    real_xception_arrays, location, tmp_path, monkeypatch
+):
     arrays, _ = real_xception_arrays
     folder = tmp_path / "explicit" if location == "explicit directory" else tmp_path / "keras-home" / "models"
     folder.mkdir(parents=True)

@@ -115,8 +115,13 @@ class TrainedVersionFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda number: number + 1)
     method = "variation"
     status = ModelVersion.Status.TRAINED
-    job = factory.SubFactory(JobFactory, product=factory.SelfAttribute("..product"), kind=Job.Kind.TRAINING,
-                             status=Job.Status.SUCCEEDED, created_by=factory.SubFactory(UserFactory))
+    job = factory.SubFactory(
+        JobFactory,
+        product=factory.SelfAttribute("..product"),
+        kind=Job.Kind.TRAINING,
+        status=Job.Status.SUCCEEDED,
+        created_by=factory.SubFactory(UserFactory),
+    )
     created_by = factory.SubFactory(UserFactory)
 
 

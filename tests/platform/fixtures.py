@@ -25,7 +25,6 @@ from rest_framework.test import APIClient
 from config.celery import app as celery_app
 from config.env import broker_from_env
 from inspection.models import Job
-
 from tests.platform.factories import UserFactory
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -18,8 +18,12 @@ from inspection.models import Activation, EvaluationScore, Inspection, ModelVers
 def trained_version(product: Product, number: int, *, activated_at: datetime | None = None) -> ModelVersion:
     """A trained version record; with `activated_at`, also made the product's active version at that moment."""
     version = ModelVersion.objects.create(
-        product=product, number=number, method="variation", status=ModelVersion.Status.TRAINED,
-        bundle=f"products/{product.pk}/models/v{number}.zip", evaluated=True,
+        product=product,
+        number=number,
+        method="variation",
+        status=ModelVersion.Status.TRAINED,
+        bundle=f"products/{product.pk}/models/v{number}.zip",
+        evaluated=True,
     )
     if activated_at is not None:
         activation = Activation.objects.create(product=product, version=version, reason=f"version {number}")
@@ -57,9 +61,16 @@ def record_parts(product: Product, parts: list[Part]) -> list[Inspection]:
     """Store the parts as inspections (and review items), with `at` as both submission and inspection time."""
     inspections = Inspection.objects.bulk_create(
         Inspection(
-            product=product, version=part.version, status=part.status, decision=part.decision, score=part.score,
-            engine_seconds=part.seconds, created_by=part.user, original_name=part.name or f"part-{index:05d}.png",
-            checksum=f"{index:064d}", source_file=f"products/{product.pk}/inspections/part-{index}.png",
+            product=product,
+            version=part.version,
+            status=part.status,
+            decision=part.decision,
+            score=part.score,
+            engine_seconds=part.seconds,
+            created_by=part.user,
+            original_name=part.name or f"part-{index:05d}.png",
+            checksum=f"{index:064d}",
+            source_file=f"products/{product.pk}/inspections/part-{index}.png",
             inspected_at=None if part.status == Inspection.Status.PENDING else part.at,
             reason=f"score {part.score}",
         )
@@ -72,9 +83,11 @@ def record_parts(product: Product, parts: list[Part]) -> list[Inspection]:
         if part.review:
             decided = part.review in (ReviewItem.Verdict.NORMAL, ReviewItem.Verdict.DEFECTIVE)
             item = ReviewItem.objects.create(
-                product=product, inspection=inspection,
+                product=product,
+                inspection=inspection,
                 status=ReviewItem.Status.DECIDED if decided else ReviewItem.Status.OPEN,
-                decision=part.review if decided else "", defect_type=part.defect_type,
+                decision=part.review if decided else "",
+                defect_type=part.defect_type,
                 decided_at=part.at + timedelta(minutes=5) if decided else None,
             )
             ReviewItem.objects.filter(pk=item.pk).update(created_at=part.at)

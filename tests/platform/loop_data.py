@@ -20,8 +20,15 @@ from tests.synthetic_images import SIZE, defect_type, defective_png, good_png, r
 REGISTRATION = {"method": "ecc", "motion": "translation", "min_coverage": 0.85, "min_quality": 0.3}
 # The paper's method, small enough to train in seconds on two cores.
 TINY_CPCAE = {
-    "downsize_factor": 1, "patch_size": 16, "stride": 8, "latent_dim": 16, "filters": [8, 16],
-    "dense_units": 32, "epochs": 2, "batch_size": 32, "n_neighbors": 2,
+    "downsize_factor": 1,
+    "patch_size": 16,
+    "stride": 8,
+    "latent_dim": 16,
+    "filters": [8, 16],
+    "dense_units": 32,
+    "epochs": 2,
+    "batch_size": 32,
+    "n_neighbors": 2,
 }
 
 
@@ -43,8 +50,15 @@ def ready_product(*, train: int = 12, test_good: int = 4, test_defective: int = 
 
 def _aligned_image(product, content: bytes, label: str, split: str, defect: str = "") -> Image:
     return ImageFactory(
-        product=product, content=content, label=label, split=split, defect_type=defect, width=SIZE, height=SIZE,
-        registration_status=Image.RegistrationStatus.REGISTERED, registration_quality=1.0,
+        product=product,
+        content=content,
+        label=label,
+        split=split,
+        defect_type=defect,
+        width=SIZE,
+        height=SIZE,
+        registration_status=Image.RegistrationStatus.REGISTERED,
+        registration_quality=1.0,
         aligned_file=ContentFile(content, name="aligned.png"),
     )
 
@@ -79,8 +93,13 @@ def activated_version(product: Product, *, user=None):
     from inspection.services.thresholds import model_version_activate, threshold_set
 
     version = trained_version(product)
-    threshold_set(product=product, version=version, threshold=gap_threshold(version), set_by=user,
-                  reason="between the normal and defective evaluation scores")
+    threshold_set(
+        product=product,
+        version=version,
+        threshold=gap_threshold(version),
+        set_by=user,
+        reason="between the normal and defective evaluation scores",
+    )
     model_version_activate(version=version, operating_point="saved", reason="first model", activated_by=user)
     product.refresh_from_db()
     return version

@@ -70,7 +70,9 @@ def endpoints() -> list[Endpoint]:
         else:
             view_class = getattr(callback, "view_class", None)
             if view_class is not None:
-                methods = tuple(m.upper() for m in view_class.http_method_names if hasattr(view_class, m) and m != "options")
+                methods = tuple(
+                    m.upper() for m in view_class.http_method_names if hasattr(view_class, m) and m != "options"
+                )
             else:
                 methods = declared_methods(callback) or ("GET",)
             found.append(Endpoint(pattern.name, route, methods, False))

@@ -30,9 +30,14 @@ def box_mask(*boxes, size=128) -> np.ndarray:
 
 def annotate(image, *regions):
     """regions: (defect type, mask array)."""
-    return annotation_save(image=image, base_revision=0, regions=[
-        RegionInput(defect_type=defect_type.pk, mask=png_bytes(mask), name=f"m{index}")
-        for index, (defect_type, mask) in enumerate(regions)])
+    return annotation_save(
+        image=image,
+        base_revision=0,
+        regions=[
+            RegionInput(defect_type=defect_type.pk, mask=png_bytes(mask), name=f"m{index}")
+            for index, (defect_type, mask) in enumerate(regions)
+        ],
+    )
 
 
 @pytest.fixture
@@ -42,8 +47,9 @@ def product(db):
     dent = DefectTypeFactory(product=product, name="dent", color="#0000ff")
     for split in ("train", "train", "test", "validation"):
         RegisteredImageFactory(product=product, label="normal", split=split)
-    both = RegisteredImageFactory(product=product, label="defective", defect_type="scratch", split="test",
-                                  original_name="deep scratch.png")
+    both = RegisteredImageFactory(
+        product=product, label="defective", defect_type="scratch", split="test", original_name="deep scratch.png"
+    )
     # Two overlapping regions of different types: the exported mask is their union.
     annotate(both, (scratch, box_mask((10, 10, 20, 5))), (dent, box_mask((25, 12, 10, 10), (90, 90, 4, 4))))
     one = RegisteredImageFactory(product=product, label="defective", defect_type="scratch", split="test")
@@ -72,12 +78,25 @@ def folders(archive) -> list[str]:
 def test_the_export_is_an_mvtec_layout_with_union_masks_and_the_defect_types(api_client, product):
     archive = exported(api_client, product)
     assert archive.testzip() is None
-    assert folders(archive) == ["ground_truth/scratch", "ground_truth/scratch", "test/dent", "test/good", "test/good",
-                                "test/scratch", "test/scratch", "train/good", "train/good"]
-    assert json.loads(archive.read("defect_types.json")) == [{"name": "dent", "color": "#0000ff"},
-                                                             {"name": "scratch", "color": "#ff0000"}]
+    assert folders(archive) == [
+        "ground_truth/scratch",
+        "ground_truth/scratch",
+        "test/dent",
+        "test/good",
+        "test/good",
+        "test/scratch",
+        "test/scratch",
+        "train/good",
+        "train/good",
+    ]
+    assert json.loads(archive.read("defect_types.json")) == [
+        {"name": "dent", "color": "#0000ff"},
+        {"name": "scratch", "color": "#ff0000"},
+    ]
     both = Image.objects.get(original_name="deep scratch.png")
-    mask = np.asarray(PillowImage.open(io.BytesIO(archive.read(f"ground_truth/scratch/{both.pk}_deep_scratch_mask.png"))))
+    mask = np.asarray(
+        PillowImage.open(io.BytesIO(archive.read(f"ground_truth/scratch/{both.pk}_deep_scratch_mask.png")))
+    )
     assert np.array_equal(mask, box_mask((10, 10, 20, 5), (25, 12, 10, 10), (90, 90, 4, 4)))
     with both.aligned_file.open("rb") as handle:
         assert archive.read(f"test/scratch/{both.pk}_deep_scratch.png") == handle.read()
@@ -89,8 +108,9 @@ def test_an_exported_zip_imported_into_a_new_product_gives_the_same_annotation_m
     masks = {name: archive.read(name) for name in archive.namelist() if name.startswith("ground_truth/")}
     image_for_mask = {name: name.replace("ground_truth/", "test/").replace("_mask.png", ".png") for name in masks}
     copy = ProductFactory(name="Imported", registration_settings={"method": "none"})
-    upload = api_client.post(f"/api/products/{copy.pk}/images/", {
-        "files": [SimpleUploadedFile("export.zip", data)]}, format="multipart")
+    upload = api_client.post(
+        f"/api/products/{copy.pk}/images/", {"files": [SimpleUploadedFile("export.zip", data)]}, format="multipart"
+    )
     assert upload.status_code == 201 and upload.data["created_count"] == 7, upload.data
     assert upload.data["skipped"] == [] and upload.data["invalid"] == []
     reference = Image.objects.filter(product=copy, split="train").first()
@@ -105,7 +125,9 @@ def test_an_exported_zip_imported_into_a_new_product_gives_the_same_annotation_m
         assert np.array_equal(union, expected), mask_name
     # defect_types.json brings the colours along, also of types no region uses.
     assert sorted(DefectType.objects.filter(product=copy).values_list("name", "color")) == [
-        ("dent", "#0000ff"), ("scratch", "#ff0000")]
+        ("dent", "#0000ff"),
+        ("scratch", "#ff0000"),
+    ]
 
 
 def test_the_export_needs_a_signed_in_user(anonymous_client, product):

@@ -22,9 +22,7 @@ def product(db):
 
 
 def upload(api_client, product, *files, **fields):
-    return api_client.post(
-        f"/api/products/{product.pk}/images/", {"files": list(files), **fields}, format="multipart"
-    )
+    return api_client.post(f"/api/products/{product.pk}/images/", {"files": list(files), **fields}, format="multipart")
 
 
 def files_in(folder: Path) -> set[str]:
@@ -40,7 +38,9 @@ def nothing_changes(product, private_media):
     assert files_in(private_media) == files_before
 
 
-def test_many_images_in_one_request_are_all_stored_with_the_given_label_and_split(api_client, product, private_media, user):
+def test_many_images_in_one_request_are_all_stored_with_the_given_label_and_split(
+    api_client, product, private_media, user
+):
     pictures = distinct_part_pngs(3)
     response = upload(
         api_client, product, *[SimpleUploadedFile(f"good_{i}.png", data) for i, data in enumerate(pictures)],
@@ -59,7 +59,9 @@ def test_many_images_in_one_request_are_all_stored_with_the_given_label_and_spli
 
 def test_uploading_to_a_product_with_a_reference_image_queues_a_registration_job(api_client, product):
     api_client.post(
-        f"/api/products/{product.pk}/reference-image/", {"file": SimpleUploadedFile("ref.png", part_png())}, format="multipart"
+        f"/api/products/{product.pk}/reference-image/",
+        {"file": SimpleUploadedFile("ref.png", part_png())},
+        format="multipart",
     )
     Job.objects.update(status=Job.Status.SUCCEEDED)
     response = upload(api_client, product, SimpleUploadedFile("new.png", part_png(shift=(2, 1))))
@@ -104,7 +106,9 @@ def test_of_200_images_the_valid_ones_are_stored_and_the_invalid_ones_reported_b
     assert response.data["detail"] == "197 stored, 0 duplicates, 3 invalid, 0 skipped."
 
 
-def test_an_image_already_stored_for_the_product_is_reported_as_duplicate_not_stored_again(api_client, product, private_media):
+def test_an_image_already_stored_for_the_product_is_reported_as_duplicate_not_stored_again(
+    api_client, product, private_media
+):
     first = upload(api_client, product, SimpleUploadedFile("a.png", part_png()))
     files_before = files_in(private_media)
     again = upload(api_client, product, SimpleUploadedFile("a_copy.png", part_png()))
@@ -115,7 +119,9 @@ def test_an_image_already_stored_for_the_product_is_reported_as_duplicate_not_st
 
 
 def test_the_same_image_twice_in_one_request_is_stored_once(api_client, product):
-    response = upload(api_client, product, SimpleUploadedFile("a.png", part_png()), SimpleUploadedFile("b.png", part_png()))
+    response = upload(
+        api_client, product, SimpleUploadedFile("a.png", part_png()), SimpleUploadedFile("b.png", part_png())
+    )
     assert response.status_code == 201
     assert (response.data["created_count"], len(response.data["duplicates"])) == (1, 1)
 
@@ -133,21 +139,27 @@ def test_a_request_without_files_is_refused(api_client, product, nothing_changes
 
 
 def test_a_defect_type_on_a_normal_image_is_refused(api_client, product, nothing_changes):
-    response = upload(api_client, product, SimpleUploadedFile("a.png", part_png()), label="normal", defect_type="scratch")
+    response = upload(
+        api_client, product, SimpleUploadedFile("a.png", part_png()), label="normal", defect_type="scratch"
+    )
     assert response.status_code == 400
     assert "only be given together with label=defective" in response.data["detail"]
 
 
 def test_a_request_larger_than_the_upload_limit_is_refused_with_413(api_client, product, settings, nothing_changes):
     settings.UPLOAD_MAX_REQUEST_BYTES = 10_000
-    response = upload(api_client, product, *[SimpleUploadedFile(f"{i}.png", d) for i, d in enumerate(distinct_part_pngs(3))])
+    response = upload(
+        api_client, product, *[SimpleUploadedFile(f"{i}.png", d) for i, d in enumerate(distinct_part_pngs(3))]
+    )
     assert response.status_code == 413
     assert "UPLOAD_MAX_REQUEST_BYTES" in response.json()["detail"]
 
 
 def test_more_files_than_allowed_in_one_request_are_refused(api_client, product, settings, nothing_changes):
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
-    response = upload(api_client, product, *[SimpleUploadedFile(f"{i}.png", d) for i, d in enumerate(distinct_part_pngs(3))])
+    response = upload(
+        api_client, product, *[SimpleUploadedFile(f"{i}.png", d) for i, d in enumerate(distinct_part_pngs(3))]
+    )
     assert response.status_code == 400
     assert "Too many files" in response.data["detail"]
 
@@ -155,7 +167,14 @@ def test_more_files_than_allowed_in_one_request_are_refused(api_client, product,
 def test_a_flat_zip_archive_stores_its_images_with_the_given_label(api_client, product):
     pictures = distinct_part_pngs(2)
     archive = zip_bytes({"batch/one.png": pictures[0], "batch/two.png": pictures[1], "__MACOSX/._one.png": b"x"})
-    response = upload(api_client, product, SimpleUploadedFile("batch.zip", archive), label="defective", split="test", defect_type="dent")
+    response = upload(
+        api_client,
+        product,
+        SimpleUploadedFile("batch.zip", archive),
+        label="defective",
+        split="test",
+        defect_type="dent",
+    )
     assert response.status_code == 201
     assert sorted(Image.objects.values_list("original_name", "label", "split", "defect_type")) == [
         ("batch.zip/batch/one.png", "defective", "test", "dent"),
@@ -176,7 +195,9 @@ def mvtec_archive(pictures: list[bytes], mask: bytes) -> bytes:
     })  # fmt: skip
 
 
-def test_a_zip_in_mvtec_layout_gets_labels_splits_defect_types_and_masks_from_its_folders(api_client, product, private_media):
+def test_a_zip_in_mvtec_layout_gets_labels_splits_defect_types_and_masks_from_its_folders(
+    api_client, product, private_media
+):
     import numpy as np
 
     from tests.synthetic_images import png_bytes
@@ -185,7 +206,12 @@ def test_a_zip_in_mvtec_layout_gets_labels_splits_defect_types_and_masks_from_it
     response = upload(api_client, product, SimpleUploadedFile("zipper.zip", mvtec_archive(distinct_part_pngs(5), mask)))
     assert response.status_code == 201
     stored = {
-        image.original_name.removeprefix("zipper.zip/zipper/"): (image.label, image.split, image.defect_type, bool(image.mask_file))
+        image.original_name.removeprefix("zipper.zip/zipper/"): (
+            image.label,
+            image.split,
+            image.defect_type,
+            bool(image.mask_file),
+        )
         for image in Image.objects.all()
     }
     assert stored == {
@@ -214,7 +240,9 @@ def test_a_mask_of_the_wrong_size_is_reported_and_its_image_kept(api_client, pro
     assert not Image.objects.get(defect_type="broken_teeth").mask_file
 
 
-@pytest.mark.parametrize("evil_name", ["../evil.png", "good/../../evil.png", "/etc/evil.png", "C:/evil.png", "..\\evil.png"])
+@pytest.mark.parametrize(
+    "evil_name", ["../evil.png", "good/../../evil.png", "/etc/evil.png", "C:/evil.png", "..\\evil.png"]
+)
 def test_a_zip_with_a_path_escaping_its_folder_is_refused_entirely(api_client, product, nothing_changes, evil_name):
     archive = zip_bytes({"fine.png": part_png(), evil_name: part_png(shift=(1, 1))})
     response = upload(api_client, product, SimpleUploadedFile("evil.zip", archive))
@@ -224,14 +252,22 @@ def test_a_zip_with_a_path_escaping_its_folder_is_refused_entirely(api_client, p
 
 def test_a_zip_inside_a_zip_is_refused_entirely(api_client, product, nothing_changes):
     inner = zip_bytes({"a.png": part_png()})
-    response = upload(api_client, product, SimpleUploadedFile("outer.zip", zip_bytes({"b.png": part_png(shift=(2, 0)), "inner.zip": inner})))
+    response = upload(
+        api_client,
+        product,
+        SimpleUploadedFile("outer.zip", zip_bytes({"b.png": part_png(shift=(2, 0)), "inner.zip": inner})),
+    )
     assert response.status_code == 400
     assert "nested archives are not accepted" in response.data["detail"]
 
 
 def test_a_zip_renamed_to_png_inside_a_zip_is_refused_entirely(api_client, product, nothing_changes):
     inner = zip_bytes({"a.png": part_png()})
-    response = upload(api_client, product, SimpleUploadedFile("outer.zip", zip_bytes({"b.png": part_png(shift=(2, 0)), "c.png": inner})))
+    response = upload(
+        api_client,
+        product,
+        SimpleUploadedFile("outer.zip", zip_bytes({"b.png": part_png(shift=(2, 0)), "c.png": inner})),
+    )
     assert response.status_code == 400
     assert "c.png is itself an archive" in response.data["detail"]
 
@@ -244,7 +280,9 @@ def test_a_zip_bomb_with_an_absurd_compression_ratio_is_refused(api_client, prod
     assert "looks like a zip bomb" in response.data["detail"]
 
 
-def test_a_zip_that_would_decompress_beyond_the_size_limit_is_refused_with_413(api_client, product, settings, nothing_changes):
+def test_a_zip_that_would_decompress_beyond_the_size_limit_is_refused_with_413(
+    api_client, product, settings, nothing_changes
+):
     pictures = distinct_part_pngs(4)
     settings.ZIP_MAX_TOTAL_BYTES = sum(len(data) for data in pictures) - 1
     archive = zip_bytes({f"{i}.png": data for i, data in enumerate(pictures)}, compression=zipfile.ZIP_STORED)

@@ -25,8 +25,12 @@ def test_images_are_listed_page_by_page(api_client, product):
 
 
 def test_images_are_filtered_by_label_split_and_registration_status(api_client, product):
-    wanted = ImageFactory(product=product, label="defective", defect_type="scratch", split="test", registration_status="failed")
-    ImageFactory(product=product, label="defective", defect_type="scratch", split="test", registration_status="registered")
+    wanted = ImageFactory(
+        product=product, label="defective", defect_type="scratch", split="test", registration_status="failed"
+    )
+    ImageFactory(
+        product=product, label="defective", defect_type="scratch", split="test", registration_status="registered"
+    )
     ImageFactory(product=product, label="normal", split="test", registration_status="failed")
     ImageFactory(product=product, label="defective", defect_type="dent", split="train", registration_status="failed")
     response = api_client.get(
@@ -70,7 +74,9 @@ def test_relabelling_a_defective_image_as_normal_drops_its_defect_type(api_clien
 
 def test_a_defect_type_on_a_normal_image_is_refused(api_client, product):
     image = ImageFactory(product=product, label="normal")
-    response = api_client.patch(f"/api/products/{product.pk}/images/{image.pk}/", {"defect_type": "scratch"}, format="json")
+    response = api_client.patch(
+        f"/api/products/{product.pk}/images/{image.pk}/", {"defect_type": "scratch"}, format="json"
+    )
     assert response.status_code == 400
     image.refresh_from_db()
     assert image.defect_type == ""
@@ -117,7 +123,12 @@ def test_a_bulk_change_naming_another_products_image_changes_nothing(api_client,
 
 def test_a_bulk_change_without_ids_or_without_changes_is_refused(api_client, product):
     image = ImageFactory(product=product)
-    assert api_client.patch(f"/api/products/{product.pk}/images/bulk/", {"ids": [], "label": "normal"}, format="json").status_code == 400
+    assert (
+        api_client.patch(
+            f"/api/products/{product.pk}/images/bulk/", {"ids": [], "label": "normal"}, format="json"
+        ).status_code
+        == 400
+    )
     response = api_client.patch(f"/api/products/{product.pk}/images/bulk/", {"ids": [image.pk]}, format="json")
     assert response.status_code == 400
     assert "Nothing to change" in response.data["detail"]

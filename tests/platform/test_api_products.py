@@ -11,7 +11,9 @@ from tests.synthetic_images import noise_pixels, part_png, png_bytes
 
 
 def test_a_product_is_created_with_a_name_and_description(api_client, user):
-    response = api_client.post("/api/products/", {"name": "Zipper cursor", "description": "Brass, 20 mm"}, format="json")
+    response = api_client.post(
+        "/api/products/", {"name": "Zipper cursor", "description": "Brass, 20 mm"}, format="json"
+    )
     assert response.status_code == 201
     product = Product.objects.get(pk=response.data["id"])
     assert (product.name, product.description, product.created_by) == ("Zipper cursor", "Brass, 20 mm", user)
@@ -79,7 +81,9 @@ def test_a_product_is_read_changed_and_deleted(api_client):
     assert api_client.get(f"/api/products/{product.pk}/").status_code == 404
 
 
-def test_deleting_a_product_deletes_its_images_jobs_and_files(api_client, private_media, django_capture_on_commit_callbacks):
+def test_deleting_a_product_deletes_its_images_jobs_and_files(
+    api_client, private_media, django_capture_on_commit_callbacks
+):
     image = ImageFactory()
     Job.objects.create(kind=Job.Kind.REGISTRATION, product=image.product)
     stored = Path(private_media) / image.file.name
@@ -119,7 +123,9 @@ def test_one_of_the_products_images_can_become_the_reference(api_client):
 
 def test_an_image_of_another_product_cannot_become_the_reference(api_client):
     product, foreign_image = ProductFactory(), ImageFactory()
-    response = api_client.post(f"/api/products/{product.pk}/reference-image/", {"image_id": foreign_image.pk}, format="json")
+    response = api_client.post(
+        f"/api/products/{product.pk}/reference-image/", {"image_id": foreign_image.pk}, format="json"
+    )
     assert response.status_code == 404
     assert not Job.objects.exists()
 

@@ -54,7 +54,12 @@ def test_a_product_created_renamed_given_a_region_and_deleted_leaves_four_entrie
     api = client_for(admin)
     product_id = api.post("/api/products/", {"name": "Bracket"}, format="json").data["id"]
     region = {"roi": [4, 4, 100, 100]}
-    assert api.patch(f"/api/products/{product_id}/", {"name": "Bracket B", "registration_settings": region}, format="json").status_code == 200
+    assert (
+        api.patch(
+            f"/api/products/{product_id}/", {"name": "Bracket B", "registration_settings": region}, format="json"
+        ).status_code
+        == 200
+    )
     assert api.delete(f"/api/products/{product_id}/").status_code == 204
     found = entries(api, product=product_id)
     assert [entry["action"] for entry in found] == ["delete", "update", "create"]
@@ -70,7 +75,10 @@ def test_image_upload_relabel_split_exclusion_and_deletion_keep_the_name_and_che
     product = ProductFactory()
     upload = api.post(
         f"/api/products/{product.pk}/images/",
-        {"files": [SimpleUploadedFile("scratch-01.png", part_png(seed=4), content_type="image/png")], "label": "normal"},
+        {
+            "files": [SimpleUploadedFile("scratch-01.png", part_png(seed=4), content_type="image/png")],
+            "label": "normal",
+        },
         format="multipart",
     )
     assert upload.status_code in (201, 202), upload.data
@@ -80,7 +88,11 @@ def test_image_upload_relabel_split_exclusion_and_deletion_keep_the_name_and_che
     api.patch(url, {"split": "test"}, format="json")
     api.patch(url, {"split": "excluded"}, format="json")
     assert api.delete(url).status_code == 204
-    found = [entry for entry in entries(client_for(UserFactory(role="admin")), product=product.pk) if entry["object_type"] == "image"]
+    found = [
+        entry
+        for entry in entries(client_for(UserFactory(role="admin")), product=product.pk)
+        if entry["object_type"] == "image"
+    ]
     assert [entry["action"] for entry in found] == ["delete", "update", "update", "update", "create"]
     assert found[3]["changes"]["label"] == {"before": "normal", "after": "defective"}
     assert found[2]["changes"]["split"] == {"before": "train", "after": "test"}
@@ -94,7 +106,9 @@ def test_a_bulk_relabel_leaves_one_entry_per_image(engineer):
     product = ProductFactory()
     images = [ImageFactory(product=product) for _ in range(2)]
     response = client_for(engineer).patch(
-        f"/api/products/{product.pk}/images/bulk/", {"ids": [image.pk for image in images], "split": "test"}, format="json"
+        f"/api/products/{product.pk}/images/bulk/",
+        {"ids": [image.pk for image in images], "split": "test"},
+        format="json",
     )
     assert response.status_code == 200, response.data
     found = entries(client_for(UserFactory(role="admin")), product=product.pk, action="update")
@@ -106,7 +120,9 @@ def test_a_bulk_relabel_leaves_one_entry_per_image(engineer):
 def test_a_defect_type_made_by_a_reviewer_is_logged(engineer):
     reviewer = UserFactory(role="reviewer")
     product = ProductFactory()
-    created = client_for(reviewer).post(f"/api/products/{product.pk}/defect-types/", {"name": "dent", "color": "#112233"}, format="json")
+    created = client_for(reviewer).post(
+        f"/api/products/{product.pk}/defect-types/", {"name": "dent", "color": "#112233"}, format="json"
+    )
     assert created.status_code == 201, created.data
     entry = only(entries(client_for(UserFactory(role="admin")), product=product.pk), object_type="defecttype")
     assert entry["actor"] == reviewer.username and entry["changes"]["name"] == {"before": "None", "after": "dent"}
@@ -117,8 +133,19 @@ def test_training_start_cancel_threshold_and_activation_are_logged_with_the_oper
     product = ready_product(train=10, test_good=4, test_defective=4)
     version = trained_version(product)
     threshold = gap_threshold(version)
-    assert api.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": threshold, "reason": "gap between the classes"}, format="json").status_code == 201
-    activated = api.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", {"operating_point": "saved", "reason": "night shift"}, format="json")
+    assert (
+        api.post(
+            f"/api/products/{product.pk}/thresholds/",
+            {"version": version.pk, "threshold": threshold, "reason": "gap between the classes"},
+            format="json",
+        ).status_code
+        == 201
+    )
+    activated = api.post(
+        f"/api/products/{product.pk}/model-versions/{version.pk}/activate/",
+        {"operating_point": "saved", "reason": "night shift"},
+        format="json",
+    )
     assert activated.status_code in (200, 201), activated.data
     queued = api.post(f"/api/products/{product.pk}/model-versions/", {"method": "variation"}, format="json")
     assert queued.status_code in (201, 202), queued.data
@@ -142,7 +169,9 @@ def test_a_review_decision_is_logged_with_the_verdict_before_and_after():
     inspection = inspection_run(product=product, file=SimpleUploadedFile("bad.png", png_bytes(defective_pixels(21))))
     item = inspection.review_item
     decided = client_for(reviewer).post(
-        f"/api/products/{product.pk}/review-items/{item.pk}/decide/", {"decision": "defective", "defect_type": "scratch"}, format="json"
+        f"/api/products/{product.pk}/review-items/{item.pk}/decide/",
+        {"decision": "defective", "defect_type": "scratch"},
+        format="json",
     )
     assert decided.status_code == 200, decided.data
     found = entries(client_for(UserFactory(role="admin")), product=product.pk, user=reviewer.username)
@@ -217,6 +246,8 @@ def test_an_annotation_saved_by_a_reviewer_is_logged_under_its_product():
     scratch = DefectTypeFactory(product=product, name="scratch")
     saved = put_annotation(client_for(reviewer), product, image, [(scratch.pk, mask_png())], note="left edge")
     assert saved.status_code in (200, 201), saved.data
-    entry = only(entries(client_for(UserFactory(role="admin")), product=product.pk, action="create"), object_type="annotation")
+    entry = only(
+        entries(client_for(UserFactory(role="admin")), product=product.pk, action="create"), object_type="annotation"
+    )
     assert entry["actor"] == reviewer.username
     assert entry["changes"]["note"] == {"before": "None", "after": "left edge"}

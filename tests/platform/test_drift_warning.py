@@ -51,9 +51,15 @@ def feed(line, *, mean: float, count: int = 250, start_hours_ago: float = 10):
     """Parts from the line scoring around `mean`, decided by the threshold like the inspection service does."""
     now = timezone.now()
     scores = line["rng"].normal(mean, 0.03, count)
-    parts = [Part(now - timedelta(hours=start_hours_ago) + timedelta(seconds=index * 60), version=line["version"],
-                  score=float(score), decision="pass" if score < THRESHOLD else "reject")
-             for index, score in enumerate(scores)]
+    parts = [
+        Part(
+            now - timedelta(hours=start_hours_ago) + timedelta(seconds=index * 60),
+            version=line["version"],
+            score=float(score),
+            decision="pass" if score < THRESHOLD else "reject",
+        )
+        for index, score in enumerate(scores)
+    ]
     record_parts(line["product"], parts)
 
 

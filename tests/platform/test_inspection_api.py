@@ -33,10 +33,14 @@ def upload(name, pixels):
 
 
 def inspect(api_client, product, name, pixels):
-    return api_client.post(f"/api/products/{product.pk}/inspections/", {"file": upload(name, pixels)}, format="multipart")
+    return api_client.post(
+        f"/api/products/{product.pk}/inspections/", {"file": upload(name, pixels)}, format="multipart"
+    )
 
 
-def test_the_operating_point_endpoint_reports_curves_and_the_effect_of_a_proposed_threshold(api_client, product, version):
+def test_the_operating_point_endpoint_reports_curves_and_the_effect_of_a_proposed_threshold(
+    api_client, product, version
+):
     url = f"/api/products/{product.pk}/model-versions/{version.pk}/operating-point/"
     plain = api_client.get(url)
     assert plain.status_code == 200
@@ -44,13 +48,20 @@ def test_the_operating_point_endpoint_reports_curves_and_the_effect_of_a_propose
     assert set(plain.data["curves"]) == {"roc", "pr", "histogram"} and plain.data["metrics"]["image_auroc"] == 1.0
     proposed = api_client.get(url, {"threshold": gap_threshold(version)}).data["proposed"]
     assert proposed["confusion"] == {"tp": 4, "fp": 0, "tn": 4, "fn": 0}
-    assert (proposed["precision"], proposed["recall"], proposed["f1"], proposed["false_call_rate"]) == (1.0, 1.0, 1.0, 0.0)
+    assert (proposed["precision"], proposed["recall"], proposed["f1"], proposed["false_call_rate"]) == (
+        1.0,
+        1.0,
+        1.0,
+        0.0,
+    )
     # A threshold below every score rejects everything: half the calls are false.
     everything = api_client.get(url, {"threshold": 0}).data["proposed"]
     assert (everything["false_call_rate"], everything["precision"], everything["confusion"]["fp"]) == (1.0, 0.5, 4)
     band = api_client.get(url, {"band_lower": 0, "band_upper": gap_threshold(version)}).data["proposed"]
-    assert band["decisions"] == {"normal": {"pass": 0, "review": 4, "reject": 0},
-                                 "defective": {"pass": 0, "review": 0, "reject": 4}}
+    assert band["decisions"] == {
+        "normal": {"pass": 0, "review": 4, "reject": 0},
+        "defective": {"pass": 0, "review": 0, "reject": 4},
+    }
     assert api_client.get(url, {"threshold": "high"}).status_code == 400
     assert api_client.get(url, {"band_lower": 2, "band_upper": 1}).status_code == 400
     scores = api_client.get(f"/api/products/{product.pk}/model-versions/{version.pk}/evaluation/").data
@@ -63,16 +74,24 @@ def test_threshold_settings_keep_a_history_and_roll_back_as_a_new_setting(api_cl
     assert first.status_code == 201, first.data
     assert (first.data["set_by"], first.data["version_number"], first.data["reason"]) == (user.username, 1, "first try")
     assert first.data["expected"]["confusion"]["tp"] == 4
-    second = api_client.post(url, {"version": version.pk, "band_lower": 2.0, "band_upper": 9.0, "reason": "band"},
-                             format="json")
+    second = api_client.post(
+        url, {"version": version.pk, "band_lower": 2.0, "band_upper": 9.0, "reason": "band"}, format="json"
+    )
     assert second.status_code == 201
-    rolled = api_client.post(f"{url}{first.data['id']}/rollback/", {"reason": "band sent too much to review"},
-                             format="json")
+    rolled = api_client.post(
+        f"{url}{first.data['id']}/rollback/", {"reason": "band sent too much to review"}, format="json"
+    )
     assert rolled.status_code == 201
-    assert (rolled.data["threshold"], rolled.data["band_lower"], rolled.data["rolled_back_from"]) == (5.0, None, first.data["id"])
+    assert (rolled.data["threshold"], rolled.data["band_lower"], rolled.data["rolled_back_from"]) == (
+        5.0,
+        None,
+        first.data["id"],
+    )
     history = api_client.get(url).data["results"]
     assert [entry["id"] for entry in history] == [rolled.data["id"], second.data["id"], first.data["id"]]
-    both = api_client.post(url, {"version": version.pk, "threshold": 1, "band_lower": 0, "band_upper": 2}, format="json")
+    both = api_client.post(
+        url, {"version": version.pk, "threshold": 1, "band_lower": 0, "band_upper": 2}, format="json"
+    )
     assert both.status_code == 400 and "not both" in both.data["detail"]
     assert api_client.post(url, {"threshold": 1}, format="json").status_code == 400  # no active version to default to
 
@@ -81,9 +100,14 @@ def activate(api_client, product, version, **body):
     return api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/", body, format="json")
 
 
-def test_activation_reports_the_promotion_gate_and_never_lets_two_versions_be_active(api_client, product, version, user):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
-                                                                "reason": "in the gap"}, format="json")
+def test_activation_reports_the_promotion_gate_and_never_lets_two_versions_be_active(
+    api_client, product, version, user
+):
+    api_client.post(
+        f"/api/products/{product.pk}/thresholds/",
+        {"version": version.pk, "threshold": gap_threshold(version), "reason": "in the gap"},
+        format="json",
+    )
     first = activate(api_client, product, version, operating_point="saved", reason="first model")
     assert first.status_code == 200, first.data
     assert first.data["gate"]["old_version"] is None and first.data["gate"]["false_call_rate"] == 0.0
@@ -92,7 +116,10 @@ def test_activation_reports_the_promotion_gate_and_never_lets_two_versions_be_ac
     activated = activate(api_client, product, newer, operating_point="max-f1", reason="retrained")
     assert activated.status_code == 200, activated.data
     gate = activated.data["gate"]
-    assert activated.data["operating_point"]["reason"] == "retrained (set on activation: max-f1, max-F1 on the evaluation images)"
+    assert (
+        activated.data["operating_point"]["reason"]
+        == "retrained (set on activation: max-f1, max-F1 on the evaluation images)"
+    )
     assert activated.data["replaced_operating_point"]["reason"] == "in the gap"
     assert (gate["old_version"], gate["new_version"], gate["compared_defects"], gate["rejected_by_old"]) == (1, 2, 4, 4)
     assert gate["passed"] is True and gate["missed"] == [] and gate["false_call_rate"] == 0.0
@@ -104,8 +131,9 @@ def test_activation_reports_the_promotion_gate_and_never_lets_two_versions_be_ac
     assert [(entry["number"], entry["is_active"]) for entry in listed] == [(2, True), (1, False)]
 
 
-def test_activating_without_an_operating_point_or_a_reason_lists_the_choices_and_changes_nothing(api_client, product,
-                                                                                               version):
+def test_activating_without_an_operating_point_or_a_reason_lists_the_choices_and_changes_nothing(
+    api_client, product, version
+):
     for body in ({}, {"reason": "go"}, {"operating_point": "max-f1"}, {"operating_point": "max-f1", "reason": "  "}):
         refused = activate(api_client, product, version, **body)
         assert refused.status_code == 400, body
@@ -125,14 +153,19 @@ def test_activating_without_an_operating_point_or_a_reason_lists_the_choices_and
     assert product.active_version is None and not ThresholdSetting.objects.filter(product=product).exists()
 
 
-def test_activating_a_second_version_keeps_the_engineers_setting_and_records_who_replaced_it_and_why(api_client, product,
-                                                                                                    version, user):
-    saved = api_client.post(f"/api/products/{product.pk}/thresholds/",
-                            {"version": version.pk, "threshold": 233.0, "reason": "line 2 false calls"}, format="json")
+def test_activating_a_second_version_keeps_the_engineers_setting_and_records_who_replaced_it_and_why(
+    api_client, product, version, user
+):
+    saved = api_client.post(
+        f"/api/products/{product.pk}/thresholds/",
+        {"version": version.pk, "threshold": 233.0, "reason": "line 2 false calls"},
+        format="json",
+    )
     assert activate(api_client, product, version, operating_point="saved", reason="first model").status_code == 200
     newer = trained_version(product, min_std=0.02)
-    explicit = activate(api_client, product, newer, operating_point={"threshold": gap_threshold(newer)},
-                        reason="new lighting")
+    explicit = activate(
+        api_client, product, newer, operating_point={"threshold": gap_threshold(newer)}, reason="new lighting"
+    )
     assert explicit.status_code == 200
     assert explicit.data["replaced_operating_point"]["id"] == saved.data["id"]
     assert explicit.data["activated_by"] == user.username and explicit.data["reason"] == "new lighting"
@@ -150,8 +183,11 @@ def test_activating_a_second_version_keeps_the_engineers_setting_and_records_who
 
 
 def test_the_gate_names_defects_the_new_version_no_longer_rejects(api_client, product, version):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
-                                                                "reason": "in the gap"}, format="json")
+    api_client.post(
+        f"/api/products/{product.pk}/thresholds/",
+        {"version": version.pk, "threshold": gap_threshold(version), "reason": "in the gap"},
+        format="json",
+    )
     activate(api_client, product, version, operating_point="saved", reason="first")
     lax = trained_version(product, min_std=0.02)
     highest = max(score.score for score in lax.evaluation_scores.all())
@@ -166,8 +202,9 @@ def test_a_version_that_was_not_evaluated_is_activated_only_when_forced_with_a_r
     refused = activate(api_client, product, version, operating_point="false-call-budget", reason="go")
     assert refused.status_code == 409 and "was not evaluated" in refused.data["detail"]
     assert activate(api_client, product, version, force=True, operating_point="false-call-budget").status_code == 400
-    forced = activate(api_client, product, version, force=True, operating_point="false-call-budget",
-                      reason="no defects collected yet")
+    forced = activate(
+        api_client, product, version, force=True, operating_point="false-call-budget", reason="no defects collected yet"
+    )
     assert forced.status_code == 200 and forced.data["forced"] is True
     failed = model_version_create(product=product, method="variation")
     ModelVersion.objects.filter(pk=failed.pk).update(status="failed")
@@ -176,14 +213,18 @@ def test_a_version_that_was_not_evaluated_is_activated_only_when_forced_with_a_r
 
 @pytest.fixture
 def active(api_client, product, version):
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version),
-                                                      "reason": "in the gap"},
-                    format="json")
+    api_client.post(
+        f"/api/products/{product.pk}/thresholds/",
+        {"version": version.pk, "threshold": gap_threshold(version), "reason": "in the gap"},
+        format="json",
+    )
     assert activate(api_client, product, version, operating_point="saved", reason="first").status_code == 200
     return version
 
 
-def test_a_good_part_passes_and_a_defective_one_is_rejected_into_the_review_queue(api_client, product, active, private_media):
+def test_a_good_part_passes_and_a_defective_one_is_rejected_into_the_review_queue(
+    api_client, product, active, private_media
+):
     good = inspect(api_client, product, "good.png", good_pixels(300))
     assert good.status_code == 201, good.data
     assert (good.data["decision"], good.data["status"], good.data["version_number"]) == ("pass", "done", 1)
@@ -210,7 +251,9 @@ def test_a_part_that_cannot_be_aligned_goes_to_review_with_the_reason_never_pass
     assert ReviewItem.objects.get(inspection_id=response.data["id"]).doubt == 0.0
 
 
-def test_an_image_of_another_size_and_channel_count_is_converted_and_resized_before_scoring(api_client, product, active):
+def test_an_image_of_another_size_and_channel_count_is_converted_and_resized_before_scoring(
+    api_client, product, active
+):
     grey = good_pixels(301)
     colour_and_larger = cv2.resize(np.repeat(grey[:, :, None], 3, axis=2), (144, 144), interpolation=cv2.INTER_LINEAR)
     response = inspect(api_client, product, "large-colour.png", colour_and_larger)
@@ -220,9 +263,11 @@ def test_an_image_of_another_size_and_channel_count_is_converted_and_resized_bef
 
 
 def test_band_thresholds_send_scores_between_them_to_review(api_client, product, active):
-    api_client.post(f"/api/products/{product.pk}/thresholds/",
-                    {"version": active.pk, "band_lower": 0.0, "band_upper": 1e9, "reason": "review everything"},
-                    format="json")
+    api_client.post(
+        f"/api/products/{product.pk}/thresholds/",
+        {"version": active.pk, "band_lower": 0.0, "band_upper": 1e9, "reason": "review everything"},
+        format="json",
+    )
     response = inspect(api_client, product, "good.png", good_pixels(302))
     assert response.data["decision"] == "review" and "review band" in response.data["reason"]
 
@@ -230,10 +275,17 @@ def test_band_thresholds_send_scores_between_them_to_review(api_client, product,
 def test_inspection_needs_an_active_version_and_an_image(api_client, product, version):
     refused = inspect(api_client, product, "good.png", good_pixels(1))
     assert refused.status_code == 409 and "no active model version" in refused.data["detail"]
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": 1.0, "reason": "test"}, format="json")
+    api_client.post(
+        f"/api/products/{product.pk}/thresholds/",
+        {"version": version.pk, "threshold": 1.0, "reason": "test"},
+        format="json",
+    )
     activate(api_client, product, version, operating_point="saved", reason="first")
-    not_image = api_client.post(f"/api/products/{product.pk}/inspections/",
-                                {"file": SimpleUploadedFile("notes.txt", b"hello")}, format="multipart")
+    not_image = api_client.post(
+        f"/api/products/{product.pk}/inspections/",
+        {"file": SimpleUploadedFile("notes.txt", b"hello")},
+        format="multipart",
+    )
     assert not_image.status_code == 400 and "not an image" in not_image.data["detail"]
     assert api_client.post(f"/api/products/{product.pk}/inspections/", {}, format="multipart").status_code == 400
     assert not Inspection.objects.exists()
@@ -253,7 +305,12 @@ def test_a_damaged_bundle_fails_inspection_clearly_and_flags_the_version(api_cli
     assert active.flagged_damaged and "checksum mismatch" in active.damage_reason
     again = inspect(api_client, product, "good.png", good_pixels(305))
     assert again.status_code == 409 and "flagged as damaged" in again.data["detail"]
-    assert api_client.post(f"/api/products/{product.pk}/model-versions/{active.pk}/activate/", {}, format="json").status_code == 409
+    assert (
+        api_client.post(
+            f"/api/products/{product.pk}/model-versions/{active.pk}/activate/", {}, format="json"
+        ).status_code
+        == 409
+    )
 
 
 def test_a_damaged_local_copy_is_replaced_from_storage(api_client, product, active, private_media):
@@ -292,8 +349,9 @@ def test_the_same_picture_inspected_again_within_the_hour_links_to_the_first_rev
     assert other.data["repeat_of"] is None and ReviewItem.objects.filter(product=product).count() == 2
 
 
-def test_a_picture_inspected_more_than_an_hour_ago_or_with_another_version_opens_a_new_review_item(api_client, product,
-                                                                                                  active):
+def test_a_picture_inspected_more_than_an_hour_ago_or_with_another_version_opens_a_new_review_item(
+    api_client, product, active
+):
     from datetime import timedelta
 
     from django.utils import timezone

@@ -25,12 +25,35 @@ def line(db):
     parts = [
         Part(MONDAY, "pass", 0.10, version=first, user=north, name="a.png"),
         Part(MONDAY + timedelta(hours=1), "review", 0.40, version=first, user=north, name="b.png", review="pending"),
-        Part(MONDAY + timedelta(days=1), "reject", 0.90, version=first, user=south, name="c.png",
-             review="defective", defect_type="scratch"),
-        Part(MONDAY + timedelta(days=2, hours=1), "review", 0.45, version=second, user=south, name="d.png",
-             review="normal"),
-        Part(MONDAY + timedelta(days=3), "reject", 0.95, version=second, user=north, name="=cmd|calc.png",
-             review="defective", defect_type="dent"),
+        Part(
+            MONDAY + timedelta(days=1),
+            "reject",
+            0.90,
+            version=first,
+            user=south,
+            name="c.png",
+            review="defective",
+            defect_type="scratch",
+        ),
+        Part(
+            MONDAY + timedelta(days=2, hours=1),
+            "review",
+            0.45,
+            version=second,
+            user=south,
+            name="d.png",
+            review="normal",
+        ),
+        Part(
+            MONDAY + timedelta(days=3),
+            "reject",
+            0.95,
+            version=second,
+            user=north,
+            name="=cmd|calc.png",
+            review="defective",
+            defect_type="dent",
+        ),
         Part(MONDAY + timedelta(days=4), "pass", 0.05, version=second, user=south, name="f.png"),
     ]
     record_parts(product, parts)
@@ -53,15 +76,21 @@ def test_without_filters_the_list_shows_every_part_newest_submitted_first(api_cl
 
 
 def test_a_time_range_keeps_the_parts_inspected_inside_it(api_client, line):
-    response = history(api_client, line["product"], inspected_after="2026-12-01T00:00:00Z",
-                       inspected_before="2026-12-03T00:00:00Z")
+    response = history(
+        api_client, line["product"], inspected_after="2026-12-01T00:00:00Z", inspected_before="2026-12-03T00:00:00Z"
+    )
     assert sorted(names(response)) == ["c.png", "d.png"]
 
 
 def test_a_time_without_offset_is_read_in_the_time_zone_given(api_client, line):
     # 09:30 in Berlin is 08:30 UTC: a.png (08:00 UTC) is before it, b.png (09:00 UTC) after.
-    response = history(api_client, line["product"], inspected_after="2026-11-30T09:30", tz="Europe/Berlin",
-                       inspected_before="2026-11-30T12:00")
+    response = history(
+        api_client,
+        line["product"],
+        inspected_after="2026-11-30T09:30",
+        tz="Europe/Berlin",
+        inspected_before="2026-11-30T12:00",
+    )
     assert names(response) == ["b.png"]
 
 
@@ -97,12 +126,17 @@ def test_sorting_by_score_and_by_time_in_both_directions(api_client, line):
 
 def test_parts_not_scored_count_as_the_highest_score_and_waiting_ones_as_the_newest(api_client, line):
     product = line["product"]
-    record_parts(product, [
-        Part(MONDAY, status=Inspection.Status.FAILED, decision="review", score=None, name="unaligned.png"),
-        Part(MONDAY, status=Inspection.Status.PENDING, decision="", score=None, name="waiting.png"),
-    ])
+    record_parts(
+        product,
+        [
+            Part(MONDAY, status=Inspection.Status.FAILED, decision="review", score=None, name="unaligned.png"),
+            Part(MONDAY, status=Inspection.Status.PENDING, decision="", score=None, name="waiting.png"),
+        ],
+    )
     assert names(history(api_client, product, ordering="-score"))[:2] in (
-        ["unaligned.png", "waiting.png"], ["waiting.png", "unaligned.png"])
+        ["unaligned.png", "waiting.png"],
+        ["waiting.png", "unaligned.png"],
+    )
     assert names(history(api_client, product, ordering="-time"))[0] == "waiting.png"
     assert names(history(api_client, product, ordering="time"))[-1] == "waiting.png"
 
@@ -113,15 +147,18 @@ def test_the_list_is_paged(api_client, line):
     assert response.data["count"] == 6 and response.data["previous"]
 
 
-@pytest.mark.parametrize("params, named", [
-    ({"decision": "maybe"}, "decision"),
-    ({"score_min": "high"}, "score_min"),
-    ({"inspected_after": "last tuesday"}, "inspected_after"),
-    ({"review": "later"}, "review"),
-    ({"ordering": "name"}, "ordering"),
-    ({"version": "1.5"}, "version"),
-    ({"tz": "Mars/Olympus"}, "tz"),
-])
+@pytest.mark.parametrize(
+    "params, named",
+    [
+        ({"decision": "maybe"}, "decision"),
+        ({"score_min": "high"}, "score_min"),
+        ({"inspected_after": "last tuesday"}, "inspected_after"),
+        ({"review": "later"}, "review"),
+        ({"ordering": "name"}, "ordering"),
+        ({"version": "1.5"}, "version"),
+        ({"tz": "Mars/Olympus"}, "tz"),
+    ],
+)
 def test_a_bad_filter_value_is_refused_naming_the_parameter(api_client, line, params, named):
     response = history(api_client, line["product"], **params)
     assert response.status_code == 400

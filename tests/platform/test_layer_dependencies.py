@@ -6,8 +6,17 @@ from pathlib import Path
 APP_DIR = Path(__file__).resolve().parents[2] / "inspection"
 # Query-building attributes of a Django queryset or manager: a module using them runs its own queries.
 QUERY_ATTRIBUTES = {
-    "objects", "filter", "exclude", "order_by", "select_related", "prefetch_related", "annotate", "aggregate",
-    "values_list", "in_bulk", "refresh_from_db",
+    "objects",
+    "filter",
+    "exclude",
+    "order_by",
+    "select_related",
+    "prefetch_related",
+    "annotate",
+    "aggregate",
+    "values_list",
+    "in_bulk",
+    "refresh_from_db",
 }
 
 
@@ -45,8 +54,15 @@ def test_no_selector_imports_a_service():
 
 
 def test_lib_imports_no_service_selector_model_or_view():
-    forbidden = ("inspection.services", "inspection.selectors", "inspection.models", "inspection.web",
-                 "inspection.api", "inspection.tasks", "django.db")
+    forbidden = (
+        "inspection.services",
+        "inspection.selectors",
+        "inspection.models",
+        "inspection.web",
+        "inspection.api",
+        "inspection.tasks",
+        "django.db",
+    )
     assert modules("lib")
     assert offenders("lib", forbidden) == {}
 
@@ -56,7 +72,8 @@ def test_no_view_or_serializer_builds_a_query_of_its_own():
     for folder in ("web", "api"):
         for path in modules(folder):
             attributes = {
-                node.attr for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+                node.attr
+                for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
                 if isinstance(node, ast.Attribute)
             }
             if attributes & QUERY_ATTRIBUTES:

@@ -21,25 +21,39 @@ def test_the_labels_and_splits_it_assigns_are_those_the_image_model_accepts():
 
 def test_each_image_gets_label_split_defect_type_and_its_mask():
     files = paths(
-        "zipper/train/good/000.png", "zipper/test/good/001.png", "zipper/test/broken_teeth/002.png",
-        "zipper/ground_truth/broken_teeth/002_mask.png", "zipper/defect_types.json",
+        "zipper/train/good/000.png",
+        "zipper/test/good/001.png",
+        "zipper/test/broken_teeth/002.png",
+        "zipper/ground_truth/broken_teeth/002_mask.png",
+        "zipper/defect_types.json",
     )
     root = mvtec_root(files)
     plan = mvtec_plan(files, root)
     assert root == PurePosixPath("zipper")
-    assert [(str(image.path), image.label, image.split, image.defect_type, str(image.mask_path)) for image in plan.images] == [
+    assert [
+        (str(image.path), image.label, image.split, image.defect_type, str(image.mask_path)) for image in plan.images
+    ] == [
         ("zipper/train/good/000.png", "normal", "train", "", "None"),
         ("zipper/test/good/001.png", "normal", "test", "", "None"),
-        ("zipper/test/broken_teeth/002.png", "defective", "test", "broken_teeth",
-         "zipper/ground_truth/broken_teeth/002_mask.png"),
+        (
+            "zipper/test/broken_teeth/002.png",
+            "defective",
+            "test",
+            "broken_teeth",
+            "zipper/ground_truth/broken_teeth/002_mask.png",
+        ),
     ]
     assert plan.skipped == [] and plan.defect_types_path == PurePosixPath("zipper/defect_types.json")
 
 
 def test_files_outside_the_layout_are_skipped_with_the_reason():
     files = paths(
-        "train/good/000.png", "train/broken/001.png", "test/cut/002.png", "notes.txt",
-        "ground_truth/cut/003_mask.png", "ground_truth/cut/002.png",
+        "train/good/000.png",
+        "train/broken/001.png",
+        "test/cut/002.png",
+        "notes.txt",
+        "ground_truth/cut/003_mask.png",
+        "ground_truth/cut/002.png",
     )
     plan = mvtec_plan(files, mvtec_root(files))
     assert [str(image.path) for image in plan.images] == ["train/good/000.png", "test/cut/002.png"]

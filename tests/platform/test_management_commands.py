@@ -89,7 +89,9 @@ def test_import_images_queues_registration_when_the_product_has_a_reference(db, 
     from inspection.services.products import product_set_reference_image
 
     product = ProductFactory(name="Widget")
-    product_set_reference_image(product=product, file=SimpleUploadedFile("ref.png", (mvtec_folder / "train/good/000.png").read_bytes()))
+    product_set_reference_image(
+        product=product, file=SimpleUploadedFile("ref.png", (mvtec_folder / "train/good/000.png").read_bytes())
+    )
     Job.objects.update(status=Job.Status.SUCCEEDED)
     output = run("import_images", "Widget", str(mvtec_folder))
     assert "Registration job" in output

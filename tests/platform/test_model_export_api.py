@@ -9,9 +9,8 @@ from rest_framework.test import APIClient
 from inspection.runtime import load_model
 from inspection.services.training import model_version_create
 from tests.platform.factories import UserFactory
-from tests.synthetic_images import png_bytes
 from tests.platform.loop_data import TINY_CPCAE, gap_threshold, ready_product, trained_version
-from tests.synthetic_images import defective_pixels, good_pixels
+from tests.synthetic_images import defective_pixels, good_pixels, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +22,22 @@ def product():
 
 @pytest.fixture
 def version(api_client, product):
-    version = trained_version(product, "cpcae-knn", **TINY_CPCAE, backbone="efficientnet-lite0", weights="random",
-                              precision="float32")
-    api_client.post(f"/api/products/{product.pk}/thresholds/", {"version": version.pk, "threshold": gap_threshold(version), "reason": "gap"},
-                    format="json")
-    assert api_client.post(f"/api/products/{product.pk}/model-versions/{version.pk}/activate/",
-                           {"operating_point": "saved", "reason": "line trial"}, format="json").status_code == 200
+    version = trained_version(
+        product, "cpcae-knn", **TINY_CPCAE, backbone="efficientnet-lite0", weights="random", precision="float32"
+    )
+    api_client.post(
+        f"/api/products/{product.pk}/thresholds/",
+        {"version": version.pk, "threshold": gap_threshold(version), "reason": "gap"},
+        format="json",
+    )
+    assert (
+        api_client.post(
+            f"/api/products/{product.pk}/model-versions/{version.pk}/activate/",
+            {"operating_point": "saved", "reason": "line trial"},
+            format="json",
+        ).status_code
+        == 200
+    )
     return version
 
 
@@ -49,7 +58,8 @@ def test_the_exported_version_scores_and_decides_parts_as_the_platform_does(api_
         (tmp_path / name).write_bytes(png_bytes(pixels))
         inspected = api_client.post(
             f"/api/products/{product.pk}/inspections/",
-            {"file": SimpleUploadedFile(name, png_bytes(pixels), content_type="image/png")}, format="multipart",
+            {"file": SimpleUploadedFile(name, png_bytes(pixels), content_type="image/png")},
+            format="multipart",
         )
         assert inspected.status_code == 201, inspected.data
         decision = model.inspect_file(tmp_path / name)
@@ -57,18 +67,24 @@ def test_the_exported_version_scores_and_decides_parts_as_the_platform_does(api_
         assert decision.decision == inspected.data["decision"]
 
 
-def test_a_new_operating_point_gives_a_new_archive_and_the_same_one_is_served_again(api_client, product, version, tmp_path):
+def test_a_new_operating_point_gives_a_new_archive_and_the_same_one_is_served_again(
+    api_client, product, version, tmp_path
+):
     download(api_client, product, version, tmp_path / "first.zip")
     download(api_client, product, version, tmp_path / "again.zip")
     assert (tmp_path / "first.zip").read_bytes() == (tmp_path / "again.zip").read_bytes()
-    changed = api_client.post(f"/api/products/{product.pk}/thresholds/",
-                              {"version": version.pk, "band_lower": 0.5, "band_upper": 2.5, "reason": "review band"},
-                              format="json")
+    changed = api_client.post(
+        f"/api/products/{product.pk}/thresholds/",
+        {"version": version.pk, "band_lower": 0.5, "band_upper": 2.5, "reason": "review band"},
+        format="json",
+    )
     assert changed.status_code == 201, changed.data
     download(api_client, product, version, tmp_path / "band.zip")
     assert load_model(tmp_path / "band.zip").operating_point == {"band_lower": 0.5, "band_upper": 2.5}
     with zipfile.ZipFile(tmp_path / "band.zip") as archive:
-        assert {"metadata.json", "arrays.npz", "reference.npz", "cpcae.onnx", "embedding.onnx"} <= set(archive.namelist())
+        assert {"metadata.json", "arrays.npz", "reference.npz", "cpcae.onnx", "embedding.onnx"} <= set(
+            archive.namelist()
+        )
 
 
 def test_only_roles_that_may_export_data_download_a_model(product, anonymous_client, tmp_path):

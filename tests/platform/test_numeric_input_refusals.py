@@ -110,13 +110,18 @@ def test_an_infinite_number_written_as_json_is_refused(api_client, setup):
     response = api_client.post(_urls(product, version)["thresholds"], raw, content_type="application/json")
     assert response.status_code == 400 and "valid number" in _message(response)
     nan = f'{{"version": {version.pk}, "threshold": NaN, "reason": "r"}}'
-    assert api_client.post(_urls(product, version)["thresholds"], nan, content_type="application/json").status_code == 400
+    assert (
+        api_client.post(_urls(product, version)["thresholds"], nan, content_type="application/json").status_code == 400
+    )
 
 
 def test_a_rollback_without_a_reason_is_refused(api_client, setup):
     product, version = setup
-    first = api_client.post(_urls(product, version)["thresholds"],
-                            {"version": version.pk, "threshold": 1.0, "reason": "first"}, format="json")
+    first = api_client.post(
+        _urls(product, version)["thresholds"],
+        {"version": version.pk, "threshold": 1.0, "reason": "first"},
+        format="json",
+    )
     assert first.status_code == 201
     response = api_client.post(f"/api/products/{product.pk}/thresholds/{first.data['id']}/rollback/", {}, format="json")
     assert response.status_code == 400 and "reason" in response.data["detail"]
@@ -131,7 +136,9 @@ TRAINING_PARAMETER_CASES = [
 ]
 
 
-@pytest.mark.parametrize("name,params,words", TRAINING_PARAMETER_CASES, ids=[case[0] for case in TRAINING_PARAMETER_CASES])
+@pytest.mark.parametrize(
+    "name,params,words", TRAINING_PARAMETER_CASES, ids=[case[0] for case in TRAINING_PARAMETER_CASES]
+)
 def test_a_bad_training_parameter_is_refused_before_a_job_starts(api_client, setup, name, params, words):
     product, version = setup
     url = _urls(product, version)["versions"]
@@ -146,32 +153,41 @@ def test_a_bad_training_parameter_is_refused_before_a_job_starts(api_client, set
 
 def test_a_whole_number_parameter_refuses_a_fraction(api_client, setup):
     product, version = setup
-    response = api_client.post(_urls(product, version)["versions"], {"method": "nn", "params": {"working_side": 64.5}},
-                               format="json")
+    response = api_client.post(
+        _urls(product, version)["versions"], {"method": "nn", "params": {"working_side": 64.5}}, format="json"
+    )
     assert response.status_code == 400 and "whole number" in response.data["detail"]
 
 
 def test_a_mask_that_is_not_a_png_is_refused_naming_the_file_not_a_python_object(api_client, setup):
     product, _ = setup
     image = RegisteredImageFactory(product=product, aligned_size=(32, 32))
-    type_id = api_client.post(f"/api/products/{product.pk}/defect-types/", {"name": "hairline", "color": "#112233"},
-                              format="json").data["id"]
+    type_id = api_client.post(
+        f"/api/products/{product.pk}/defect-types/", {"name": "hairline", "color": "#112233"}, format="json"
+    ).data["id"]
     response = api_client.put(
         f"/api/products/{product.pk}/images/{image.pk}/annotation/",
-        {"base_revision": "0", "regions": json.dumps([{"defect_type": type_id, "mask": "m"}]),
-         "m": SimpleUploadedFile("scratch-mask.txt", b"this is not an image", content_type="text/plain")},
+        {
+            "base_revision": "0",
+            "regions": json.dumps([{"defect_type": type_id, "mask": "m"}]),
+            "m": SimpleUploadedFile("scratch-mask.txt", b"this is not an image", content_type="text/plain"),
+        },
         format="multipart",
     )
     assert response.status_code == 400
     assert response.data["detail"] == 'Mask "scratch-mask.txt" is not a PNG file (not an image at all).'
 
 
-@pytest.mark.parametrize("value,words", [("nan", "Enter a number"), ("inf", "Enter a number"), ("-2", "never negative")])
+@pytest.mark.parametrize(
+    "value,words", [("nan", "Enter a number"), ("inf", "Enter a number"), ("-2", "never negative")]
+)
 def test_the_version_page_refuses_the_same_thresholds_as_the_api(client, user, setup, value, words):
     product, version = setup
     client.force_login(user)
-    response = client.post(f"/products/{product.pk}/versions/{version.pk}/threshold/",
-                           {"mode": "single", "threshold": value, "reason": "try"})
+    response = client.post(
+        f"/products/{product.pk}/versions/{version.pk}/threshold/",
+        {"mode": "single", "threshold": value, "reason": "try"},
+    )
     assert response.status_code == 400
     assert words in response.content.decode()
     assert not ThresholdSetting.objects.filter(product=product).exists()
@@ -197,11 +213,13 @@ REGISTRATION_CASES = [
 
 
 @pytest.mark.parametrize("name,values,words", REGISTRATION_CASES, ids=[case[0] for case in REGISTRATION_CASES])
-def test_a_bad_registration_setting_is_refused_when_a_product_is_created_or_changed(api_client, setup, name, values,
-                                                                                   words):
+def test_a_bad_registration_setting_is_refused_when_a_product_is_created_or_changed(
+    api_client, setup, name, values, words
+):
     product, _ = setup
-    created = api_client.post("/api/products/", {"name": f"Part {name}", "registration_settings": values},
-                              format="json")
+    created = api_client.post(
+        "/api/products/", {"name": f"Part {name}", "registration_settings": values}, format="json"
+    )
     assert created.status_code == 400 and words in _message(created)
     changed = api_client.patch(f"/api/products/{product.pk}/", {"registration_settings": values}, format="json")
     assert changed.status_code == 400 and words in _message(changed)

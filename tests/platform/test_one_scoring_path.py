@@ -40,10 +40,20 @@ def registered_product(api_client, worker):
     for index in range(2):
         # Every third good picture and these defects are shifted: their alignment interpolates pixels.
         ImageFactory(product=product, content=good_png(201 + index), split="test", width=SIZE, height=SIZE)
-        ImageFactory(product=product, content=defective_png(index), split="test", label="defective",
-                     defect_type="scratch", width=SIZE, height=SIZE)
-    response = api_client.post(f"/api/products/{product.pk}/reference-image/",
-                               {"file": SimpleUploadedFile("reference.png", reference_png())}, format="multipart")
+        ImageFactory(
+            product=product,
+            content=defective_png(index),
+            split="test",
+            label="defective",
+            defect_type="scratch",
+            width=SIZE,
+            height=SIZE,
+        )
+    response = api_client.post(
+        f"/api/products/{product.pk}/reference-image/",
+        {"file": SimpleUploadedFile("reference.png", reference_png())},
+        format="multipart",
+    )
     assert response.status_code == 202
     assert wait_for_job(response.data["job"]["id"], worker=worker).status == "succeeded"
     assert set(Image.objects.filter(product=product).values_list("registration_status", flat=True)) == {"registered"}
@@ -56,35 +66,50 @@ def original_bytes(image: Image) -> bytes:
 
 
 @pytest.mark.parametrize("method", list(ONE_SCORING_PATH_PARAMETERS))
-def test_inspecting_an_evaluation_image_gives_the_score_its_evaluation_recorded(method, celery_worker, api_client,
-                                                                                private_media):
+def test_inspecting_an_evaluation_image_gives_the_score_its_evaluation_recorded(
+    method, celery_worker, api_client, private_media
+):
     product = registered_product(api_client, celery_worker)
     url = f"/api/products/{product.pk}"
-    created = api_client.post(f"{url}/model-versions/",
-                              {"method": method, "params": ONE_SCORING_PATH_PARAMETERS[method]}, format="json")
+    created = api_client.post(
+        f"{url}/model-versions/", {"method": method, "params": ONE_SCORING_PATH_PARAMETERS[method]}, format="json"
+    )
     assert created.status_code == 202, created.data
     job = wait_for_job(created.data["job"]["id"], worker=celery_worker, timeout=300)
     assert job.status == "succeeded", job.error
     version_id = created.data["id"]
-    activated = api_client.post(f"{url}/model-versions/{version_id}/activate/",
-                                {"operating_point": "max-f1", "reason": "scoring path check"}, format="json")
+    activated = api_client.post(
+        f"{url}/model-versions/{version_id}/activate/",
+        {"operating_point": "max-f1", "reason": "scoring path check"},
+        format="json",
+    )
     assert activated.status_code == 200, activated.data
     recorded = api_client.get(f"{url}/model-versions/{version_id}/evaluation/").data["results"]
     assert len(recorded) == 4
     images = {image.pk: image for image in Image.objects.filter(product=product, split="test")}
 
-    batch = api_client.post(f"{url}/inspections/", {"files": [
-        SimpleUploadedFile(f"{row['image']}.png", original_bytes(images[row["image"]])) for row in recorded
-    ]}, format="multipart")
+    batch = api_client.post(
+        f"{url}/inspections/",
+        {
+            "files": [
+                SimpleUploadedFile(f"{row['image']}.png", original_bytes(images[row["image"]])) for row in recorded
+            ]
+        },
+        format="multipart",
+    )
     assert batch.status_code == 202
     assert wait_for_job(batch.data["job"]["id"], worker=celery_worker, timeout=120).status == "succeeded"
-    batch_scores = {int(inspection.original_name.split(".")[0]): inspection.score
-                    for inspection in Inspection.objects.filter(job_id=batch.data["job"]["id"])}
+    batch_scores = {
+        int(inspection.original_name.split(".")[0]): inspection.score
+        for inspection in Inspection.objects.filter(job_id=batch.data["job"]["id"])
+    }
 
     for row in recorded:
-        single = api_client.post(f"{url}/inspections/", {
-            "file": SimpleUploadedFile("part.png", original_bytes(images[row["image"]]))
-        }, format="multipart")
+        single = api_client.post(
+            f"{url}/inspections/",
+            {"file": SimpleUploadedFile("part.png", original_bytes(images[row["image"]]))},
+            format="multipart",
+        )
         assert single.status_code == 201, single.data
         for live in (single.data["score"], batch_scores[row["image"]]):
             assert live == pytest.approx(row["score"], rel=RELATIVE_TOLERANCE), (method, row, live)

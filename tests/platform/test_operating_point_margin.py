@@ -13,8 +13,9 @@ from tests.platform.loop_data import ready_product, trained_version
 def brute_force_bootstrap(outcomes: list[int], confidence: float = 0.95) -> tuple[float, float]:
     """Every resample of `outcomes` with replacement, each equally likely; percentile interval of the mean."""
     size = len(outcomes)
-    means = sorted(Fraction(sum(outcomes[index] for index in draw), size)
-                   for draw in itertools.product(range(size), repeat=size))
+    means = sorted(
+        Fraction(sum(outcomes[index] for index in draw), size) for draw in itertools.product(range(size), repeat=size)
+    )
     total = len(means)
     tail = Fraction(1 - confidence).limit_denominator(1000) / 2
 

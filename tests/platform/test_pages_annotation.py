@@ -147,8 +147,12 @@ def test_the_inspection_page_outlines_the_drawn_regions_over_the_heatmap(signed_
     confirm_and_draw(signed_in, rejected)
     image = Image.objects.get(checksum=rejected.checksum)
     dent = DefectTypeFactory(product=image.product, name="dent", color="#4363d8")
-    annotation_save(image=image, base_revision=0, created_by=user,
-                    regions=[RegionInput(dent.pk, square_mask(96, (10, 20), 5), "dent")])
+    annotation_save(
+        image=image,
+        base_revision=0,
+        created_by=user,
+        regions=[RegionInput(dent.pk, square_mask(96, (10, 20), 5), "dent")],
+    )
     html = signed_in.get(f"/products/{rejected.product_id}/inspections/{rejected.pk}/").content.decode()
     assert 'viewBox="0 0 96 96"' in html
     assert '<path d="M10.5 20.5 L10.5 24.5 L14.5 24.5 L14.5 20.5 Z" stroke="#4363d8"><title>dent</title></path>' in html
@@ -166,8 +170,12 @@ def test_regions_drawn_after_the_images_were_aligned_again_are_not_outlined_over
     image = Image.objects.get(checksum=rejected.checksum)
     Product.objects.filter(pk=image.product_id).update(registration_revision=F("registration_revision") + 1)
     dent = DefectTypeFactory(product=image.product, name="dent")
-    annotation_save(image=image, base_revision=0, created_by=user,
-                    regions=[RegionInput(dent.pk, square_mask(96, (10, 20), 5), "dent")])
+    annotation_save(
+        image=image,
+        base_revision=0,
+        created_by=user,
+        regions=[RegionInput(dent.pk, square_mask(96, (10, 20), 5), "dent")],
+    )
     html = signed_in.get(f"/products/{rejected.product_id}/inspections/{rejected.pk}/").content.decode()
     assert "data-region-outlines" not in html
     assert "they may not line up with this model's alignment" in html

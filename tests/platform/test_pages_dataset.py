@@ -39,7 +39,9 @@ def test_an_unknown_product_is_not_found(signed_in, db):
 def test_the_grid_shows_each_image_with_its_label_split_and_alignment(signed_in, product):
     aligned = ImageFactory(product=product, registration_status="registered", registration_quality=0.913)
     failed = ImageFactory(
-        product=product, registration_status="failed", registration_failure_reason="too little overlap with the reference"
+        product=product,
+        registration_status="failed",
+        registration_failure_reason="too little overlap with the reference",
     )
     defective = ImageFactory(product=product, label="defective", defect_type="scratch", split="test")
     html = signed_in.get(f"/products/{product.pk}/images/").content.decode()
@@ -61,7 +63,10 @@ def test_filters_narrow_the_grid(signed_in, product):
     assert grid_ids(signed_in.get(url, {"label": "defective"}).content.decode()) == [defective.pk]
     assert grid_ids(signed_in.get(url, {"defect_type": "bubble"}).content.decode()) == [defective.pk]
     assert grid_ids(signed_in.get(url, {"registration_status": "failed"}).content.decode()) == [failed.pk]
-    assert grid_ids(signed_in.get(url, {"split": "train", "label": "normal"}).content.decode()) == [normal.pk, failed.pk]
+    assert grid_ids(signed_in.get(url, {"split": "train", "label": "normal"}).content.decode()) == [
+        normal.pk,
+        failed.pk,
+    ]
     assert "No image matches these filters." in signed_in.get(url, {"defect_type": "dent"}).content.decode()
 
 
@@ -92,7 +97,10 @@ def test_bulk_label_change_with_a_defect_type(signed_in, product):
         follow=True,
     )
     assert "Updated 2 images." in response.content.decode()
-    assert set(Image.objects.filter(defect_type="scratch", label="defective").values_list("pk", flat=True)) == {first.pk, second.pk}
+    assert set(Image.objects.filter(defect_type="scratch", label="defective").values_list("pk", flat=True)) == {
+        first.pk,
+        second.pk,
+    }
     untouched.refresh_from_db()
     assert untouched.label == "normal"
 
@@ -198,7 +206,12 @@ def test_an_upload_with_no_files_or_a_bad_choice_is_explained(signed_in, product
     assert "Images or zip archives: This field is required." in empty
     bad = signed_in.post(
         url,
-        {"files": [SimpleUploadedFile("a.png", part_png())], "label": "normal", "split": "train", "defect_type": "dent"},
+        {
+            "files": [SimpleUploadedFile("a.png", part_png())],
+            "label": "normal",
+            "split": "train",
+            "defect_type": "dent",
+        },
         follow=True,
     ).content.decode()
     assert "A defect type can only be given together with label=defective." in bad

@@ -29,8 +29,12 @@ def queued_version(product) -> ModelVersion:
 def inspection(product, name: str, status: str = Inspection.Status.DONE) -> Inspection:
     done = status == Inspection.Status.DONE
     return Inspection.objects.create(
-        product=product, status=status, original_name=name, checksum=name,
-        source_file=ContentFile(part_png(), name=name), score=0.25 if done else None,
+        product=product,
+        status=status,
+        original_name=name,
+        checksum=name,
+        source_file=ContentFile(part_png(), name=name),
+        score=0.25 if done else None,
         decision=Inspection.Decision.PASS if done else "",
     )
 
@@ -61,7 +65,8 @@ def test_every_live_partial_needs_a_signed_in_user(client, db):
 def test_a_partial_asked_for_by_htmx_after_the_session_ended_sends_the_page_to_the_sign_in_form(client, db):
     job = JobFactory(status=Job.Status.RUNNING)
     response = client.get(
-        f"/live/jobs/{job.pk}/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/products/7/images/?page=2"}
+        f"/live/jobs/{job.pk}/",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/products/7/images/?page=2"},
     )
     assert response.status_code == 401
     assert response.headers["HX-Redirect"] == "/accounts/login/?next=%2Fproducts%2F7%2Fimages%2F"
@@ -116,7 +121,7 @@ def test_training_progress_shows_epoch_and_loss_while_it_trains_and_stops_once_t
     version = queued_version(product)
     url = f"/products/{product.pk}/versions/{version.pk}/live/training/"
     queued = signed_in.get(url).content.decode()
-    assert 'data-training-state>queued<' in queued and "waiting for a worker" in queued
+    assert "data-training-state>queued<" in queued and "waiting for a worker" in queued
     assert f'hx-get="{url}"' in queued and 'hx-trigger="every 1s"' in queued and "Cancel training" in queued
 
     ModelVersion.objects.filter(pk=version.pk).update(
@@ -236,4 +241,6 @@ def test_the_product_list_follows_a_running_latest_job_and_leaves_a_finished_one
     finished = JobFactory(product=ProductFactory(name="Bracket"), status=Job.Status.SUCCEEDED, progress=100)
     html = signed_in.get("/").content.decode()
     assert f'hx-get="/live/jobs/{running.pk}/"' in html
-    assert f"/live/jobs/{finished.pk}/" not in html and f'data-job-id="{finished.pk}" data-job-status="succeeded"' in html
+    assert (
+        f"/live/jobs/{finished.pk}/" not in html and f'data-job-id="{finished.pk}" data-job-status="succeeded"' in html
+    )

@@ -37,7 +37,9 @@ def trained(db):
 
 
 def page_data(html: str) -> dict:
-    return json.loads(re.search(r'<script id="version-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    return json.loads(
+        re.search(r'<script id="version-data" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
 
 
 def inspect(product, png: bytes, name: str) -> Inspection:
@@ -74,7 +76,9 @@ def test_saving_a_threshold_needs_a_reason_and_is_kept_in_the_history(signed_in,
     assert "Say why the operating point changes; the history keeps it." in refused.content.decode()
     assert not ThresholdSetting.objects.exists()
 
-    saved = signed_in.post(url, {"mode": "single", "threshold": "0.5", "reason": "Fewer false calls on line 2"}, follow=True)
+    saved = signed_in.post(
+        url, {"mode": "single", "threshold": "0.5", "reason": "Fewer false calls on line 2"}, follow=True
+    )
     html = saved.content.decode()
     assert "Operating point of version 1 saved: reject from 0.5." in html
     assert "Fewer false calls on line 2" in html
@@ -89,7 +93,9 @@ def test_a_review_band_needs_t1_below_t2(signed_in, trained):
     response = signed_in.post(url, {"mode": "band", "band_lower": "0.6", "band_upper": "0.4", "reason": "try"})
     assert response.status_code == 400
     assert "T2 must be above T1" in response.content.decode()
-    signed_in.post(url, {"mode": "band", "band_lower": "0.4", "band_upper": "0.6", "reason": "band for the night shift"})
+    signed_in.post(
+        url, {"mode": "band", "band_lower": "0.4", "band_upper": "0.6", "reason": "band for the night shift"}
+    )
     setting = ThresholdSetting.objects.get()
     assert (setting.threshold, setting.band_lower, setting.band_upper) == (None, 0.4, 0.6)
 
@@ -101,7 +107,9 @@ def test_going_back_to_an_earlier_operating_point(signed_in, trained):
     signed_in.post(url, {"mode": "single", "threshold": "0.7", "reason": "second"})
     first = ThresholdSetting.objects.get(reason="first")
     response = signed_in.post(
-        f"/products/{product.pk}/versions/{version.pk}/threshold/{first.pk}/rollback/", {"reason": "second was too lax"}, follow=True
+        f"/products/{product.pk}/versions/{version.pk}/threshold/{first.pk}/rollback/",
+        {"reason": "second was too lax"},
+        follow=True,
     )
     assert "Operating point restored: reject from 0.3." in response.content.decode()
     latest = ThresholdSetting.objects.order_by("-id").first()
@@ -112,14 +120,17 @@ def activate_on_the_page(client, product, version, **fields):
     """The activation dialog: the first post shows the proposal, the second confirms it."""
     url = f"/products/{product.pk}/versions/{version.pk}/activate/"
     proposal = client.post(url, fields)
-    assert proposal.status_code == 200 and "Confirm: activate version" in proposal.content.decode(), proposal.content.decode()
+    assert proposal.status_code == 200 and "Confirm: activate version" in proposal.content.decode(), (
+        proposal.content.decode()
+    )
     return proposal, client.post(url, {**fields, "confirmed": "True"}, follow=True)
 
 
 def test_activating_shows_the_proposed_point_then_the_promotion_gate_report(signed_in, trained):
     product, first = trained
-    dialog = signed_in.post(f"/products/{product.pk}/versions/{first.pk}/activate/",
-                            {"operating_point": "max-f1", "reason": "first model"}).content.decode()
+    dialog = signed_in.post(
+        f"/products/{product.pk}/versions/{first.pk}/activate/", {"operating_point": "max-f1", "reason": "first model"}
+    ).content.decode()
     assert "Activate version 1 at this operating point?" in dialog and "Recall (95 % bootstrap)" in dialog
     assert "Margin to nearest defective / normal score" in dialog
     product.refresh_from_db()
@@ -129,8 +140,14 @@ def test_activating_shows_the_proposed_point_then_the_promotion_gate_report(sign
     assert "Version 1 is now active" in html
     assert "Promotion gate" in html and "No previously active version" in html
     second = train(product)
-    _, response = activate_on_the_page(signed_in, product, second, operating_point="threshold",
-                                       threshold=str(gap_threshold(second)), reason="retrained")
+    _, response = activate_on_the_page(
+        signed_in,
+        product,
+        second,
+        operating_point="threshold",
+        threshold=str(gap_threshold(second)),
+        reason="retrained",
+    )
     html = signed_in.get(f"/products/{product.pk}/versions/{second.pk}/").content.decode()
     assert "Promotion gate against version 1" in html
     assert "defective images compared" in html
@@ -164,7 +181,9 @@ def test_a_version_that_was_not_evaluated_needs_a_reason_to_be_activated(signed_
     assert refused.status_code == 400 and "was not evaluated" in refused.content.decode()
     no_reason = signed_in.post(url, {"operating_point": "false-call-budget", "force": "on"})
     assert "Say why this version goes into use" in no_reason.content.decode()
-    activate_on_the_page(signed_in, product, version, operating_point="false-call-budget", force="on", reason="pilot run")
+    activate_on_the_page(
+        signed_in, product, version, operating_point="false-call-budget", force="on", reason="pilot run"
+    )
     product.refresh_from_db()
     assert product.active_version == version
 
@@ -179,19 +198,26 @@ def test_a_version_still_training_shows_its_live_progress_instead_of_curves(sign
 def test_comparing_two_versions_on_the_same_images(signed_in, trained):
     product, first = trained
     second = train(product, min_std=0.2)
-    signed_in.post(f"/products/{product.pk}/versions/{first.pk}/threshold/", {"mode": "single", "threshold": "0", "reason": "all"})
+    signed_in.post(
+        f"/products/{product.pk}/versions/{first.pk}/threshold/", {"mode": "single", "threshold": "0", "reason": "all"}
+    )
     response = signed_in.get(f"/products/{product.pk}/versions/compare/", {"a": first.pk, "b": second.pk})
     html = response.content.decode()
     assert response.status_code == 200
     assert "Shared evaluation images" in html
-    data = json.loads(re.search(r'<script id="compare-data" type="application/json">(.*?)</script>', html, re.S).group(1))
+    data = json.loads(
+        re.search(r'<script id="compare-data" type="application/json">(.*?)</script>', html, re.S).group(1)
+    )
     assert len(data["a"]["scores"]) == len(data["b"]["scores"]) == 8
     # Version 2 has no operating point yet: the page says so instead of inventing decisions.
     assert "No operating point saved for this version yet" in html
     assert "Decisions can be compared once both versions have an operating point." in html
     assert_every_control_is_labelled(html)
     # Version 1 rejects everything, version 2 passes everything: all eight shared images differ.
-    signed_in.post(f"/products/{product.pk}/versions/{second.pk}/threshold/", {"mode": "single", "threshold": "1e12", "reason": "none"})
+    signed_in.post(
+        f"/products/{product.pk}/versions/{second.pk}/threshold/",
+        {"mode": "single", "threshold": "1e12", "reason": "none"},
+    )
     html = signed_in.get(f"/products/{product.pk}/versions/compare/", {"a": first.pk, "b": second.pk}).content.decode()
     assert "<strong>8</strong> of 8 shared images get a different decision" in html
     assert html.count('class="row-differs"') == 8
@@ -345,7 +371,9 @@ def test_confirming_a_defect_needs_its_type(signed_in, flagged):
 def test_the_last_verdict_empties_the_queue(signed_in, flagged):
     product = flagged
     for item in ReviewItem.objects.order_by("doubt", "id"):
-        response = signed_in.post(f"/products/{product.pk}/review/{item.pk}/decide/", {"decision": "normal"}, follow=True)
+        response = signed_in.post(
+            f"/products/{product.pk}/review/{item.pk}/decide/", {"decision": "normal"}, follow=True
+        )
     html = response.content.decode()
     assert "That was the last part in the queue." in html
     assert "0 parts left" in html
@@ -353,10 +381,14 @@ def test_the_last_verdict_empties_the_queue(signed_in, flagged):
 
 def test_retraining_with_corrections_queues_a_version_like_the_active_one(signed_in, flagged):
     product = flagged
-    response = signed_in.post(f"/products/{product.pk}/retrain/", {"next": f"/products/{product.pk}/review/"}, follow=True)
+    response = signed_in.post(
+        f"/products/{product.pk}/retrain/", {"next": f"/products/{product.pk}/review/"}, follow=True
+    )
     assert "Version 2 is queued: variation" in response.content.decode()
     assert ModelVersion.objects.get(number=2).method == "variation"
-    again = signed_in.post(f"/products/{product.pk}/retrain/", {"next": f"/products/{product.pk}/review/?overview=1"}, follow=True)
+    again = signed_in.post(
+        f"/products/{product.pk}/retrain/", {"next": f"/products/{product.pk}/review/?overview=1"}, follow=True
+    )
     assert "still queued" in again.content.decode()
 
 

@@ -29,7 +29,11 @@ def test_every_page_of_the_loop_needs_a_signed_in_user(client, db):
     ):
         response = client.get(path)
         assert response.status_code == 302 and response.url.startswith("/accounts/login/"), path
-    for path in (f"/products/{product.pk}/training/", f"/products/{product.pk}/retrain/", f"/products/{product.pk}/review/next/"):
+    for path in (
+        f"/products/{product.pk}/training/",
+        f"/products/{product.pk}/retrain/",
+        f"/products/{product.pk}/review/next/",
+    ):
         assert client.post(path).status_code == 302, path
     assert not ModelVersion.objects.exists()
 
@@ -59,7 +63,12 @@ def test_starting_a_training_queues_a_version_with_only_the_settings_of_its_meth
     )
     html = response.content.decode()
     version = ModelVersion.objects.get()
-    assert (version.method, version.params, version.status, version.created_by) == ("nearest-image", {"working_side": 48}, "queued", user)
+    assert (version.method, version.params, version.status, version.created_by) == (
+        "nearest-image",
+        {"working_side": 48},
+        "queued",
+        user,
+    )
     assert "Version 1 is queued for training." in html
     # The running training is shown with its progress partial, which asks the server for itself again.
     assert "data-training " in html and f'hx-get="/products/{product.pk}/versions/{version.pk}/live/training/"' in html
@@ -95,9 +104,15 @@ def test_a_ticked_box_a_zero_and_off_are_settings_and_an_unticked_box_or_blank_c
         product = ready_product(train=3, test_good=0, test_defective=0)
         signed_in.post(f"/products/{product.pk}/training/", settings)
     params = [version.params for version in ModelVersion.objects.order_by("pk")]
-    assert params == [{"enlarge": True, "input_side": 768}, {"input_side": 768}, {"variance_shrinkage": 0.0},
-                      {"fine_input_side": 0}, {"residual_normalisation": False}, {},
-                      {"pooling_grid": 1}]
+    assert params == [
+        {"enlarge": True, "input_side": 768},
+        {"input_side": 768},
+        {"variance_shrinkage": 0.0},
+        {"fine_input_side": 0},
+        {"residual_normalisation": False},
+        {},
+        {"pooling_grid": 1},
+    ]
 
 
 def test_bad_settings_are_explained_next_to_their_field(signed_in):

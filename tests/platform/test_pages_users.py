@@ -50,7 +50,9 @@ def test_a_created_user_gets_the_role_and_a_password_shown_once_that_signs_in(pa
 
 def test_a_duplicate_or_reserved_name_is_refused_with_the_reason(page):
     UserFactory(username="ines")
-    assert "already a user named ines" in page.post("/users/", {"username": "ines", "role": "operator"}).content.decode()
+    assert (
+        "already a user named ines" in page.post("/users/", {"username": "ines", "role": "operator"}).content.decode()
+    )
     refused = page.post("/users/", {"username": "station-7", "role": "operator"})
     assert refused.status_code == 400 and "kept for station accounts" in refused.content.decode()
 

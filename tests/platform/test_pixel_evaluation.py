@@ -31,15 +31,29 @@ def mask_of(*boxes, shape=(128, 128)) -> np.ndarray:
 
 
 def annotate(image, defect_type, *masks, base_revision=0):
-    return annotation_save(image=image, base_revision=base_revision, regions=[
-        RegionInput(defect_type=defect_type.pk, mask=png_bytes(mask), name=f"m{index}")
-        for index, mask in enumerate(masks)])
+    return annotation_save(
+        image=image,
+        base_revision=base_revision,
+        regions=[
+            RegionInput(defect_type=defect_type.pk, mask=png_bytes(mask), name=f"m{index}")
+            for index, mask in enumerate(masks)
+        ],
+    )
 
 
 def snapshot(version, images) -> list[ModelVersionImage]:
-    return [ModelVersionImage.objects.create(version=version, image=image, checksum=image.checksum, role="eval",
-                                             label=image.label, defect_type=image.defect_type, position=index)
-            for index, image in enumerate(images)]
+    return [
+        ModelVersionImage.objects.create(
+            version=version,
+            image=image,
+            checksum=image.checksum,
+            role="eval",
+            label=image.label,
+            defect_type=image.defect_type,
+            position=index,
+        )
+        for index, image in enumerate(images)
+    ]
 
 
 def test_the_pixel_threshold_is_the_smallest_value_exceeded_by_at_most_one_percent_of_normal_pixels():
@@ -71,43 +85,71 @@ def test_pixel_auroc_over_annotated_and_normal_images_agrees_with_scikit_learn(d
         collector.add(row, anomaly_map, score)
     result = collector.result()
     union = (regions[0] > 0) | (regions[1] > 0)
-    expected = roc_auc_score(np.concatenate([union.ravel(), np.zeros(48, bool)]),
-                             np.concatenate([maps[0].ravel(), maps[1].ravel()]))
+    expected = roc_auc_score(
+        np.concatenate([union.ravel(), np.zeros(48, bool)]), np.concatenate([maps[0].ravel(), maps[1].ravel()])
+    )
     assert result["pixel_auroc"] == pytest.approx(expected, abs=1e-12)
     # The defective image without annotation takes no part; the normal one sets the pixel threshold.
     assert (result["n_images"], result["n_annotated_images"], result["n_normal_images"]) == (2, 1, 1)
     assert result["pixel_threshold"] == pixel_threshold([maps[1]])
     assert [(region["max_value"], region["image_score"]) for region in result["regions"]] == [
         (pytest.approx(float(maps[0][regions[0] > 0].max())), 0.9),
-        (pytest.approx(float(maps[0][regions[1] > 0].max())), 0.9)]
+        (pytest.approx(float(maps[0][regions[1] > 0].max())), 0.9),
+    ]
     assert result["annotation_revisions"] == {str(defective.pk): 1, str(normal.pk): 0, str(unannotated.pk): 0}
 
 
 def test_a_region_is_detected_when_its_image_is_flagged_and_its_map_peak_reaches_the_pixel_threshold(db):
     product = ProductFactory()
-    version = ModelVersion.objects.create(product=product, number=1, method="variation", status="trained",
-                                          metrics={"suggested": {"threshold": 0.5}})
+    version = ModelVersion.objects.create(
+        product=product, number=1, method="variation", status="trained", metrics={"suggested": {"threshold": 0.5}}
+    )
     scratch = DefectTypeFactory(product=product, name="scratch", color="#ff0000")
     dent = DefectTypeFactory(product=product, name="dent", color="#0000ff")
 
     def region(defect_type, score, peak):
-        return {"image": 1, "revision": 1, "region": 1, "defect_type": defect_type.pk,
-                "defect_type_name": defect_type.name, "color": defect_type.color, "area": 4,
-                "max_value": peak, "image_score": score}
+        return {
+            "image": 1,
+            "revision": 1,
+            "region": 1,
+            "defect_type": defect_type.pk,
+            "defect_type_name": defect_type.name,
+            "color": defect_type.color,
+            "area": 4,
+            "max_value": peak,
+            "image_score": score,
+        }
 
     PixelEvaluation.objects.create(
-        version=version, pixel_auroc=0.9, pixel_threshold=2.0, n_images=3, computed_at="2026-01-01T00:00:00Z",
-        regions=[region(scratch, 0.7, 2.5), region(scratch, 0.7, 1.0), region(scratch, 0.2, 9.0),
-                 region(dent, 0.6, 2.0)],
+        version=version,
+        pixel_auroc=0.9,
+        pixel_threshold=2.0,
+        n_images=3,
+        computed_at="2026-01-01T00:00:00Z",
+        regions=[
+            region(scratch, 0.7, 2.5),
+            region(scratch, 0.7, 1.0),
+            region(scratch, 0.2, 9.0),
+            region(dent, 0.6, 2.0),
+        ],
     )
     summary = pixel_evaluation_summary(version=version)
     assert (summary["status"], summary["image_threshold"], summary["image_threshold_source"]) == (
-        "computed", 0.5, "suggested threshold")
+        "computed",
+        0.5,
+        "suggested threshold",
+    )
     assert summary["region_recall"] == 0.5
     assert summary["per_defect_type"] == [
         {"defect_type": "dent", "color": "#0000ff", "n_regions": 1, "n_detected": 1, "detection_rate": 1.0},
-        {"defect_type": "scratch", "color": "#ff0000", "n_regions": 3, "n_detected": 1,
-         "detection_rate": pytest.approx(1 / 3)}]
+        {
+            "defect_type": "scratch",
+            "color": "#ff0000",
+            "n_regions": 3,
+            "n_detected": 1,
+            "detection_rate": pytest.approx(1 / 3),
+        },
+    ]
     # A stricter operating point passes the part scored 0.6: its region is no longer found.
     threshold_set(product=product, version=version, threshold=0.65, reason="fewer false calls")
     summary = pixel_evaluation_summary(version=version)
@@ -142,8 +184,13 @@ def test_changed_annotations_make_it_stale_until_a_recompute_job_runs(annotated_
     version = trained_version(annotated_product)
     before = pixel_evaluation_summary(version=version)
     image = Image.objects.filter(product=annotated_product, label="defective").order_by("id").first()
-    annotate(image, image.product.defect_types.get(name=image.defect_type), defect_mask(0), mask_of(
-        (0, 0, 3, 3), shape=(96, 96)), base_revision=1)
+    annotate(
+        image,
+        image.product.defect_types.get(name=image.defect_type),
+        defect_mask(0),
+        mask_of((0, 0, 3, 3), shape=(96, 96)),
+        base_revision=1,
+    )
     assert pixel_evaluation_summary(version=version)["stale"] is True
     url = f"/api/products/{annotated_product.pk}/model-versions/{version.pk}/pixel-evaluation/"
     queued = api_client.post(url)
@@ -193,8 +240,10 @@ def test_the_version_page_shows_the_pixel_evaluation_and_queues_a_recompute(anno
     assert_every_control_is_labelled(html)
     image = Image.objects.filter(product=annotated_product, label="defective").order_by("id").first()
     annotate(image, image.product.defect_types.get(name=image.defect_type), defect_mask(0), base_revision=1)
-    assert "changed since this was computed" in client.get(f"/products/{annotated_product.pk}/versions/{version.pk}/"
-                                                           ).content.decode()
+    assert (
+        "changed since this was computed"
+        in client.get(f"/products/{annotated_product.pk}/versions/{version.pk}/").content.decode()
+    )
     posted = client.post(f"/products/{annotated_product.pk}/versions/{version.pk}/pixel-evaluation/")
     assert posted.status_code == 302 and posted["Location"].endswith("#pixel-evaluation")
     job = Job.objects.get(kind="pixel_evaluation")

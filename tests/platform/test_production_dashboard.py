@@ -27,16 +27,28 @@ def line(db):
     parts = []
     # The day before the last 24 hours: 10 parts, 8 passed, 2 rejected.
     for index in range(10):
-        parts.append(Part(NOW - timedelta(hours=30, minutes=index), "reject" if index < 2 else "pass",
-                          version=first))
+        parts.append(Part(NOW - timedelta(hours=30, minutes=index), "reject" if index < 2 else "pass", version=first))
     # The last 24 hours: version 1 made 12 parts (9 pass, 2 review, 1 reject), version 2 made 8 (4 pass, 4 reject).
     for index in range(12):
         decision = "pass" if index < 9 else ("review" if index < 11 else "reject")
-        parts.append(Part(NOW - timedelta(hours=20) + timedelta(minutes=index * 4), decision, seconds=(index + 1) / 100,
-                          version=first, review="pending" if decision == "review" else ""))
+        parts.append(
+            Part(
+                NOW - timedelta(hours=20) + timedelta(minutes=index * 4),
+                decision,
+                seconds=(index + 1) / 100,
+                version=first,
+                review="pending" if decision == "review" else "",
+            )
+        )
     for index in range(8):
-        parts.append(Part(NOW - timedelta(hours=2, minutes=index * 5), "pass" if index < 4 else "reject",
-                          seconds=(index + 13) / 100, version=second))
+        parts.append(
+            Part(
+                NOW - timedelta(hours=2, minutes=index * 5),
+                "pass" if index < 4 else "reject",
+                seconds=(index + 13) / 100,
+                version=second,
+            )
+        )
     record_parts(product, parts)
     return {"product": product, "first": first, "second": second}
 
@@ -53,7 +65,9 @@ def test_the_day_counts_parts_by_decision_with_rates_and_compares_with_the_day_b
 def test_counts_are_split_by_version_newest_first(line):
     rows = production_dashboard(product=line["product"], period_key="day", now=NOW)["by_version"]
     assert [(row["version"], row["parts"], row["pass"], row["review"], row["reject"]) for row in rows] == [
-        (2, 8, 4, 0, 4), (1, 12, 9, 2, 1)]
+        (2, 8, 4, 0, 4),
+        (1, 12, 9, 2, 1),
+    ]
     assert rows[0]["reject_rate"] == pytest.approx(0.5)
 
 

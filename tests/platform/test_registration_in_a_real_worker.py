@@ -45,7 +45,9 @@ def worker_pid(job: Job) -> int:
     return int(job.worker.rsplit(":", 1)[1])
 
 
-def test_setting_a_reference_image_through_the_api_has_a_real_worker_align_every_image(celery_worker, api_client, private_media):
+def test_setting_a_reference_image_through_the_api_has_a_real_worker_align_every_image(
+    celery_worker, api_client, private_media
+):
     product = product_with_images(5)
     noise = ImageFactory(product=product, content=png_bytes(noise_pixels()))
     response = api_client.post(
@@ -60,14 +62,19 @@ def test_setting_a_reference_image_through_the_api_has_a_real_worker_align_every
     statuses = dict(Image.objects.values_list("pk", "registration_status"))
     assert statuses.pop(noise.pk) == "failed"
     assert set(statuses.values()) == {"registered"}
-    assert all((private_media / name).is_file() for name in Image.objects.exclude(aligned_file="").values_list("aligned_file", flat=True))
+    assert all(
+        (private_media / name).is_file()
+        for name in Image.objects.exclude(aligned_file="").values_list("aligned_file", flat=True)
+    )
     assert api_client.get(f"/api/jobs/{job.pk}/").data["status"] == "succeeded"
 
 
 def test_a_worker_process_killed_in_the_middle_of_a_job_hands_it_on_and_the_job_completes(celery_worker):
     product = product_with_images(30, size=256)
     job = set_reference(product, size=256)
-    running = wait_for_job(job.pk, worker=celery_worker, until=lambda job: job.status == "running" and job.progress >= 5)
+    running = wait_for_job(
+        job.pk, worker=celery_worker, until=lambda job: job.status == "running" and job.progress >= 5
+    )
     os.kill(worker_pid(running), signal.SIGKILL)
     finished = wait_for_job(job.pk, worker=celery_worker, timeout=120)
     assert finished.attempts == 2, f"the job was not interrupted (attempts={finished.attempts}); make it longer"
@@ -99,4 +106,6 @@ def test_a_job_cancelled_before_a_worker_takes_it_is_skipped(celery_worker):
     assert wait_for_job(later.pk, worker=celery_worker).status == "succeeded"
     skipped.refresh_from_db()
     assert (skipped.status, skipped.attempts) == ("cancelled", 0)
-    assert set(Image.objects.filter(product=skipped_product).values_list("registration_status", flat=True)) == {"pending"}
+    assert set(Image.objects.filter(product=skipped_product).values_list("registration_status", flat=True)) == {
+        "pending"
+    }

@@ -66,7 +66,9 @@ def test_the_registration_report_needs_a_signed_in_user(anonymous_client, db):
     assert anonymous_client.get(f"/api/products/{product.pk}/registration/").status_code in (401, 403)
 
 
-def test_a_region_of_interest_outside_the_reference_is_refused_with_400_and_nothing_changes(api_client, db, private_media):
+def test_a_region_of_interest_outside_the_reference_is_refused_with_400_and_nothing_changes(
+    api_client, db, private_media
+):
     product = _aligned_product({})
     before = (product.registration_settings, product.registration_revision, product.registration_report)
     response = api_client.patch(

@@ -23,7 +23,9 @@ def product(db):
 
 
 def with_reference(product, **settings) -> Job:
-    return product_set_reference_image(product=product, file=SimpleUploadedFile("reference.png", part_png()), **settings)
+    return product_set_reference_image(
+        product=product, file=SimpleUploadedFile("reference.png", part_png()), **settings
+    )
 
 
 def shifted_images(product, count: int) -> list[Image]:

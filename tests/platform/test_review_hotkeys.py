@@ -59,8 +59,9 @@ def test_a_typed_new_type_is_added_with_its_colour_only_after_confirmation(clien
     assert asked.status_code == 200 and "data-new-defect-type" in page and "Hairline crack" in page
     assert not DefectType.objects.filter(product=product, name="Hairline crack").exists()
     assert ReviewItem.objects.get(pk=item.pk).status != ReviewItem.Status.DECIDED
-    confirmed = client.post(url, {"decision": "defective", "defect_type": "Hairline crack", "add_defect_type": "yes",
-                                  "color": "#123456"})
+    confirmed = client.post(
+        url, {"decision": "defective", "defect_type": "Hairline crack", "add_defect_type": "yes", "color": "#123456"}
+    )
     assert confirmed.status_code == 302
     created = DefectType.objects.get(product=product, name="Hairline crack")
     assert created.color == "#123456" and names(product)[-1] == "Hairline crack"
@@ -72,8 +73,9 @@ def test_a_type_typed_in_another_case_is_the_existing_one(client, user, queued):
     product, item = queued
     DefectTypeFactory(product=product, name="Scratch", color="#00ff00")
     client.force_login(user)
-    response = client.post(f"/products/{product.pk}/review/{item.pk}/decide/",
-                           {"decision": "defective", "defect_type": "scratch"})
+    response = client.post(
+        f"/products/{product.pk}/review/{item.pk}/decide/", {"decision": "defective", "defect_type": "scratch"}
+    )
     assert response.status_code == 302
     assert ReviewItem.objects.get(pk=item.pk).defect_type == "Scratch"
     assert DefectType.objects.filter(product=product, name__iexact="scratch").count() == 1
@@ -82,8 +84,10 @@ def test_a_type_typed_in_another_case_is_the_existing_one(client, user, queued):
 def test_a_bad_colour_refuses_the_new_type_and_decides_nothing(client, user, queued):
     product, item = queued
     client.force_login(user)
-    response = client.post(f"/products/{product.pk}/review/{item.pk}/decide/",
-                           {"decision": "defective", "defect_type": "warp", "add_defect_type": "yes", "color": "red"})
+    response = client.post(
+        f"/products/{product.pk}/review/{item.pk}/decide/",
+        {"decision": "defective", "defect_type": "warp", "add_defect_type": "yes", "color": "red"},
+    )
     assert response.status_code == 409
     assert not DefectType.objects.filter(product=product, name="warp").exists()
     assert ReviewItem.objects.get(pk=item.pk).status != ReviewItem.Status.DECIDED

@@ -21,8 +21,9 @@ def product(user, private_media):
 
 
 def decide_normal(client, product, inspection) -> str:
-    response = client.post(f"/products/{product.pk}/review/{inspection.review_item.pk}/decide/",
-                           {"decision": "normal"}, follow=True)
+    response = client.post(
+        f"/products/{product.pk}/review/{inspection.review_item.pk}/decide/", {"decision": "normal"}, follow=True
+    )
     return " ".join(response.content.decode().split())
 
 

@@ -50,10 +50,19 @@ def test_undoing_a_verdict_on_a_picture_already_in_the_data_set_restores_its_lab
     image = review_item_decide(item=item, user=user, decision="defective", defect_type="dent").resulting_image
     # The same picture inspected again, and its second verdict relabels the same image.
     Image.objects.filter(pk=image.pk).update(label="defective", split="test", defect_type="dent")
-    second = ReviewItem.objects.create(product=product, inspection=item.inspection.__class__.objects.create(
-        product=product, version=item.inspection.version, status="done", decision="review", score=1.0,
-        original_name="bad-again.png", checksum=item.inspection.checksum, source_file=item.inspection.source_file.name,
-    ))
+    second = ReviewItem.objects.create(
+        product=product,
+        inspection=item.inspection.__class__.objects.create(
+            product=product,
+            version=item.inspection.version,
+            status="done",
+            decision="review",
+            score=1.0,
+            original_name="bad-again.png",
+            checksum=item.inspection.checksum,
+            source_file=item.inspection.source_file.name,
+        ),
+    )
     relabelled = review_item_decide(item=second, user=user, decision="normal").resulting_image
     assert relabelled.pk == image.pk and (relabelled.label, relabelled.split) == ("normal", "train")
     review_item_undo(item=second, user=user)

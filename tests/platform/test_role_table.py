@@ -37,7 +37,11 @@ def _allowed(principal: str, required: str) -> bool:
 
 
 def test_every_endpoint_that_writes_is_in_the_permission_table():
-    missing = [f"{method} {endpoint.name} ({endpoint.route})" for endpoint, method in WRITES if permission_required(endpoint.name, method) is None]
+    missing = [
+        f"{method} {endpoint.name} ({endpoint.route})"
+        for endpoint, method in WRITES
+        if permission_required(endpoint.name, method) is None
+    ]
     assert missing == []
 
 
@@ -49,7 +53,12 @@ def test_the_table_names_only_endpoints_that_exist_and_permissions_that_exist():
 
 def test_the_walk_finds_the_writes_of_both_api_views_and_pages():
     found = {(endpoint.name, method) for endpoint, method in WRITES}
-    assert {("product-list", "POST"), ("image-detail", "DELETE"), ("dataset-upload", "POST"), ("version-activate", "POST")} <= found
+    assert {
+        ("product-list", "POST"),
+        ("image-detail", "DELETE"),
+        ("dataset-upload", "POST"),
+        ("version-activate", "POST"),
+    } <= found
 
 
 @pytest.mark.django_db

@@ -47,10 +47,17 @@ def test_the_training_counts_are_those_of_the_image_filters_in_one_query(db, dja
     product = ProductFactory()
     pictures = iter(distinct_part_pngs(12, size=16))
     kinds = [
-        ("normal", "train", "registered"), ("normal", "train", "registered"), ("normal", "train", "pending"),
-        ("normal", "train", "failed"), ("normal", "validation", "registered"), ("normal", "test", "pending"),
-        ("defective", "test", "registered"), ("defective", "validation", "registered"),
-        ("defective", "train", "registered"), ("unknown", "train", "registered"), ("unknown", "test", "pending"),
+        ("normal", "train", "registered"),
+        ("normal", "train", "registered"),
+        ("normal", "train", "pending"),
+        ("normal", "train", "failed"),
+        ("normal", "validation", "registered"),
+        ("normal", "test", "pending"),
+        ("defective", "test", "registered"),
+        ("defective", "validation", "registered"),
+        ("defective", "train", "registered"),
+        ("unknown", "train", "registered"),
+        ("unknown", "test", "pending"),
     ]
     for label, split, status in kinds:
         ImageFactory(product=product, content=next(pictures), label=label, split=split, registration_status=status)
@@ -63,12 +70,14 @@ def test_the_training_counts_are_those_of_the_image_filters_in_one_query(db, dja
         counts = image_training_counts(product=product)
     assert counts == {
         "train": count(label="normal", split="train", registration_status="registered"),
-        "train_not_aligned": count(label="normal", split="train") - count(label="normal", split="train",
-                                                                          registration_status="registered"),
-        "eval_normal": sum(count(label="normal", split=split, registration_status="registered")
-                           for split in ("validation", "test")),
-        "eval_defective": sum(count(label="defective", split=split, registration_status="registered")
-                              for split in ("validation", "test")),
+        "train_not_aligned": count(label="normal", split="train")
+        - count(label="normal", split="train", registration_status="registered"),
+        "eval_normal": sum(
+            count(label="normal", split=split, registration_status="registered") for split in ("validation", "test")
+        ),
+        "eval_defective": sum(
+            count(label="defective", split=split, registration_status="registered") for split in ("validation", "test")
+        ),
         "unlabelled": count(label=Image.Label.UNKNOWN),
     }
     assert counts == {"train": 2, "train_not_aligned": 2, "eval_normal": 1, "eval_defective": 2, "unlabelled": 2}

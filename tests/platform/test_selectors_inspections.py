@@ -7,8 +7,14 @@ from tests.platform.factories import ProductFactory, TrainedVersionFactory
 
 def inspected(version, decision, peak, product=None):
     return Inspection.objects.create(
-        product=product or version.product, version=version, status=Inspection.Status.DONE, decision=decision,
-        anomaly_map_scale=peak, source_file="parts/source.png", original_name="part.png", checksum="0" * 64,
+        product=product or version.product,
+        version=version,
+        status=Inspection.Status.DONE,
+        decision=decision,
+        anomaly_map_scale=peak,
+        source_file="parts/source.png",
+        original_name="part.png",
+        checksum="0" * 64,
     )
 
 

@@ -43,7 +43,11 @@ def test_each_product_comes_with_its_newest_job_and_its_active_versions_operatin
     assert products["Bracket"].current_setting.threshold == 0.4
     assert products["Bracket"].active_version.pk == Product.objects.get(pk=busy.pk).active_version_id
     assert products["Bracket"].image_count == 2
-    assert (products["Zipper"].last_job, products["Zipper"].current_setting, products["Zipper"].pk) == (None, None, idle.pk)
+    assert (products["Zipper"].last_job, products["Zipper"].current_setting, products["Zipper"].pk) == (
+        None,
+        None,
+        idle.pk,
+    )
 
 
 def test_an_operating_point_of_another_version_is_not_taken_for_the_active_ones(db):

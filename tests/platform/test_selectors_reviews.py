@@ -15,11 +15,18 @@ from tests.platform.factories import ProductFactory, UserFactory
 
 def review_item(product, status="open", claimed_by=None, expires_in=timedelta(minutes=10)):
     inspection = Inspection.objects.create(
-        product=product, status=Inspection.Status.DONE, decision=Inspection.Decision.REVIEW,
-        source_file="parts/source.png", original_name="part.png", checksum="0" * 64,
+        product=product,
+        status=Inspection.Status.DONE,
+        decision=Inspection.Decision.REVIEW,
+        source_file="parts/source.png",
+        original_name="part.png",
+        checksum="0" * 64,
     )
     return ReviewItem.objects.create(
-        product=product, inspection=inspection, status=status, claimed_by=claimed_by,
+        product=product,
+        inspection=inspection,
+        status=status,
+        claimed_by=claimed_by,
         claim_expires_at=timezone.now() + expires_in if claimed_by else None,
     )
 

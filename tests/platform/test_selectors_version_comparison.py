@@ -26,8 +26,10 @@ def test_only_images_both_versions_scored_are_compared_differing_decisions_first
     ThresholdSettingFactory(version=a, threshold=0.5)
     ThresholdSettingFactory(version=b, threshold=None, band_lower=0.18, band_upper=0.7)
     comparison = model_version_comparison(product=product, a=a, b=b)
-    rows = [(row["checksum"], row["score_a"], row["score_b"], row["decision_a"], row["decision_b"], row["differs"])
-            for row in comparison["shared"]]
+    rows = [
+        (row["checksum"], row["score_a"], row["score_b"], row["decision_a"], row["decision_b"], row["differs"])
+        for row in comparison["shared"]
+    ]
     assert rows == [
         ("n1", 0.6, 0.2, "reject", "review", True),
         (image.checksum, 0.9, 0.8, "reject", "reject", False),
@@ -35,10 +37,14 @@ def test_only_images_both_versions_scored_are_compared_differing_decisions_first
     ]
     assert comparison["shared"][1]["image"] == image
     assert comparison["differing"] == 1
-    assert comparison["tally_a"] == {"normal": {"pass": 1, "review": 0, "reject": 1},
-                                     "defective": {"pass": 0, "review": 0, "reject": 1}}
-    assert comparison["tally_b"] == {"normal": {"pass": 1, "review": 1, "reject": 0},
-                                     "defective": {"pass": 0, "review": 0, "reject": 1}}
+    assert comparison["tally_a"] == {
+        "normal": {"pass": 1, "review": 0, "reject": 1},
+        "defective": {"pass": 0, "review": 0, "reject": 1},
+    }
+    assert comparison["tally_b"] == {
+        "normal": {"pass": 1, "review": 1, "reject": 0},
+        "defective": {"pass": 0, "review": 0, "reject": 1},
+    }
     assert (comparison["setting_a"].threshold, comparison["setting_b"].band_upper) == (0.5, 0.7)
 
 

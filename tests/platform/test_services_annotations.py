@@ -52,11 +52,14 @@ def test_an_imported_ground_truth_mask_becomes_revision_1_with_one_region_per_co
     # Two separate squares, and a diagonal pair of pixels that 8-connectivity joins into one region.
     mask = square_mask([(10, 10, 6, 4), (50, 60, 3, 3)])
     mask[30, 30] = mask[31, 31] = 255
-    register_upload(product, {
-        "part/train/good/000.png": part_png(size=SIZE, seed=1),
-        "part/test/crack/000.png": part_png(size=SIZE, seed=2),
-        "part/ground_truth/crack/000_mask.png": png_bytes(mask),
-    })
+    register_upload(
+        product,
+        {
+            "part/train/good/000.png": part_png(size=SIZE, seed=1),
+            "part/test/crack/000.png": part_png(size=SIZE, seed=2),
+            "part/ground_truth/crack/000_mask.png": png_bytes(mask),
+        },
+    )
     image = Image.objects.get(product=product, defect_type="crack")
     assert image.registration_status == "registered"
     annotation = Annotation.objects.get(image=image)
@@ -77,10 +80,13 @@ def test_the_ground_truth_mask_is_moved_into_the_registered_frame_with_its_image
     dx, dy = 4, -3
     photo = part_pixels(size=SIZE, shift=(dx, dy))
     # The defect sits at (40, 40) in the photo; the part is moved by (dx, dy) there.
-    register_upload(product, {
-        "part/test/dent/000.png": png_bytes(photo),
-        "part/ground_truth/dent/000_mask.png": png_bytes(square_mask([(40, 40, 8, 8)])),
-    })
+    register_upload(
+        product,
+        {
+            "part/test/dent/000.png": png_bytes(photo),
+            "part/ground_truth/dent/000_mask.png": png_bytes(square_mask([(40, 40, 8, 8)])),
+        },
+    )
     (region,) = AnnotationRegion.objects.filter(annotation__image__product=product)
     x, y, width, height = region.bbox
     assert abs(x - (40 - dx)) <= 1 and abs(y - (40 - dy)) <= 1
@@ -89,14 +95,20 @@ def test_the_ground_truth_mask_is_moved_into_the_registered_frame_with_its_image
 
 def test_a_drawn_annotation_is_never_replaced_by_the_ground_truth_when_images_are_aligned_again(db):
     product = product_with_reference({"method": "none"})
-    register_upload(product, {
-        "part/test/crack/000.png": part_png(size=SIZE, seed=2),
-        "part/ground_truth/crack/000_mask.png": png_bytes(square_mask([(10, 10, 6, 4)])),
-    })
+    register_upload(
+        product,
+        {
+            "part/test/crack/000.png": part_png(size=SIZE, seed=2),
+            "part/ground_truth/crack/000_mask.png": png_bytes(square_mask([(10, 10, 6, 4)])),
+        },
+    )
     image = Image.objects.get(product=product)
     crack = DefectType.objects.get(product=product)
-    annotation_save(image=image, base_revision=1, regions=[
-        RegionInput(defect_type=crack.pk, mask=png_bytes(square_mask([(1, 1, 2, 2)])), name="mine")])
+    annotation_save(
+        image=image,
+        base_revision=1,
+        regions=[RegionInput(defect_type=crack.pk, mask=png_bytes(square_mask([(1, 1, 2, 2)])), name="mine")],
+    )
     job = product_set_reference_image(product=product, file=SimpleUploadedFile("new.png", part_png(size=SIZE, seed=5)))
     registration_job_run(job_id=job.pk, worker="test:1")
     current = Annotation.objects.filter(image=image).order_by("-revision").first()
@@ -106,8 +118,11 @@ def test_a_drawn_annotation_is_never_replaced_by_the_ground_truth_when_images_ar
 def test_saving_and_restoring_keeps_every_revision_and_its_files(db):
     image = RegisteredImageFactory()
     scratch = DefectTypeFactory(product=image.product)
-    first = annotation_save(image=image, base_revision=0, regions=[
-        RegionInput(defect_type=scratch.pk, mask=png_bytes(square_mask([(5, 5, 4, 4)], size=128)), name="a")])
+    first = annotation_save(
+        image=image,
+        base_revision=0,
+        regions=[RegionInput(defect_type=scratch.pk, mask=png_bytes(square_mask([(5, 5, 4, 4)], size=128)), name="a")],
+    )
     second = annotation_save(image=image, base_revision=1, regions=[])
     restored = annotation_restore(image=image, revision=1)
     assert [first.revision, second.revision, restored.revision] == [1, 2, 3]
@@ -121,8 +136,11 @@ def test_saving_and_restoring_keeps_every_revision_and_its_files(db):
 def test_deleting_an_image_deletes_its_annotation_masks(django_capture_on_commit_callbacks, private_media):
     image = RegisteredImageFactory()
     scratch = DefectTypeFactory(product=image.product)
-    annotation = annotation_save(image=image, base_revision=0, regions=[
-        RegionInput(defect_type=scratch.pk, mask=png_bytes(square_mask([(5, 5, 4, 4)], size=128)), name="a")])
+    annotation = annotation_save(
+        image=image,
+        base_revision=0,
+        regions=[RegionInput(defect_type=scratch.pk, mask=png_bytes(square_mask([(5, 5, 4, 4)], size=128)), name="a")],
+    )
     path = private_media / annotation.regions.get().mask.name
     assert path.exists()
     with django_capture_on_commit_callbacks(execute=True):
@@ -147,18 +165,27 @@ def test_a_part_confirmed_defective_in_review_can_be_annotated(api_client, user)
     blob = DefectTypeFactory(product=product, name="blob")
     buffer = io.BytesIO()
     PillowImage.fromarray(square_mask([(30, 30, 9, 9)], size=current.data["width"])).save(buffer, format="PNG")
-    saved = api_client.put(url, {
-        "base_revision": "0", "regions": f'[{{"defect_type": {blob.pk}, "mask": "m"}}]',
-        "m": SimpleUploadedFile("m.png", buffer.getvalue(), content_type="image/png")}, format="multipart")
+    saved = api_client.put(
+        url,
+        {
+            "base_revision": "0",
+            "regions": f'[{{"defect_type": {blob.pk}, "mask": "m"}}]',
+            "m": SimpleUploadedFile("m.png", buffer.getvalue(), content_type="image/png"),
+        },
+        format="multipart",
+    )
     assert saved.status_code == 201 and saved.data["regions"][0]["area"] == 81
 
 
 def test_a_ground_truth_annotation_is_aligned_again_when_the_reference_changes(db):
     product = product_with_reference({"method": "none"})
-    register_upload(product, {
-        "part/test/crack/000.png": part_png(size=SIZE, seed=2),
-        "part/ground_truth/crack/000_mask.png": png_bytes(square_mask([(10, 10, 6, 4)])),
-    })
+    register_upload(
+        product,
+        {
+            "part/test/crack/000.png": part_png(size=SIZE, seed=2),
+            "part/ground_truth/crack/000_mask.png": png_bytes(square_mask([(10, 10, 6, 4)])),
+        },
+    )
     job = product_set_reference_image(product=product, file=SimpleUploadedFile("new.png", part_png(size=SIZE, seed=5)))
     registration_job_run(job_id=job.pk, worker="test:1")
     revisions = list(Annotation.objects.filter(image__product=product).order_by("revision"))
@@ -167,14 +194,18 @@ def test_a_ground_truth_annotation_is_aligned_again_when_the_reference_changes(d
     assert revisions[1].registration_revision == product.registration_revision == 2
 
 
-def test_deleting_a_product_with_annotations_deletes_them_and_their_masks(django_capture_on_commit_callbacks,
-                                                                         private_media):
+def test_deleting_a_product_with_annotations_deletes_them_and_their_masks(
+    django_capture_on_commit_callbacks, private_media
+):
     from inspection.services.products import product_delete
 
     image = RegisteredImageFactory()
     scratch = DefectTypeFactory(product=image.product)
-    annotation = annotation_save(image=image, base_revision=0, regions=[
-        RegionInput(defect_type=scratch.pk, mask=png_bytes(square_mask([(5, 5, 4, 4)], size=128)), name="a")])
+    annotation = annotation_save(
+        image=image,
+        base_revision=0,
+        regions=[RegionInput(defect_type=scratch.pk, mask=png_bytes(square_mask([(5, 5, 4, 4)], size=128)), name="a")],
+    )
     path = private_media / annotation.regions.get().mask.name
     with django_capture_on_commit_callbacks(execute=True):
         product_delete(product=image.product)

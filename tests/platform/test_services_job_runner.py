@@ -1,8 +1,8 @@
 """The job skeleton every background job runs in: claim, work, heartbeat, failure, cancellation, crash."""
 
 import pytest
-from config.celery import app as celery_app
 
+from config.celery import app as celery_app
 from inspection import tasks  # noqa: F401  (registers the job tasks with Celery)
 from inspection.models import Job
 from inspection.services.job_runner import (
@@ -31,8 +31,15 @@ class Recorder:
         self.calls.append(("cancelling", job.status))
 
     def run(self, job_id, work):
-        job_run(job_id=job_id, worker="test:1", name="test", work=work, when_not_claimed=self.not_claimed,
-                when_failing=self.failing, when_cancelling=self.cancelling)
+        job_run(
+            job_id=job_id,
+            worker="test:1",
+            name="test",
+            work=work,
+            when_not_claimed=self.not_claimed,
+            when_failing=self.failing,
+            when_cancelling=self.cancelling,
+        )
 
 
 def test_the_work_runs_on_the_job_claimed_for_the_worker_and_ends_it(db):
@@ -137,8 +144,13 @@ def test_the_heartbeat_stops_the_work_once_a_cancel_is_requested(db):
 
     def work(claimed):
         Job.objects.filter(pk=claimed.pk).update(cancel_requested=True)
-        job_heartbeat(job=claimed, progress=60, stage="testing", message="3 of 5.",
-                      cancelled_message="Cancelled after 3 of 5 images.")
+        job_heartbeat(
+            job=claimed,
+            progress=60,
+            stage="testing",
+            message="3 of 5.",
+            cancelled_message="Cancelled after 3 of 5 images.",
+        )
         reached.append("after the heartbeat")
 
     recorder = Recorder()

@@ -26,7 +26,9 @@ def sent_tasks(monkeypatch):
     return sent
 
 
-def test_a_new_job_is_sent_to_the_workers_only_when_its_transaction_commits(db, sent_tasks, django_capture_on_commit_callbacks):
+def test_a_new_job_is_sent_to_the_workers_only_when_its_transaction_commits(
+    db, sent_tasks, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         job = job_create(kind=Job.Kind.REGISTRATION, product=ProductFactory())
         assert sent_tasks == []

@@ -22,8 +22,14 @@ from config.env import (
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
-def run_django(environment: dict, code: str = "from django.conf import settings; settings.DEBUG") -> subprocess.CompletedProcess:
-    clean = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG")}
+def run_django(
+    environment: dict, code: str = "from django.conf import settings; settings.DEBUG"
+) -> subprocess.CompletedProcess:
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DEBUG")
+    }
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         env={**clean, "PYTHONPATH": f"{REPOSITORY}{os.pathsep}{REPOSITORY / 'platform'}",
@@ -58,7 +64,10 @@ def test_numbers_must_be_whole_and_large_enough():
 
 
 def test_lists_are_comma_separated():
-    assert env_list("ALLOWED_HOSTS", [], environ={"ALLOWED_HOSTS": "a.example, b.example,"}) == ["a.example", "b.example"]
+    assert env_list("ALLOWED_HOSTS", [], environ={"ALLOWED_HOSTS": "a.example, b.example,"}) == [
+        "a.example",
+        "b.example",
+    ]
 
 
 def test_with_no_database_url_the_database_is_sqlite_under_var(tmp_path):
@@ -68,13 +77,20 @@ def test_with_no_database_url_the_database_is_sqlite_under_var(tmp_path):
 
 
 def test_a_postgres_database_url_is_used_as_given():
-    database = database_from_env(Path("unused"), environ={"DATABASE_URL": "postgres://inspector:secret@db:5432/inspection"})
+    database = database_from_env(
+        Path("unused"), environ={"DATABASE_URL": "postgres://inspector:secret@db:5432/inspection"}
+    )
     assert (database["ENGINE"], database["HOST"], database["NAME"], database["USER"]) == (
-        "django.db.backends.postgresql", "db", "inspection", "inspector"
+        "django.db.backends.postgresql",
+        "db",
+        "inspection",
+        "inspector",
     )
 
 
-@pytest.mark.parametrize("url", ["nonsense", "mysql://user@host/db", "postgres://user:pw@host:notaport/db", "postgres://host:5432"])
+@pytest.mark.parametrize(
+    "url", ["nonsense", "mysql://user@host/db", "postgres://user:pw@host:notaport/db", "postgres://host:5432"]
+)
 def test_an_unusable_database_url_is_refused_naming_the_variable(url):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
         database_from_env(Path("unused"), environ={"DATABASE_URL": url})

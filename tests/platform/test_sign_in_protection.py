@@ -96,7 +96,8 @@ def test_a_revoked_station_token_is_refused():
     assert line.get("/api/products/").status_code == 401
     assert station.key not in administrator.get("/users/").content.decode()
     token_changes = [
-        entry.changes["api_token"] for entry in LogEntry.objects.filter(object_repr="station-line-3").order_by("pk")
+        entry.changes["api_token"]
+        for entry in LogEntry.objects.filter(object_repr="station-line-3").order_by("pk")
         if "api_token" in entry.changes
     ]
     assert token_changes == [["none", "issued"], ["issued", "revoked"]]

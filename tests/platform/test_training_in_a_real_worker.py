@@ -53,8 +53,11 @@ def test_a_worker_killed_mid_training_hands_the_job_on_and_the_active_version_st
     os.kill(worker_pid(running), signal.SIGKILL)
 
     # The message goes back to the queue and a fresh worker process trains again from the snapshot.
-    wait_until(lambda: Job.objects.get(pk=version.job_id).attempts == 2 and epoch_of(version) >= 1,
-               worker=celery_worker, what="training restarted")
+    wait_until(
+        lambda: Job.objects.get(pk=version.job_id).attempts == 2 and epoch_of(version) >= 1,
+        worker=celery_worker,
+        what="training restarted",
+    )
     restarted = Job.objects.get(pk=version.job_id)
     assert restarted.status == "running" and worker_pid(restarted) != worker_pid(running)
     version.refresh_from_db()
@@ -67,15 +70,21 @@ def test_a_worker_killed_mid_training_hands_the_job_on_and_the_active_version_st
     assert wait_for_job(version.job_id, worker=celery_worker).status == "cancelled"
     version.refresh_from_db()
     assert (version.status, version.bundle.name, version.is_usable) == ("cancelled", "", False)
-    inspected = api_client.post(f"/api/products/{product.pk}/inspections/",
-                                {"file": SimpleUploadedFile("good.png", png_bytes(good_pixels(800)))}, format="multipart")
+    inspected = api_client.post(
+        f"/api/products/{product.pk}/inspections/",
+        {"file": SimpleUploadedFile("good.png", png_bytes(good_pixels(800)))},
+        format="multipart",
+    )
     assert (inspected.status_code, inspected.data["version"]) == (201, previous.pk)
 
 
-def test_cancelling_a_running_training_stops_it_within_one_epoch_and_keeps_nothing(celery_worker, api_client, private_media):
+def test_cancelling_a_running_training_stops_it_within_one_epoch_and_keeps_nothing(
+    celery_worker, api_client, private_media
+):
     product = ready_product(train=12, test_good=2, test_defective=2)
-    response = api_client.post(f"/api/products/{product.pk}/model-versions/",
-                               {"method": "cpcae-knn", "params": LONG_TRAINING}, format="json")
+    response = api_client.post(
+        f"/api/products/{product.pk}/model-versions/", {"method": "cpcae-knn", "params": LONG_TRAINING}, format="json"
+    )
     assert response.status_code == 202
     version = ModelVersion.objects.get(pk=response.data["id"])
     wait_until(lambda: epoch_of(version) >= 2, worker=celery_worker, what="second epoch")
@@ -94,7 +103,9 @@ def test_cancelling_a_running_training_stops_it_within_one_epoch_and_keeps_nothi
     assert refused.status_code == 409
 
 
-def test_a_damaged_bundle_fails_a_batch_inspection_job_clearly_and_flags_the_version(celery_worker, api_client, private_media, user):
+def test_a_damaged_bundle_fails_a_batch_inspection_job_clearly_and_flags_the_version(
+    celery_worker, api_client, private_media, user
+):
     product = ready_product(train=8, test_good=2, test_defective=2)
     version = activated_version(product, user=user)
     (private_media / version.bundle.name).write_bytes(b"\x00" * 100)
@@ -120,7 +131,9 @@ def test_simultaneous_training_requests_for_one_product_run_one_at_a_time(celery
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         barrier.wait()
         try:
-            responses.append(client.post(f"/api/products/{product.pk}/model-versions/", {"method": "variation"}, format="json"))
+            responses.append(
+                client.post(f"/api/products/{product.pk}/model-versions/", {"method": "variation"}, format="json")
+            )
         finally:
             connection.close()
 

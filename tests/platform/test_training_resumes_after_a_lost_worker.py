@@ -40,6 +40,7 @@ def test_a_training_whose_worker_is_killed_resumes_from_its_last_checkpoint_and_
     def resumed():
         version.refresh_from_db()
         return "resumed" in version.progress
+
     wait_until(resumed, worker=celery_worker, timeout=180, what="resumed training")
     resumed_at = int(version.progress["resumed"].split()[3])
     assert version.progress["resumed"] == f"Resumed at epoch {resumed_at} after the worker was lost."

@@ -24,13 +24,28 @@ pytestmark = pytest.mark.django_db
 def test_a_new_version_freezes_the_data_set_as_it_stands(user):
     product = ready_product(train=5, test_good=2, test_defective=3)
     version = model_version_create(product=product, method="variation", params={"min_std": 0.01}, created_by=user)
-    assert (version.number, version.status, version.method, version.params) == (1, "queued", "variation", {"min_std": 0.01})
-    assert (version.job.kind, version.job.status, version.train_count, version.eval_count) == ("training", "queued", 5, 5)
+    assert (version.number, version.status, version.method, version.params) == (
+        1,
+        "queued",
+        "variation",
+        {"min_std": 0.01},
+    )
+    assert (version.job.kind, version.job.status, version.train_count, version.eval_count) == (
+        "training",
+        "queued",
+        5,
+        5,
+    )
     rows = list(ModelVersionImage.objects.filter(version=version).order_by("role", "position"))
     assert [row.role for row in rows].count("train") == 5
     evaluation = [(row.label, row.defect_type) for row in rows if row.role == "eval"]
-    assert sorted(evaluation) == [("defective", "blob"), ("defective", "scratch"), ("defective", "scratch"),
-                                  ("normal", ""), ("normal", "")]
+    assert sorted(evaluation) == [
+        ("defective", "blob"),
+        ("defective", "scratch"),
+        ("defective", "scratch"),
+        ("normal", ""),
+        ("normal", ""),
+    ]
     assert all(row.checksum == row.image.checksum for row in rows)
     # Images added or relabelled later do not change what this version trains on.
     _aligned_image(product, good_png(99), Image.Label.NORMAL, Image.Split.TRAIN)
@@ -59,14 +74,19 @@ def test_training_needs_aligned_normal_training_images(user):
 def test_a_second_training_request_while_one_is_queued_is_refused_naming_it(user):
     product = ready_product(train=3, test_good=0, test_defective=0)
     first = model_version_create(product=product, method="variation")
-    with pytest.raises(Conflict, match=f"Version 1 of this product is still queued \\(job {first.job_id}\\)") as refused:
+    with pytest.raises(
+        Conflict, match=f"Version 1 of this product is still queued \\(job {first.job_id}\\)"
+    ) as refused:
         model_version_create(product=product, method="variation")
     assert refused.value.details == {"running_version": first.pk, "job": first.job_id}
     # The database enforces the rule too, whoever writes the row.
     with pytest.raises(IntegrityError), transaction.atomic():
         ModelVersion.objects.create(product=product, number=2, method="variation", status="training")
     # Another product trains independently.
-    assert model_version_create(product=ready_product(train=2, test_good=0, test_defective=0), method="variation").number == 1
+    assert (
+        model_version_create(product=ready_product(train=2, test_good=0, test_defective=0), method="variation").number
+        == 1
+    )
 
 
 def test_the_training_job_trains_evaluates_and_stores_the_version(user, private_media):

@@ -14,9 +14,9 @@ through :mod:`~inspection.engine.data.imageio`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class TestItem:
     path: Path
     label: int
     defect_type: str  # "good" for normal images
-    mask_path: Optional[Path] = None
+    mask_path: Path | None = None
 
 
 @dataclass
@@ -55,7 +55,7 @@ class MVTecDataset:
         return np.array([item.label for item in self.test_items], dtype=np.int64)
 
 
-def load_mvtec_layout(path: Union[str, Path]) -> MVTecDataset:
+def load_mvtec_layout(path: str | Path) -> MVTecDataset:
     """Collect the train and test images of an MVTec-layout folder.
 
     Raises TrainingDataError when the folder, ``train/good`` or any image in
@@ -69,14 +69,14 @@ def load_mvtec_layout(path: Union[str, Path]) -> MVTecDataset:
         raise TrainingDataError(f"{root}: no train/good folder (expected the MVTec layout: train/good/*.png)")
     train_paths = list_images(train_folder)
     if not train_paths:
-        raise TrainingDataError(
-            f"{train_folder}: contains no images (looked for {', '.join(IMAGE_EXTENSIONS)})"
-        )
+        raise TrainingDataError(f"{train_folder}: contains no images (looked for {', '.join(IMAGE_EXTENSIONS)})")
 
     test_items: list[TestItem] = []
     test_folder = root / "test"
     if test_folder.is_dir():
-        kinds = sorted(folder.name for folder in test_folder.iterdir() if folder.is_dir() and not folder.name.startswith("."))
+        kinds = sorted(
+            folder.name for folder in test_folder.iterdir() if folder.is_dir() and not folder.name.startswith(".")
+        )
         # Normal images first, then each defect kind, for stable reports.
         kinds = ([NORMAL] if NORMAL in kinds else []) + [kind for kind in kinds if kind != NORMAL]
         for kind in kinds:
@@ -88,19 +88,20 @@ def load_mvtec_layout(path: Union[str, Path]) -> MVTecDataset:
     return MVTecDataset(root=root, train_paths=train_paths, test_items=test_items)
 
 
-def list_images(folder: Union[str, Path]) -> list[Path]:
+def list_images(folder: str | Path) -> list[Path]:
     """Image files directly in ``folder``, in natural order (2 before 10), hidden files skipped."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     found = [
-        entry for entry in folder.iterdir()
+        entry
+        for entry in folder.iterdir()
         if entry.is_file() and not entry.name.startswith(".") and entry.suffix.lower() in IMAGE_EXTENSIONS
     ]
     return sorted(found, key=_natural_key)
 
 
-def load_mask(path: Union[str, Path], shape: Sequence[int]) -> np.ndarray:
+def load_mask(path: str | Path, shape: Sequence[int]) -> np.ndarray:
     """Binary mask (bool, H x W) resized with nearest neighbour to ``shape`` (H, W[, C]).
 
     Pixels above half scale mark a defect (masks are 0/255; the threshold
@@ -116,7 +117,7 @@ def load_mask(path: Union[str, Path], shape: Sequence[int]) -> np.ndarray:
     return mask
 
 
-def _find_mask(root: Path, kind: str, stem: str) -> Optional[Path]:
+def _find_mask(root: Path, kind: str, stem: str) -> Path | None:
     folder = root / "ground_truth" / kind
     if not folder.is_dir():
         return None
@@ -130,4 +131,3 @@ def _find_mask(root: Path, kind: str, stem: str) -> Optional[Path]:
 
 def _natural_key(path: Path) -> list:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
-

@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Optional, Union
 
 import numpy as np
 
@@ -33,10 +32,10 @@ _MODES = (None, "gray", "rgb")
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _EXIF_ORIENTATION_TAG = 0x0112
 
-PathLike = Union[str, os.PathLike]
+PathLike = str | os.PathLike
 
 
-def load_image(path: PathLike, *, mode: Optional[str] = None) -> np.ndarray:
+def load_image(path: PathLike, *, mode: str | None = None) -> np.ndarray:
     """Read an image file as float32 (H, W, C) in [0, 1].
 
     ``mode``: ``None`` keeps grey images as 1 channel and colour as 3;
@@ -58,7 +57,7 @@ def load_image(path: PathLike, *, mode: Optional[str] = None) -> np.ndarray:
     return decode_image_bytes(data, str(path), mode=mode)
 
 
-def decode_image_bytes(data: bytes, name: str, *, mode: Optional[str] = None) -> np.ndarray:
+def decode_image_bytes(data: bytes, name: str, *, mode: str | None = None) -> np.ndarray:
     """Decode an uploaded file's bytes; ``name`` is used in error messages only."""
     from PIL import Image, ImageFile
 
@@ -128,9 +127,7 @@ def check_minimum_size(image: np.ndarray, min_side: int, path: PathLike) -> None
     """Raise ImageError if either side of ``image`` is shorter than ``min_side`` pixels."""
     height, width = image.shape[:2]
     if min(height, width) < min_side:
-        raise ImageError(
-            path, f"image is {width}x{height} pixels; each side must be at least {min_side} pixels"
-        )
+        raise ImageError(path, f"image is {width}x{height} pixels; each side must be at least {min_side} pixels")
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -142,7 +139,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return (image[:, :, :3].astype(np.float32, copy=False) @ _LUMA).astype(np.float32)
 
 
-def _check_mode(mode: Optional[str]) -> None:
+def _check_mode(mode: str | None) -> None:
     if mode not in _MODES:
         raise ValueError(f"mode must be None, 'gray' or 'rgb', not {mode!r}")
 
@@ -265,7 +262,7 @@ def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(pixels, dtype=np.float32)
 
 
-def _convert_channels(pixels: np.ndarray, mode: Optional[str]) -> np.ndarray:
+def _convert_channels(pixels: np.ndarray, mode: str | None) -> np.ndarray:
     channels = pixels.shape[2]
     if mode == "gray" and channels == 3:
         return to_gray(pixels)[:, :, None]

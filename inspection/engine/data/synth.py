@@ -20,8 +20,8 @@ The same seed always gives the same pixels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -42,7 +42,7 @@ _RELIEF_PIXELS = 0.035  # body height as a fraction of the image side
 
 
 def render_set(
-    out_dir: Union[str, Path],
+    out_dir: str | Path,
     *,
     set_id: int,
     seed: int = 0,
@@ -80,8 +80,8 @@ def render_set(
 def render_cursor(
     set_id: int,
     *,
-    seed: Union[int, Sequence[int]],
-    defect: Optional[str] = None,
+    seed: int | Sequence[int],
+    defect: str | None = None,
     size: Sequence[int] = (256, 256),
 ) -> tuple[np.ndarray, np.ndarray]:
     """One photo of a cursor: float32 (H, W, 1|3) in [0, 1] and a bool (H, W) defect mask.
@@ -128,7 +128,7 @@ def render_cursor(
     return image, mask > 0.5
 
 
-def _entropy(seed: Union[int, Sequence[int]]) -> list[int]:
+def _entropy(seed: int | Sequence[int]) -> list[int]:
     return [int(value) for value in (seed if isinstance(seed, (tuple, list)) else (seed,))]
 
 
@@ -230,8 +230,14 @@ def _add_defect(defect, rng, x, y, scale, relief, albedo, shine, mask) -> None:
         start = np.array([column, row]) - 0.5 * length * np.array([np.cos(direction), np.sin(direction)])
         end = start + length * np.array([np.cos(direction), np.sin(direction)])
         line = np.zeros(x.shape, np.float32)
-        cv2.line(line, tuple(int(v) for v in start.round()), tuple(int(v) for v in end.round()), 1.0,
-                 max(1, int(round(1 / pixel))), cv2.LINE_AA)
+        cv2.line(
+            line,
+            tuple(int(v) for v in start.round()),
+            tuple(int(v) for v in end.round()),
+            1.0,
+            max(1, int(round(1 / pixel))),
+            cv2.LINE_AA,
+        )
         relief -= 0.08 * line
         albedo *= 1.0 + (0.45 if rng.random() < 0.5 else -0.45) * line
         mask[:] = np.maximum(mask, cv2.dilate((line > 0.2).astype(np.float32), np.ones((3, 3), np.uint8)))

@@ -10,15 +10,16 @@ reproduces the engine's scores within 1e-3 relative (tests/engine/test_export.py
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from .. import ENGINE_VERSION
 
 
-def export_bundle(bundle_path: str | os.PathLike, out_path: str | os.PathLike, *,
-                  operating_point: Optional[dict[str, float]] = None) -> Path:
+def export_bundle(
+    bundle_path: str | os.PathLike, out_path: str | os.PathLike, *, operating_point: dict[str, float] | None = None
+) -> Path:
     """Write the archive of the bundle at ``bundle_path`` to ``out_path``; return it.
 
     ``operating_point``: ``{"threshold": t}`` or ``{"band_lower": l, "band_upper": u}``
@@ -31,12 +32,16 @@ def export_bundle(bundle_path: str | os.PathLike, out_path: str | os.PathLike, *
     if operating_point is None and bundle.thresholds.get("threshold") is not None:
         operating_point = {"threshold": bundle.thresholds["threshold"]}
     return export_model(
-        out_path, detector=bundle.detector, image_shape=bundle.image_shape, registration=bundle.registration,
-        reference=bundle.reference, operating_point=operating_point,
+        out_path,
+        detector=bundle.detector,
+        image_shape=bundle.image_shape,
+        registration=bundle.registration,
+        reference=bundle.reference,
+        operating_point=operating_point,
     )
 
 
-def checked_operating_point(operating_point: Optional[dict[str, Any]]) -> Optional[dict[str, float]]:
+def checked_operating_point(operating_point: dict[str, Any] | None) -> dict[str, float] | None:
     """A single threshold or a review band [lower, upper), as numbers; None when there is none."""
     if not operating_point:
         return None
@@ -48,8 +53,15 @@ def checked_operating_point(operating_point: Optional[dict[str, Any]]) -> Option
     return {"band_lower": float(lower), "band_upper": float(upper)}
 
 
-def export_model(out_path, *, detector, image_shape, registration: Optional[dict[str, Any]] = None,
-                 reference=None, operating_point: Optional[dict[str, Any]] = None) -> Path:
+def export_model(
+    out_path,
+    *,
+    detector,
+    image_shape,
+    registration: dict[str, Any] | None = None,
+    reference=None,
+    operating_point: dict[str, Any] | None = None,
+) -> Path:
     """Write the archive of a fitted ``detector`` and its registration context."""
     from inspection.runtime.archive import write_archive
 
@@ -58,7 +70,7 @@ def export_model(out_path, *, detector, image_shape, registration: Optional[dict
     plan = plan_for(detector)
     metadata = {
         "engine_version": ENGINE_VERSION,
-        "created_at": datetime.now(timezone.utc).isoformat(),
+        "created_at": datetime.now(UTC).isoformat(),
         "method": detector.name,
         "image_shape": [int(side) for side in image_shape],
         "registration": registration or {},

@@ -10,7 +10,7 @@ model's working size; the batch axis stays free.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 ONNX_OPSET = 17
 

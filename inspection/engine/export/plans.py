@@ -108,11 +108,15 @@ def _patch_knn(detector) -> ExportPlan:
         plan.graphs[graph] = convert(one_pass._extractor()._extract, [("images", [None, height, width, 3])])
         plan.arrays[f"{prefix}memory_bank"] = one_pass.memory_bank_
         plan.arrays[f"{prefix}training_descriptors"] = one_pass.training_descriptors_
-        plan.scoring["passes"].append({
-            "graph": graph, "prefix": prefix, "input_shape": [height, width],
-            "smoothing_sigma": float(one_pass.smoothing_sigma or 0.0),
-            "score_top_fraction": float(one_pass.score_top_fraction),
-        })
+        plan.scoring["passes"].append(
+            {
+                "graph": graph,
+                "prefix": prefix,
+                "input_shape": [height, width],
+                "smoothing_sigma": float(one_pass.smoothing_sigma or 0.0),
+                "score_top_fraction": float(one_pass.score_top_fraction),
+            }
+        )
     if len(passes) > 1:
         plan.scoring["score_normalisation"] = [list(scale) for scale in detector.score_normalisation_]
     return plan

@@ -58,13 +58,11 @@ class KNNScorer(BaseEstimator):
         self.variance_shrinkage = variance_shrinkage
 
     # -- learning -----------------------------------------------------------
-    def fit(self, embeddings: np.ndarray) -> "KNNScorer":
+    def fit(self, embeddings: np.ndarray) -> KNNScorer:
         embeddings = _as_matrix(embeddings, "training embeddings")
         n_train = embeddings.shape[0]
         if n_train < 2:
-            raise TrainingDataError(
-                f"k-NN scoring needs at least 2 training embeddings, got {n_train}"
-            )
+            raise TrainingDataError(f"k-NN scoring needs at least 2 training embeddings, got {n_train}")
         if int(self.n_neighbors) < 1:
             raise ValueError(f"n_neighbors must be at least 1, got {self.n_neighbors}")
         shrinkage = float(self.variance_shrinkage)
@@ -123,7 +121,7 @@ class KNNScorer(BaseEstimator):
         return config, arrays
 
     @classmethod
-    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> "KNNScorer":
+    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> KNNScorer:
         scorer = cls(
             n_neighbors=int(config["n_neighbors"]),
             standardize=bool(config["standardize"]),

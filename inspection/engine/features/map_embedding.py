@@ -55,7 +55,6 @@ embedding costs the backbone's forward pass plus a few reductions.
 from __future__ import annotations
 
 import threading
-from typing import Optional
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -113,8 +112,9 @@ def checked_grid(grid) -> int:
     return int(grid)
 
 
-def compiled_forward(backbone: str, weights: str, kind: str, weights_dir: Optional[str] = None, *, grid: int = 1,
-                     precision: str = "float32"):
+def compiled_forward(
+    backbone: str, weights: str, kind: str, weights_dir: str | None = None, *, grid: int = 1, precision: str = "float32"
+):
     """A traced function from images in [0, 1] (n, H, W, 3) float32 to outputs of ``kind``.
 
     ``kind``: "paper-pooling" -> (n, 3C grid^2) embeddings (``grid``: see
@@ -181,7 +181,11 @@ class AnomalyMapEmbedder(BaseEstimator):
     """Embeds anomaly maps with an ImageNet backbone and the paper's pooling (3 x channels x grid^2 features)."""
 
     def __init__(
-        self, backbone: str = "xception", weights: str = "imagenet", batch_size: Optional[int] = None, grid: int = 1,
+        self,
+        backbone: str = "xception",
+        weights: str = "imagenet",
+        batch_size: int | None = None,
+        grid: int = 1,
         precision: str = "float32",
     ):
         self.backbone = backbone
@@ -190,7 +194,7 @@ class AnomalyMapEmbedder(BaseEstimator):
         self.grid = grid
         self.precision = precision
 
-    def fit(self, maps=None) -> "AnomalyMapEmbedder":
+    def fit(self, maps=None) -> AnomalyMapEmbedder:
         """Nothing to learn (the backbone is pretrained); loads the backbone so later calls are quick."""
         compiled_forward(self.backbone, self.weights, "paper-pooling", grid=self.grid, precision=self.precision)
         return self
@@ -199,7 +203,7 @@ class AnomalyMapEmbedder(BaseEstimator):
     def embedding_size(self) -> int:
         return 3 * backbones.LAST_FEATURE_CHANNELS[self.backbone] * checked_grid(self.grid) ** 2
 
-    def embed(self, maps: np.ndarray, *, progress: Optional[ProgressCallback] = None) -> np.ndarray:
+    def embed(self, maps: np.ndarray, *, progress: ProgressCallback | None = None) -> np.ndarray:
         """(n, H, W, C) maps, C in {1, 3}, values >= 0 (nominally [0, 1]) -> (n, embedding_size) float32."""
         maps = np.asarray(maps)
         if maps.ndim == 3:
@@ -208,7 +212,9 @@ class AnomalyMapEmbedder(BaseEstimator):
             raise ValueError(f"expected maps of shape (n, H, W, 1 or 3), got {maps.shape}")
         minimum = backbones.MINIMUM_INPUT_SIZE[self.backbone]
         if maps.shape[1] < minimum or maps.shape[2] < minimum:
-            raise ValueError(f"{self.backbone} needs maps of at least {minimum} x {minimum} pixels, got {maps.shape[1:3]}")
+            raise ValueError(
+                f"{self.backbone} needs maps of at least {minimum} x {minimum} pixels, got {maps.shape[1:3]}"
+            )
         return run_batched(
             compiled_forward(self.backbone, self.weights, "paper-pooling", grid=self.grid, precision=self.precision),
             maps,
@@ -219,7 +225,7 @@ class AnomalyMapEmbedder(BaseEstimator):
         )
 
 
-def run_batched(forward, images: np.ndarray, batch_size: Optional[int], *, output_width: int, stage: str, progress=None):
+def run_batched(forward, images: np.ndarray, batch_size: int | None, *, output_width: int, stage: str, progress=None):
     """Apply a compiled forward to ``images`` batch by batch, reporting progress; -> (n, output_width)."""
     count, height, width = images.shape[0], images.shape[1], images.shape[2]
     batch = int(batch_size) if batch_size else automatic_batch_size(height, width)

@@ -9,8 +9,6 @@ bank without the entries drawn from them (``excluded_source``).
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 # Bound on the (patches x bank) distance block held at once, in float32 values.
@@ -29,7 +27,7 @@ class PatchMemoryBank:
         self.centred = features - self.centre
         self.squared_norms = np.einsum("ij,ij->i", self.centred, self.centred)
 
-    def nearest_distances(self, patches: np.ndarray, *, excluded_source: Optional[int] = None) -> np.ndarray:
+    def nearest_distances(self, patches: np.ndarray, *, excluded_source: int | None = None) -> np.ndarray:
         """Euclidean distance of each row of ``patches`` (n, D) to its nearest bank entry, shape (n,), float32.
 
         With ``excluded_source`` the entries taken from that image are left

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from ..progress import ProgressEvent, report
 class PatchFeatureExtractor:
     """Backbone layers -> 3 x 3 average -> common stride-8 grid -> concatenated features."""
 
-    def __init__(self, backbone: str, weights: str, layers: Optional[Sequence[str]]):
+    def __init__(self, backbone: str, weights: str, layers: Sequence[str] | None):
         import tensorflow as tf
 
         from ..networks import backbones
@@ -79,7 +79,7 @@ def weights_checksum(model) -> float:
 
 
 def input_shape(
-    shape: tuple[int, int, int], input_side: Optional[int], backbone: str, *, enlarge: bool = False
+    shape: tuple[int, int, int], input_side: int | None, backbone: str, *, enlarge: bool = False
 ) -> tuple[int, int]:
     """(height, width) fed to the backbone: longer side at most ``input_side`` (exactly, with
     ``enlarge``), shorter at least the backbone's minimum."""

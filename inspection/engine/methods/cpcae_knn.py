@@ -23,7 +23,7 @@ fitted with. What each addition changes, measured: docs/benchmarks.md.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -70,17 +70,17 @@ class _CPCAEBackedDetector(AnomalyDetector):
     def __init__(
         self,
         *,
-        downsize_factor: Optional[int] = None,
-        patch_size: Optional[int] = None,
-        stride: Optional[int] = None,
-        latent_dim: Optional[int] = None,
-        filters: Optional[Sequence[int]] = None,
-        dense_units: Optional[int] = None,
-        l1_lambda: Optional[float] = None,
-        epochs: Optional[int] = None,
-        batch_size: Optional[int] = None,
-        learning_rate: Optional[float] = None,
-        min_steps_per_epoch: Optional[int] = None,
+        downsize_factor: int | None = None,
+        patch_size: int | None = None,
+        stride: int | None = None,
+        latent_dim: int | None = None,
+        filters: Sequence[int] | None = None,
+        dense_units: int | None = None,
+        l1_lambda: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        learning_rate: float | None = None,
+        min_steps_per_epoch: int | None = None,
         seed: int = 0,
     ):
         self.downsize_factor = downsize_factor
@@ -99,7 +99,7 @@ class _CPCAEBackedDetector(AnomalyDetector):
     def _cpcae_parameters(self) -> dict:
         return {name: getattr(self, name) for name in CPCAE_PARAMETERS if getattr(self, name) is not None}
 
-    def _fit_autoencoder(self, batch: np.ndarray, progress: Optional[ProgressCallback], checkpoints=None) -> None:
+    def _fit_autoencoder(self, batch: np.ndarray, progress: ProgressCallback | None, checkpoints=None) -> None:
         from ..networks.cpcae_trainer import CPCAE
 
         self.autoencoder_ = CPCAE(**self._cpcae_parameters()).fit(batch, progress=progress, checkpoints=checkpoints)
@@ -160,7 +160,7 @@ class AutoencoderL2Detector(_CPCAEBackedDetector):
         )
 
     @classmethod
-    def from_state(cls, state: MethodState) -> "AutoencoderL2Detector":
+    def from_state(cls, state: MethodState) -> AutoencoderL2Detector:
         detector = cls(**state.config["params"])
         detector.autoencoder_ = cls._autoencoder_from_state(state)
         detector.training_scores_ = np.asarray(state.arrays["training_scores"])
@@ -185,26 +185,35 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         pooling_grid: int = 3,
         embedding_batch_size: int = 4,
         precision: str = "auto",
-        downsize_factor: Optional[int] = None,
-        patch_size: Optional[int] = None,
-        stride: Optional[int] = None,
-        latent_dim: Optional[int] = None,
-        filters: Optional[Sequence[int]] = None,
-        dense_units: Optional[int] = None,
-        l1_lambda: Optional[float] = None,
-        epochs: Optional[int] = None,
-        batch_size: Optional[int] = None,
-        learning_rate: Optional[float] = None,
-        min_steps_per_epoch: Optional[int] = None,
+        downsize_factor: int | None = None,
+        patch_size: int | None = None,
+        stride: int | None = None,
+        latent_dim: int | None = None,
+        filters: Sequence[int] | None = None,
+        dense_units: int | None = None,
+        l1_lambda: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        learning_rate: float | None = None,
+        min_steps_per_epoch: int | None = None,
         seed: int = 0,
     ):
         from ..features.map_embedding import checked_grid
         from ..networks.precision import PRECISION_CHOICES
 
         super().__init__(
-            downsize_factor=downsize_factor, patch_size=patch_size, stride=stride, latent_dim=latent_dim,
-            filters=filters, dense_units=dense_units, l1_lambda=l1_lambda, epochs=epochs, batch_size=batch_size,
-            learning_rate=learning_rate, min_steps_per_epoch=min_steps_per_epoch, seed=seed,
+            downsize_factor=downsize_factor,
+            patch_size=patch_size,
+            stride=stride,
+            latent_dim=latent_dim,
+            filters=filters,
+            dense_units=dense_units,
+            l1_lambda=l1_lambda,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            min_steps_per_epoch=min_steps_per_epoch,
+            seed=seed,
         )
         checked_grid(pooling_grid)
         if precision not in PRECISION_CHOICES:
@@ -229,8 +238,11 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             from ..features.map_embedding import AnomalyMapEmbedder
 
             embedder = AnomalyMapEmbedder(
-                backbone=self.backbone, weights=self.weights, batch_size=self.embedding_batch_size,
-                grid=self.pooling_grid, precision=self.__dict__.get("precision_", "float32"),
+                backbone=self.backbone,
+                weights=self.weights,
+                batch_size=self.embedding_batch_size,
+                grid=self.pooling_grid,
+                precision=self.__dict__.get("precision_", "float32"),
             )
             self.__dict__["_embedder_instance"] = embedder
         return embedder
@@ -277,10 +289,14 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         total = None
         for start, residuals, _ in self._residual_chunks(images):
             total = residuals.sum(axis=0, dtype=np.float64) + (0.0 if total is None else total)
-            report(progress, ProgressEvent(
-                stage="normalise-maps", fraction=min(1.0, (start + len(residuals)) / len(images)),
-                message=f"{start + len(residuals)}/{len(images)} training residuals",
-            ))
+            report(
+                progress,
+                ProgressEvent(
+                    stage="normalise-maps",
+                    fraction=min(1.0, (start + len(residuals)) / len(images)),
+                    message=f"{start + len(residuals)}/{len(images)} training residuals",
+                ),
+            )
         mean = total / len(images)
         return (mean + mean.mean()).astype(np.float32)
 
@@ -293,10 +309,14 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             if keep_maps:
                 maps.append(residuals.mean(axis=-1))
                 reconstructions.append(chunk_reconstructions)
-            report(progress, ProgressEvent(
-                stage="embed", fraction=min(1.0, (start + len(residuals)) / len(images)),
-                message=f"{start + len(residuals)}/{len(images)} anomaly maps",
-            ))
+            report(
+                progress,
+                ProgressEvent(
+                    stage="embed",
+                    fraction=min(1.0, (start + len(residuals)) / len(images)),
+                    message=f"{start + len(residuals)}/{len(images)} anomaly maps",
+                ),
+            )
         if keep_maps:
             return np.concatenate(embeddings), np.concatenate(maps), np.concatenate(reconstructions)
         return np.concatenate(embeddings), None, None
@@ -326,8 +346,12 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         cpcae_config, models = self._autoencoder_state()
         knn_config, knn_arrays = self.knn_.get_state()
         return MethodState(
-            config={"params": self.get_params(), "cpcae": cpcae_config, "knn": knn_config,
-                    "precision_": self.precision_},
+            config={
+                "params": self.get_params(),
+                "cpcae": cpcae_config,
+                "knn": knn_config,
+                "precision_": self.precision_,
+            },
             arrays={
                 **{f"knn.{key}": value for key, value in knn_arrays.items()},
                 **({} if self.residual_scale_ is None else {"residual_scale": self.residual_scale_}),
@@ -336,14 +360,19 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         )
 
     @classmethod
-    def from_state(cls, state: MethodState) -> "CPCAEKNNDetector":
+    def from_state(cls, state: MethodState) -> CPCAEKNNDetector:
         from ..features.knn import KNNScorer
 
         # Models stored before these options existed were fitted with plain
         # standardisation, raw residuals and global pooling.
-        detector = cls(**{
-            "variance_shrinkage": 0.0, "residual_normalisation": False, "pooling_grid": 1, **state.config["params"],
-        })
+        detector = cls(
+            **{
+                "variance_shrinkage": 0.0,
+                "residual_normalisation": False,
+                "pooling_grid": 1,
+                **state.config["params"],
+            }
+        )
         detector.autoencoder_ = cls._autoencoder_from_state(state)
         detector.residual_scale_ = state.arrays.get("residual_scale")
         # Kept as fitted, on any CPU; models stored before the setting ran in float32.

@@ -23,12 +23,11 @@ Backbone weights are not part of the saved state: they are resolved by name
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from ..networks import backbones
 from ..detector import (
     AnomalyDetector,
     Explanation,
@@ -37,9 +36,10 @@ from ..detector import (
     check_training_images,
     image_shape,
 )
-from ..features.map_embedding import as_three_channel_batch, automatic_batch_size, compiled_forward
 from ..errors import TrainingDataError
 from ..features.knn import KNNScorer
+from ..features.map_embedding import as_three_channel_batch, automatic_batch_size, compiled_forward
+from ..networks import backbones
 from ..progress import ProgressCallback, ProgressEvent, report
 
 
@@ -54,7 +54,7 @@ class DeepFeatureDetector(AnomalyDetector):
         backbone: str = "xception",
         weights: str = "imagenet",
         n_neighbors: int = 15,
-        batch_size: Optional[int] = None,
+        batch_size: int | None = None,
     ):
         self.backbone = backbone
         self.weights = weights
@@ -62,14 +62,16 @@ class DeepFeatureDetector(AnomalyDetector):
         self.batch_size = batch_size
 
     # -- learning --------------------------------------------------------------
-    def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
+    def fit(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None):
         if self.backbone not in backbones.BACKBONE_NAMES:
             raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(backbones.BACKBONE_NAMES)}")
         shape = check_training_images(images, method="the deep-feature method")
         count = len(images)
         minimum = backbones.MINIMUM_INPUT_SIZE[self.backbone]
         if min(shape[:2]) < minimum:
-            raise TrainingDataError(f"{self.backbone} needs images of at least {minimum} x {minimum} pixels, got {shape[:2]}")
+            raise TrainingDataError(
+                f"{self.backbone} needs images of at least {minimum} x {minimum} pixels, got {shape[:2]}"
+            )
         self.image_shape_ = shape
 
         embeddings, feature_sum = [], None
@@ -84,7 +86,7 @@ class DeepFeatureDetector(AnomalyDetector):
         return self
 
     # -- inference ---------------------------------------------------------------
-    def score(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None) -> np.ndarray:
+    def score(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None) -> np.ndarray:
         self._check_fitted()
         pooled = [batch for batch, _ in self._forward_batches(images, progress, stage="score", with_maps=False)]
         return self.knn_.score(np.concatenate(pooled))
@@ -125,7 +127,7 @@ class DeepFeatureDetector(AnomalyDetector):
         )
 
     @classmethod
-    def from_state(cls, state: MethodState) -> "DeepFeatureDetector":
+    def from_state(cls, state: MethodState) -> DeepFeatureDetector:
         detector = cls(**state.config["params"])
         detector.image_shape_ = tuple(int(side) for side in state.config["image_shape_"])
         detector.feature_mean_ = np.asarray(state.arrays["feature_mean"], dtype=np.float32)
@@ -157,7 +159,9 @@ class DeepFeatureDetector(AnomalyDetector):
             self.backbone, self.weights, "max-pooling-and-features" if with_maps else "max-pooling"
         )
         for start in range(0, count, batch):
-            chunk = as_three_channel_batch(np.stack([np.asarray(image, np.float32) for image in images[start : start + batch]]))
+            chunk = as_three_channel_batch(
+                np.stack([np.asarray(image, np.float32) for image in images[start : start + batch]])
+            )
             if with_maps:
                 pooled, feature_maps = forward(chunk)
                 yield pooled.numpy(), feature_maps.numpy()
@@ -165,5 +169,3 @@ class DeepFeatureDetector(AnomalyDetector):
                 yield forward(chunk).numpy(), None
             done = min(count, start + batch)
             report(progress, ProgressEvent(stage=stage, fraction=done / count, message=f"{done}/{count} images"))
-
-

@@ -22,7 +22,7 @@ against its nearest *other* training image.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -51,11 +51,11 @@ class NearestImageDetector(AnomalyDetector):
 
     name = "nearest-image"
 
-    def __init__(self, *, working_side: Optional[int] = 128):
+    def __init__(self, *, working_side: int | None = 128):
         self.working_side = working_side
 
     # -- learning ------------------------------------------------------------
-    def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
+    def fit(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None):
         if self.working_side is not None and int(self.working_side) < 1:
             raise ValueError(f"working_side must be a positive number of pixels or None, got {self.working_side}")
         shape = check_training_images(images, method="the nearest-image method")
@@ -76,7 +76,7 @@ class NearestImageDetector(AnomalyDetector):
         return self
 
     # -- scoring ---------------------------------------------------------------
-    def score(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None) -> np.ndarray:
+    def score(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None) -> np.ndarray:
         """RMS difference per pixel and channel to the nearest training image."""
         _, distances = self._search(self._working_copies(images, check_shape=True))
         report(progress, ProgressEvent(stage="score", fraction=1.0))
@@ -116,7 +116,7 @@ class NearestImageDetector(AnomalyDetector):
         )
 
     @classmethod
-    def from_state(cls, state: MethodState) -> "NearestImageDetector":
+    def from_state(cls, state: MethodState) -> NearestImageDetector:
         detector = cls(**state.config["params"])
         detector.image_shape_ = tuple(int(side) for side in state.config["image_shape_"])
         detector.working_shape_ = tuple(int(side) for side in state.config["working_shape_"])
@@ -124,7 +124,9 @@ class NearestImageDetector(AnomalyDetector):
         detector.training_scores_ = np.asarray(state.arrays["training_scores"], dtype=np.float64)
         detector.training_nearest_ = np.asarray(state.arrays["training_nearest"], dtype=np.int64)
         if detector.training_images_.shape[1:] != detector.working_shape_:
-            raise ValueError("stored nearest-image model is inconsistent: training images differ from the working shape")
+            raise ValueError(
+                "stored nearest-image model is inconsistent: training images differ from the working shape"
+            )
         detector.centre_ = detector.training_images_.mean(axis=0)
         flat = detector._flat_centred(detector.training_images_)
         detector._training_squared_norms = np.einsum("ij,ij->i", flat, flat)
@@ -146,7 +148,9 @@ class NearestImageDetector(AnomalyDetector):
                 check_image_shape(image, self.image_shape_, index)
             image = image.reshape(image_shape(image))
             if image.shape[:2] != (height, width):
-                image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA).reshape(height, width, channels)
+                image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA).reshape(
+                    height, width, channels
+                )
             copies[index] = image
         return copies
 
@@ -178,9 +182,7 @@ class NearestImageDetector(AnomalyDetector):
         return nearest, distances
 
 
-
-
-def _working_shape(shape: tuple[int, int, int], working_side: Optional[int]) -> tuple[int, int, int]:
+def _working_shape(shape: tuple[int, int, int], working_side: int | None) -> tuple[int, int, int]:
     height, width, channels = shape
     if working_side is None or max(height, width) <= int(working_side):
         return shape

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -47,9 +47,9 @@ from ..detector import (
     image_shape,
 )
 from ..errors import EngineError
-from ..progress import ProgressCallback, ProgressEvent, report
 from ..features.memory_bank import PatchMemoryBank
 from ..features.patch_features import PatchFeatureExtractor, greedy_coreset, input_shape, weights_checksum
+from ..progress import ProgressCallback, ProgressEvent, report
 
 # Full training feature grids are kept between the two passes of fit (bank,
 # then training scores) when they fit in this many bytes; otherwise the
@@ -75,10 +75,10 @@ class PatchKNNDetector(AnomalyDetector):
         *,
         backbone: str = "efficientnet-lite0",
         weights: str = "imagenet",
-        layers: Optional[Sequence[str]] = None,
-        input_side: Optional[int] = 512,
+        layers: Sequence[str] | None = None,
+        input_side: int | None = 512,
         enlarge: bool = False,
-        fine_input_side: Optional[int] = 768,
+        fine_input_side: int | None = 768,
         coreset_ratio: float = 0.01,
         min_bank: int = 1024,
         max_bank: int = 16_384,
@@ -106,7 +106,7 @@ class PatchKNNDetector(AnomalyDetector):
         self.seed = seed
 
     # -- learning ------------------------------------------------------------
-    def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
+    def fit(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None):
         if not 0.0 < float(self.coreset_ratio) <= 1.0:
             raise ValueError(f"coreset_ratio must be in (0, 1], got {self.coreset_ratio}")
         if not 0.0 <= float(self.score_top_fraction) <= 1.0:
@@ -166,7 +166,7 @@ class PatchKNNDetector(AnomalyDetector):
         self._fit_fine_pass(images, scores, progress)
         return self
 
-    def _fit_fine_pass(self, images, own_scores: np.ndarray, progress: Optional[ProgressCallback]) -> None:
+    def _fit_fine_pass(self, images, own_scores: np.ndarray, progress: ProgressCallback | None) -> None:
         """Fit the second, finer pass when it is asked for and really finer; set the training scores."""
         self.fine_pass_, self.score_normalisation_ = None, None
         self.pass_training_scores_ = self.training_scores_ = own_scores
@@ -190,7 +190,7 @@ class PatchKNNDetector(AnomalyDetector):
         return np.maximum(_standardised(own, own_scale), _standardised(fine, fine_scale))
 
     # -- scoring ---------------------------------------------------------------
-    def explain(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None) -> Explanation:
+    def explain(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None) -> Explanation:
         self._check_fitted()
         height, width = self.image_shape_[:2]
         scores = np.empty(len(images), dtype=np.float64)
@@ -213,7 +213,7 @@ class PatchKNNDetector(AnomalyDetector):
             nearest_indices=nearest,
         )
 
-    def score(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None) -> np.ndarray:
+    def score(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None) -> np.ndarray:
         return self.explain(images, progress=progress).scores
 
     def anomaly_maps(self, images: Sequence[np.ndarray]) -> np.ndarray:
@@ -244,7 +244,7 @@ class PatchKNNDetector(AnomalyDetector):
         return MethodState(config={"params": self.get_params(), **config}, arrays=arrays)
 
     @classmethod
-    def from_state(cls, state: MethodState) -> "PatchKNNDetector":
+    def from_state(cls, state: MethodState) -> PatchKNNDetector:
         # Models stored before the finer pass existed were fitted with one pass.
         detector = cls(**{"fine_input_side": None, **state.config["params"]})
         for name in LEARNED_SCALARS:
@@ -264,8 +264,9 @@ class PatchKNNDetector(AnomalyDetector):
                 name.split(".", 1)[1]: value for name, value in state.arrays.items() if name.startswith("fine_pass.")
             }
             detector.fine_pass_ = cls.from_state(MethodState(config=state.config["fine_pass"], arrays=fine_arrays))
-            detector.score_normalisation_ = tuple(tuple(float(value) for value in scale)
-                                                  for scale in state.config["score_normalisation"])
+            detector.score_normalisation_ = tuple(
+                tuple(float(value) for value in scale) for scale in state.config["score_normalisation"]
+            )
             detector.training_scores_ = detector._combined_training_scores()
         return detector
 
@@ -314,7 +315,7 @@ class PatchKNNDetector(AnomalyDetector):
     def _prepare_search(self) -> None:
         self._bank = PatchMemoryBank(self.memory_bank_, self.bank_sources_)
 
-    def _nearest_bank_distances(self, grid: np.ndarray, excluded_source: Optional[int] = None) -> np.ndarray:
+    def _nearest_bank_distances(self, grid: np.ndarray, excluded_source: int | None = None) -> np.ndarray:
         """Distance of every patch of one grid to its nearest bank entry, shape (h, w)."""
         patches = grid.reshape(-1, grid.shape[-1])
         return self._bank.nearest_distances(patches, excluded_source=excluded_source).reshape(grid.shape[:2])
@@ -329,7 +330,9 @@ class PatchKNNDetector(AnomalyDetector):
         anomaly_map = cv2.resize(distances.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
         if self.smoothing_sigma and float(self.smoothing_sigma) > 0:
             sigma = float(self.smoothing_sigma) * max(height, width) / max(self.input_shape_)
-            anomaly_map = cv2.GaussianBlur(anomaly_map, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT)
+            anomaly_map = cv2.GaussianBlur(
+                anomaly_map, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT
+            )
         return anomaly_map
 
 
@@ -344,7 +347,7 @@ def _standardised(values: np.ndarray, scale: tuple[float, float]) -> np.ndarray:
     return (np.asarray(values, dtype=np.float64) - location) / spread
 
 
-def _renamed_stages(progress: Optional[ProgressCallback], label: str) -> Optional[ProgressCallback]:
+def _renamed_stages(progress: ProgressCallback | None, label: str) -> ProgressCallback | None:
     """The callback, with ``label`` added to each event's stage, so two passes read apart."""
     if progress is None:
         return None

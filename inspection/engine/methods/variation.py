@@ -36,7 +36,7 @@ images the other set has one image, so its standard deviation is the floor).
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -78,7 +78,7 @@ class VariationModelDetector(AnomalyDetector):
         self.std_floor_quantile = std_floor_quantile
 
     # -- learning ------------------------------------------------------------
-    def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None):
+    def fit(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None):
         if not 0.0 <= float(self.std_floor_quantile) <= 1.0:
             raise ValueError(f"std_floor_quantile must be in [0, 1], got {self.std_floor_quantile}")
         if float(self.min_std) <= 0.0:
@@ -132,7 +132,7 @@ class VariationModelDetector(AnomalyDetector):
             return np.zeros((0,) + self.image_shape_[:2], dtype=np.float32)
         return np.concatenate(maps).astype(np.float32)
 
-    def score(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None) -> np.ndarray:
+    def score(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None) -> np.ndarray:
         """Mean square of the anomaly map per image (the paper's sum of squares / pixel count)."""
         maps = self.anomaly_maps(images)
         report(progress, ProgressEvent(stage="score", fraction=1.0))
@@ -160,7 +160,7 @@ class VariationModelDetector(AnomalyDetector):
         )
 
     @classmethod
-    def from_state(cls, state: MethodState) -> "VariationModelDetector":
+    def from_state(cls, state: MethodState) -> VariationModelDetector:
         detector = cls(**state.config["params"])
         detector.std_floor_ = float(state.config["std_floor_"])
         detector.image_shape_ = tuple(int(side) for side in state.config["image_shape_"])

@@ -32,7 +32,7 @@ inference); callers must not train or modify them.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -69,7 +69,7 @@ _cache_lock = threading.Lock()
 
 
 # -- public API ----------------------------------------------------------------
-def load_backbone(name: str, *, weights: str = "imagenet", weights_dir: Optional[str] = None):
+def load_backbone(name: str, *, weights: str = "imagenet", weights_dir: str | None = None):
     """The convolutional base of ``name`` (no top), accepting any H x W input.
 
     The same keras.Model object is returned for the same arguments within a
@@ -116,10 +116,10 @@ def preprocess_offset(name: str) -> float:
 
 def backbone_layer_model(
     name: str,
-    layer_names: Optional[Sequence[str]] = None,
+    layer_names: Sequence[str] | None = None,
     weights: str = "imagenet",
     *,
-    weights_dir: Optional[str] = None,
+    weights_dir: str | None = None,
 ):
     """A model from the backbone's input to the named layers' outputs (a list, in order).
 

@@ -12,8 +12,17 @@ import math
 import numpy as np
 
 
-def patch_dataset(small: np.ndarray, positions, patch_size: int, batch_size: int, min_steps: int, seed: int, *,
-                   first_epoch: int = 0, epochs: int = 1):
+def patch_dataset(
+    small: np.ndarray,
+    positions,
+    patch_size: int,
+    batch_size: int,
+    min_steps: int,
+    seed: int,
+    *,
+    first_epoch: int = 0,
+    epochs: int = 1,
+):
     """Batches of ((patches, conditions), patches) gathered from ``small`` for epochs first_epoch..epochs-1.
 
     Returns the dataset and the number of batches per epoch. Each epoch's

@@ -75,8 +75,11 @@ def checkpoint_writer(checkpoints: CheckpointStore, fingerprint: str, earlier_lo
             optimizer_state = [np.asarray(variable) for variable in self.model.optimizer.variables]
             buffer = io.BytesIO()
             np.savez(
-                buffer, fingerprint=np.array(fingerprint), epoch=np.array(epoch + 1),
-                losses=np.asarray(self.losses, dtype=np.float64), weight_count=np.array(len(weights)),
+                buffer,
+                fingerprint=np.array(fingerprint),
+                epoch=np.array(epoch + 1),
+                losses=np.asarray(self.losses, dtype=np.float64),
+                weight_count=np.array(len(weights)),
                 optimizer_count=np.array(len(optimizer_state)),
                 **{f"weight_{index}": value for index, value in enumerate(weights)},
                 **{f"optimizer_{index}": value for index, value in enumerate(optimizer_state)},

@@ -29,7 +29,7 @@ plus the activity regulariser, which Keras adds to the compiled loss.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 INPUT_NAMES = ("patch", "condition")
 
@@ -67,9 +67,9 @@ def build_cpcae(
 
     features = patch
     for index, count in enumerate(filters):
-        features = layers.Conv2D(
-            count, 3, strides=2, padding="same", activation="relu", name=f"encoder_conv_{index}"
-        )(features)
+        features = layers.Conv2D(count, 3, strides=2, padding="same", activation="relu", name=f"encoder_conv_{index}")(
+            features
+        )
     features = layers.Flatten(name="encoder_flatten")(features)
     features = layers.Concatenate(name="encoder_condition")([features, condition])
     features = layers.Dense(dense_units, activation="relu", name="encoder_dense")(features)

@@ -10,7 +10,7 @@ run over patch positions (tens per image), never over pixels.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -38,9 +38,7 @@ def _starts(length: int, patch_size: int, stride: int) -> np.ndarray:
     return starts
 
 
-def extract_patches(
-    image: np.ndarray, positions: Sequence[tuple[int, int]], patch_size: int
-) -> np.ndarray:
+def extract_patches(image: np.ndarray, positions: Sequence[tuple[int, int]], patch_size: int) -> np.ndarray:
     """Patches at ``positions``: (N, p, p, C) for one image, (n, N, p, p, C) for a stack."""
     array = np.asarray(image)
     single = array.ndim == 3
@@ -57,9 +55,7 @@ def extract_patches(
     return patches[0] if single else patches
 
 
-def reassemble(
-    patches: np.ndarray, positions: Sequence[tuple[int, int]], shape: Sequence[int]
-) -> np.ndarray:
+def reassemble(patches: np.ndarray, positions: Sequence[tuple[int, int]], shape: Sequence[int]) -> np.ndarray:
     """Inverse of :func:`extract_patches`, averaging overlapping pixels.
 
     ``shape`` is the output shape, (H, W, C) or (n, H, W, C) matching the

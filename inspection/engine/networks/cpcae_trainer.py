@@ -34,20 +34,31 @@ never read back is the store's job (see :mod:`.cpcae_checkpoints`).
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..errors import EngineError, TrainingCancelled, TrainingDataError
-from .cpcae_checkpoints import CheckpointStore, checkpoint_restore, checkpoint_writer, training_fingerprint
-from .cpcae_batches import patch_dataset
-from .cpcae_patches import extract_patches, patch_grid, reassemble
 from ..progress import ProgressCallback, ProgressEvent, report
+from .cpcae_batches import patch_dataset
+from .cpcae_checkpoints import CheckpointStore, checkpoint_restore, checkpoint_writer, training_fingerprint
+from .cpcae_patches import extract_patches, patch_grid, reassemble
 
 _PARAMETERS = (
-    "downsize_factor", "patch_size", "stride", "latent_dim", "filters", "dense_units",
-    "l1_lambda", "epochs", "batch_size", "learning_rate", "min_steps_per_epoch", "seed",
+    "downsize_factor",
+    "patch_size",
+    "stride",
+    "latent_dim",
+    "filters",
+    "dense_units",
+    "l1_lambda",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "min_steps_per_epoch",
+    "seed",
     "cancel_check_batches",
 )
 STAGE = "train-cpcae"
@@ -108,8 +119,13 @@ class CPCAE(BaseEstimator):
         self.cancel_check_batches = cancel_check_batches
 
     # ------------------------------------------------------------------ fit
-    def fit(self, images: Sequence[np.ndarray], *, progress: Optional[ProgressCallback] = None,
-            checkpoints: Optional[CheckpointStore] = None) -> "CPCAE":
+    def fit(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        progress: ProgressCallback | None = None,
+        checkpoints: CheckpointStore | None = None,
+    ) -> CPCAE:
         """Train on registered normal images, float32 (H, W, C) in [0, 1], all one shape.
 
         With `checkpoints`, a checkpoint is stored after every epoch and the
@@ -130,22 +146,41 @@ class CPCAE(BaseEstimator):
         if checkpoints is not None:
             first_epoch, earlier_losses = checkpoint_restore(checkpoints.latest(), fingerprint, network)
             if first_epoch:
-                report(progress, ProgressEvent(
-                    stage=STAGE, fraction=first_epoch / epochs, epoch=first_epoch, epochs=epochs,
-                    loss=earlier_losses[-1] if earlier_losses else None,
-                    message=f"resumed from the checkpoint of epoch {first_epoch} of {epochs}",
-                ))
+                report(
+                    progress,
+                    ProgressEvent(
+                        stage=STAGE,
+                        fraction=first_epoch / epochs,
+                        epoch=first_epoch,
+                        epochs=epochs,
+                        loss=earlier_losses[-1] if earlier_losses else None,
+                        message=f"resumed from the checkpoint of epoch {first_epoch} of {epochs}",
+                    ),
+                )
         dataset, steps = patch_dataset(
-            small, positions, int(self.patch_size), int(self.batch_size), int(self.min_steps_per_epoch), int(self.seed),
-            first_epoch=first_epoch, epochs=epochs,
+            small,
+            positions,
+            int(self.patch_size),
+            int(self.batch_size),
+            int(self.min_steps_per_epoch),
+            int(self.seed),
+            first_epoch=first_epoch,
+            epochs=epochs,
         )
         watcher = _make_progress_watcher(progress, epochs, steps, int(self.cancel_check_batches))
         callbacks = [watcher]
         if checkpoints is not None:
             callbacks.insert(0, checkpoint_writer(checkpoints, fingerprint, earlier_losses))
         # One iterator over all remaining epochs (steps_per_epoch keeps Keras from restarting it).
-        history = network.fit(dataset, epochs=epochs, initial_epoch=first_epoch, steps_per_epoch=steps, verbose=0,
-                              shuffle=False, callbacks=callbacks)
+        history = network.fit(
+            dataset,
+            epochs=epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=steps,
+            verbose=0,
+            shuffle=False,
+            callbacks=callbacks,
+        )
         if watcher.cancellation is not None:
             raise watcher.cancellation
         losses = earlier_losses + [float(value) for value in history.history.get("loss", [])]
@@ -173,7 +208,9 @@ class CPCAE(BaseEstimator):
                 f"factor {self.downsize_factor}, smaller than the {self.patch_size}-pixel patch; "
                 f"use a smaller downsize factor or patch size, or larger images"
             )
-        return (small_height, small_width), patch_grid(small_height, small_width, int(self.patch_size), int(self.stride))
+        return (small_height, small_width), patch_grid(
+            small_height, small_width, int(self.patch_size), int(self.stride)
+        )
 
     def _build_network(self, channels: int):
         from .cpcae_network import build_cpcae
@@ -191,9 +228,7 @@ class CPCAE(BaseEstimator):
     def _downsize(image: np.ndarray, downsized_shape: tuple[int, int]) -> np.ndarray:
         import cv2
 
-        small = cv2.resize(
-            np.asarray(image, dtype=np.float32), downsized_shape[::-1], interpolation=cv2.INTER_AREA
-        )
+        small = cv2.resize(np.asarray(image, dtype=np.float32), downsized_shape[::-1], interpolation=cv2.INTER_AREA)
         return small[:, :, None] if small.ndim == 2 else small
 
     # ------------------------------------------------------------ inference
@@ -260,7 +295,7 @@ class CPCAE(BaseEstimator):
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "CPCAE":
+    def from_config(cls, config: dict[str, Any]) -> CPCAE:
         """Rebuild with an untrained network of the right shape; then load its weights."""
         parameters = {name: config[name] for name in _PARAMETERS if name in config}
         if "filters" in parameters:
@@ -316,12 +351,12 @@ def _check_training_images(images: Sequence[np.ndarray]) -> tuple[int, int, int]
     return first
 
 
-def _make_progress_watcher(progress: Optional[ProgressCallback], epochs: int, steps: int, check_every: int):
+def _make_progress_watcher(progress: ProgressCallback | None, epochs: int, steps: int, check_every: int):
     """A Keras callback relaying progress and turning a cancel request into a clean stop."""
     import keras
 
     class ProgressWatcher(keras.callbacks.Callback):
-        cancellation: Optional[TrainingCancelled] = None
+        cancellation: TrainingCancelled | None = None
 
         def _ask(self, event: ProgressEvent) -> None:
             try:
@@ -338,25 +373,29 @@ def _make_progress_watcher(progress: Optional[ProgressCallback], epochs: int, st
         def on_train_batch_end(self, batch, logs=None):
             if progress is None or self.cancellation is not None or (batch + 1) % max(1, check_every):
                 return
-            self._ask(ProgressEvent(
-                stage=STAGE,
-                fraction=(self.epoch + (batch + 1) / steps) / epochs,
-                message=f"epoch {self.epoch + 1} of {epochs}, batch {batch + 1} of {steps}",
-                epoch=self.epoch + 1,
-                epochs=epochs,
-            ))
+            self._ask(
+                ProgressEvent(
+                    stage=STAGE,
+                    fraction=(self.epoch + (batch + 1) / steps) / epochs,
+                    message=f"epoch {self.epoch + 1} of {epochs}, batch {batch + 1} of {steps}",
+                    epoch=self.epoch + 1,
+                    epochs=epochs,
+                )
+            )
 
         def on_epoch_end(self, epoch, logs=None):
             if progress is None or self.cancellation is not None:
                 return
             loss = float((logs or {}).get("loss", float("nan")))
-            self._ask(ProgressEvent(
-                stage=STAGE,
-                fraction=(epoch + 1) / epochs,
-                message=f"epoch {epoch + 1} of {epochs}: loss {loss:.5f}",
-                epoch=epoch + 1,
-                epochs=epochs,
-                loss=loss,
-            ))
+            self._ask(
+                ProgressEvent(
+                    stage=STAGE,
+                    fraction=(epoch + 1) / epochs,
+                    message=f"epoch {epoch + 1} of {epochs}: loss {loss:.5f}",
+                    epoch=epoch + 1,
+                    epochs=epochs,
+                    loss=loss,
+                )
+            )
 
     return ProgressWatcher()

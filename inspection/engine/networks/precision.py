@@ -15,13 +15,12 @@ precisions, even if a model moves to a machine without the instructions.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 PRECISION_CHOICES = ("auto", "float32", "bfloat16")
 BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
-def bfloat16_instructions(cpuinfo: Optional[str] = None) -> list[str]:
+def bfloat16_instructions(cpuinfo: str | None = None) -> list[str]:
     """The bfloat16 instruction sets the CPU announces in /proc/cpuinfo (empty where none or unreadable)."""
     if cpuinfo is None:
         try:
@@ -35,8 +34,8 @@ def bfloat16_instructions(cpuinfo: Optional[str] = None) -> list[str]:
     return []
 
 
-def resolved_precision(setting: str, cpuinfo: Optional[str] = None) -> str:
-    """"float32" or "bfloat16" for a setting of ``auto``, ``float32`` or ``bfloat16``."""
+def resolved_precision(setting: str, cpuinfo: str | None = None) -> str:
+    """ "float32" or "bfloat16" for a setting of ``auto``, ``float32`` or ``bfloat16``."""
     if setting not in PRECISION_CHOICES:
         raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, not {setting!r}")
     if setting == "auto":

@@ -35,7 +35,6 @@ import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -86,7 +85,7 @@ _DOWNLOAD_SOCKET_TIMEOUT = 15.0
 
 
 # -- public entry points --------------------------------------------------------
-def load_weight_arrays(name: str, *, weights_dir: Optional[os.PathLike | str] = None) -> WeightArrays:
+def load_weight_arrays(name: str, *, weights_dir: os.PathLike | str | None = None) -> WeightArrays:
     """Verified ImageNet weights of backbone ``name``, keyed "layer/variable".
 
     Raises WeightsUnavailable (with the pip command that fixes it) when no
@@ -195,7 +194,7 @@ def read_verified_npz(path: Path, expected_sha256: str) -> WeightArrays:
     return arrays
 
 
-def offline_package_file(name: str) -> Optional[Path]:
+def offline_package_file(name: str) -> Path | None:
     """Where the offline pip package of backbone ``name`` keeps its weights, if installed."""
     spec = _spec(name)
     found = importlib.util.find_spec(spec.package)
@@ -208,7 +207,7 @@ def offline_package_file(name: str) -> Optional[Path]:
 # -- sources ------------------------------------------------------------------------
 def _from_explicit_directory(
     name: str, spec: _Spec, directory: Path, tried: list[str]
-) -> Optional[tuple[WeightArrays, bool]]:
+) -> tuple[WeightArrays, bool] | None:
     """(arrays, converted from an upstream file) or None when the directory has neither file."""
     own = directory / spec.cache_file
     if own.is_file():
@@ -225,7 +224,7 @@ def _from_explicit_directory(
     return None
 
 
-def _from_keras(name: str, spec: _Spec, tried: list[str]) -> Optional[WeightArrays]:
+def _from_keras(name: str, spec: _Spec, tried: list[str]) -> WeightArrays | None:
     if name != "xception":
         return None  # Keras ships no EfficientNet-Lite weights
     keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
@@ -265,7 +264,7 @@ def _from_keras(name: str, spec: _Spec, tried: list[str]) -> Optional[WeightArra
     return arrays
 
 
-def _from_offline_package(name: str, spec: _Spec, tried: list[str]) -> Optional[WeightArrays]:
+def _from_offline_package(name: str, spec: _Spec, tried: list[str]) -> WeightArrays | None:
     path = offline_package_file(name)
     if path is None:
         tried.append(f"pip package {spec.package} (not installed)")
@@ -381,7 +380,9 @@ def efficientnet_lite0_keras_arrays(state: WeightArrays, *, include_classifier: 
                 layer = f"{blocks[int(module[1])]}_{block_parts[module[2]]}"
             elif module[0] == "_fc":
                 if include_classifier:
-                    arrays[f"predictions/{'kernel' if parameter == 'weight' else 'bias'}"] = value.T if value.ndim == 2 else value
+                    arrays[f"predictions/{'kernel' if parameter == 'weight' else 'bias'}"] = (
+                        value.T if value.ndim == 2 else value
+                    )
                 continue
             else:
                 layer = renames[module[0]]

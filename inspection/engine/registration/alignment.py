@@ -59,23 +59,36 @@ region stays valid.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Optional, Sequence, Union
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-from ..errors import RegistrationError
 from ..data.imageio import to_gray
+from ..errors import RegistrationError
 from ..progress import ProgressCallback, ProgressEvent, report
 from .estimators import ecc_warp, normalised_cross_correlation, orb_features, orb_warp, phase_shift
 from .motion import Candidate, MotionBounds, choose_candidate, motion_of, rotation_limit, shown_apart
 from .result import RegistrationResult
 from .shapes import conform
-from .warping import to_full_resolution as _to_full_resolution, warp_into_crop
+from .warping import to_full_resolution as _to_full_resolution
+from .warping import warp_into_crop
 
 METHODS = ("ecc", "orb", "orb+ecc", "none")
 _PARAMETERS = (
-    "method", "motion", "working_side", "roi", "min_quality", "max_iterations", "epsilon",
-    "max_features", "min_coverage", "max_rotation", "max_shift", "max_scale_change", "identity_margin",
+    "method",
+    "motion",
+    "working_side",
+    "roi",
+    "min_quality",
+    "max_iterations",
+    "epsilon",
+    "max_features",
+    "min_coverage",
+    "max_rotation",
+    "max_shift",
+    "max_scale_change",
+    "identity_margin",
 )
 MOTIONS = ("translation", "euclidean", "similarity")
 #: Similarity minimum of an aligning method before it was calibrated on a product's pictures.
@@ -122,13 +135,13 @@ class Registrar:
         method: str = "orb+ecc",
         motion: str = "euclidean",
         working_side: int = 256,
-        roi: Optional[Sequence[int]] = None,
-        min_quality: Union[float, str] = "auto",
+        roi: Sequence[int] | None = None,
+        min_quality: float | str = "auto",
         max_iterations: int = 100,
         epsilon: float = 1e-5,
         max_features: int = 1000,
         min_coverage: float = 0.5,
-        max_rotation: Union[float, str] = 30.0,
+        max_rotation: float | str = 30.0,
         max_shift: float = 0.5,
         max_scale_change: float = 0.1,
         identity_margin: float = 0.02,
@@ -148,7 +161,7 @@ class Registrar:
         self.identity_margin = identity_margin
 
     # ------------------------------------------------------------------ fit
-    def fit(self, reference: np.ndarray) -> "Registrar":
+    def fit(self, reference: np.ndarray) -> Registrar:
         import cv2
 
         if self.method not in METHODS:
@@ -183,8 +196,10 @@ class Registrar:
         self.reference_small_ = grey_small
         self.roi_mask_small_ = roi_mask
         self.bounds_ = MotionBounds(
-            max_rotation=rotation_limit(self.max_rotation), max_shift=float(self.max_shift),
-            max_scale_change=float(self.max_scale_change), frame_side=float(max(height, width)),
+            max_rotation=rotation_limit(self.max_rotation),
+            max_shift=float(self.max_shift),
+            max_scale_change=float(self.max_scale_change),
+            frame_side=float(max(height, width)),
         )
         if self.method in ("orb", "orb+ecc"):
             self.reference_features_ = orb_features(grey_small, roi_mask, self.max_features)
@@ -215,7 +230,9 @@ class Registrar:
 
         candidates = self._candidates(moving_small, validity_small)
         chosen, failure = choose_candidate(
-            candidates, radius=self._roi_radius(), identity_margin=float(self.identity_margin),
+            candidates,
+            radius=self._roi_radius(),
+            identity_margin=float(self.identity_margin),
             min_coverage=float(self.min_coverage),
         )
         if chosen is None:
@@ -226,8 +243,10 @@ class Registrar:
             # Identity first must never cost a picture: an allowed warp that
             # clears the minimum is taken even when its gain is small.
             passing = [
-                candidate for candidate in candidates
-                if candidate.violation is None and candidate.coverage >= self.min_coverage
+                candidate
+                for candidate in candidates
+                if candidate.violation is None
+                and candidate.coverage >= self.min_coverage
                 and candidate.quality >= minimum
             ]
             if not passing:
@@ -236,18 +255,33 @@ class Registrar:
             full_matrix = _to_full_resolution(chosen.matrix, *self.working_scale_)
         aligned, valid_mask = self._warp_with_validity(image, validity, full_matrix)
         return RegistrationResult(
-            aligned, chosen.quality, full_matrix, True, "", valid_mask=valid_mask, coverage=chosen.coverage,
-            motion=self._motion_dict(full_matrix), size_adjustment=adjustment, measured_quality=chosen.quality,
+            aligned,
+            chosen.quality,
+            full_matrix,
+            True,
+            "",
+            valid_mask=valid_mask,
+            coverage=chosen.coverage,
+            motion=self._motion_dict(full_matrix),
+            size_adjustment=adjustment,
+            measured_quality=chosen.quality,
         )
 
     def _refused(self, candidate: Candidate, reason: str, adjustment: str) -> RegistrationResult:
         full_matrix = _to_full_resolution(candidate.matrix, *self.working_scale_)
         return RegistrationResult(
-            None, float("nan"), full_matrix, False, reason, coverage=candidate.coverage,
-            motion=self._motion_dict(full_matrix), size_adjustment=adjustment, measured_quality=candidate.quality,
+            None,
+            float("nan"),
+            full_matrix,
+            False,
+            reason,
+            coverage=candidate.coverage,
+            motion=self._motion_dict(full_matrix),
+            size_adjustment=adjustment,
+            measured_quality=candidate.quality,
         )
 
-    def _min_quality(self) -> Optional[float]:
+    def _min_quality(self) -> float | None:
         if self.min_quality != "auto":
             return float(self.min_quality)
         return None if self.method == "none" else FALLBACK_MIN_QUALITY
@@ -257,22 +291,25 @@ class Registrar:
         # A warp that does match but was not allowed is the true reason, not
         # "something else": say which limit it broke.
         matching = [
-            candidate for candidate in candidates
-            if math.isfinite(candidate.quality) and candidate.quality >= minimum
+            candidate for candidate in candidates if math.isfinite(candidate.quality) and candidate.quality >= minimum
         ]
         if matching:
             best = max(matching, key=lambda candidate: candidate.quality)
             if best.violation is not None:
                 return f"the alignment that matches the reference (similarity {best.quality:.2f}) is not allowed: {best.violation}"
             shown, needed = shown_apart(best.coverage, float(self.min_coverage), percent=True)
-            return (f"the alignment that matches the reference (similarity {best.quality:.2f}) leaves only {shown} of "
-                    f"the region of interest inside the picture (at least {needed} needed to judge it)")
+            return (
+                f"the alignment that matches the reference (similarity {best.quality:.2f}) leaves only {shown} of "
+                f"the region of interest inside the picture (at least {needed} needed to judge it)"
+            )
         shown, limit = shown_apart(chosen.quality, minimum)
-        return (f"too different from the reference after alignment (a different part or something else "
-                f"entirely?): similarity {shown} is below the minimum {limit}")
+        return (
+            f"too different from the reference after alignment (a different part or something else "
+            f"entirely?): similarity {shown} is below the minimum {limit}"
+        )
 
     def register_many(
-        self, images: Iterable[np.ndarray], progress: Optional[ProgressCallback] = None
+        self, images: Iterable[np.ndarray], progress: ProgressCallback | None = None
     ) -> list[RegistrationResult]:
         """Register each image in turn, reporting progress (stage "register")."""
         images = list(images)
@@ -297,8 +334,12 @@ class Registrar:
 
     def _motion_dict(self, full_matrix: np.ndarray) -> dict:
         motion = motion_of(full_matrix, self._roi_centre())
-        return {"rotation": motion.rotation, "shift_x": motion.shift_x, "shift_y": motion.shift_y,
-                "scale": motion.scale}
+        return {
+            "rotation": motion.rotation,
+            "shift_x": motion.shift_x,
+            "shift_y": motion.shift_y,
+            "scale": motion.scale,
+        }
 
     # ----------------------------------------------------------- estimation
     def _candidates(self, moving_small: np.ndarray, validity_small: np.ndarray) -> list[Candidate]:
@@ -312,7 +353,9 @@ class Registrar:
                 candidates.append(Candidate(shift, "shift"))
                 starts.append(("shift+", shift))
             if self.method in ("orb", "orb+ecc"):
-                orb = orb_warp(self.reference_features_, moving_small, motion=self.motion, max_features=self.max_features)
+                orb = orb_warp(
+                    self.reference_features_, moving_small, motion=self.motion, max_features=self.max_features
+                )
                 if orb is not None:
                     candidates.append(Candidate(orb, "orb"))
                     starts.append(("orb+", orb))
@@ -326,8 +369,14 @@ class Registrar:
     def _ecc(self, moving_small: np.ndarray, start: np.ndarray) -> np.ndarray:
         roi_side = min(self.roi_[2] * self.working_scale_[0], self.roi_[3] * self.working_scale_[1])
         return ecc_warp(
-            self.reference_small_, moving_small, self.roi_mask_small_, start, motion=self.motion,
-            roi_side=roi_side, max_iterations=self.max_iterations, epsilon=self.epsilon,
+            self.reference_small_,
+            moving_small,
+            self.roi_mask_small_,
+            start,
+            motion=self.motion,
+            roi_side=roi_side,
+            max_iterations=self.max_iterations,
+            epsilon=self.epsilon,
         )
 
     def _measure(self, candidate: Candidate, moving_small: np.ndarray, validity_small: np.ndarray) -> None:
@@ -389,7 +438,7 @@ class Registrar:
         return config
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], reference: np.ndarray) -> "Registrar":
+    def from_config(cls, config: dict[str, Any], reference: np.ndarray) -> Registrar:
         parameters = {key: value for key, value in config.items() if key != "reference_shape"}
         # Saved before motion bounds existed: those registrations took any rotation.
         parameters.setdefault("max_rotation", "any")

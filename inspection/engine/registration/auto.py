@@ -17,16 +17,21 @@ chosen, why, the figures of every candidate and the refused pictures.
 from __future__ import annotations
 
 import time
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ..progress import ProgressCallback, ProgressEvent, report
 from .alignment import Registrar
-from .motion import ANY_ROTATION
 from .calibration import (
-    MIN_CALIBRATION_PICTURES, MIN_QUALITY_RULE, bounds_from_spread, calibrated_min_quality, spread,
+    MIN_CALIBRATION_PICTURES,
+    MIN_QUALITY_RULE,
+    bounds_from_spread,
+    calibrated_min_quality,
+    spread,
 )
+from .motion import ANY_ROTATION
 
 AUTO = "auto"
 AUTO_METHODS = ("none", "ecc", "orb+ecc")
@@ -44,9 +49,9 @@ def fit_registration(
     reference: np.ndarray,
     training_images: Sequence[np.ndarray],
     *,
-    settings: Optional[dict[str, Any]] = None,
-    names: Optional[Sequence[str]] = None,
-    progress: Optional[ProgressCallback] = None,
+    settings: dict[str, Any] | None = None,
+    names: Sequence[str] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[Registrar, dict[str, Any]]:
     """A Registrar chosen (``method="auto"``) and calibrated on ``training_images``, and its report.
 
@@ -73,8 +78,14 @@ def fit_registration(
         results = [registrar.register(image) for image in training_images]
         measured[candidate] = (registrar, results)
         figures.append(_figures(candidate, registrar, results, time.perf_counter() - started))
-        report(progress, ProgressEvent(stage="choose-registration", fraction=(position + 1) / len(methods),
-                                       message=f"tried registration {candidate!r}"))
+        report(
+            progress,
+            ProgressEvent(
+                stage="choose-registration",
+                fraction=(position + 1) / len(methods),
+                message=f"tried registration {candidate!r}",
+            ),
+        )
 
     if method != AUTO:
         chosen, why = method, "chosen in the product's settings"
@@ -92,16 +103,21 @@ def fit_registration(
         quality_source = f"calibrated on {len(qualities)} good training pictures: {MIN_QUALITY_RULE}"
     elif min_quality == AUTO:
         resolved["min_quality"] = AUTO
-        quality_source = (f"the general minimum: {len(qualities)} good training pictures are too few to calibrate "
-                          f"on (at least {MIN_CALIBRATION_PICTURES})")
+        quality_source = (
+            f"the general minimum: {len(qualities)} good training pictures are too few to calibrate "
+            f"on (at least {MIN_CALIBRATION_PICTURES})"
+        )
     else:
         resolved["min_quality"] = float(min_quality)
         quality_source = "set in the product's settings"
     if chosen != "none" and len(accepted) >= MIN_CALIBRATION_PICTURES:
-        resolved.update(bounds_from_spread(
-            [result.motion for result in accepted], frame_side=registrar.bounds_.frame_side,
-            ceiling={key: resolved[key] for key in ("max_rotation", "max_shift", "max_scale_change")},
-        ))
+        resolved.update(
+            bounds_from_spread(
+                [result.motion for result in accepted],
+                frame_side=registrar.bounds_.frame_side,
+                ceiling={key: resolved[key] for key in ("max_rotation", "max_shift", "max_scale_change")},
+            )
+        )
     final = Registrar(**resolved).fit(reference)
     final_results = [final.register(image) for image in training_images]
     chosen_figures = next(figure for figure in figures if figure["method"] == chosen)
@@ -113,14 +129,17 @@ def fit_registration(
         "settings": final.get_config(),
         "min_quality_source": quality_source,
         "bounds_source": (
-            "no motion with registration 'none'" if chosen == "none" else
-            "largest motion of the registered training pictures with a margin, within the configured bounds"
-            if len(accepted) >= MIN_CALIBRATION_PICTURES else "the configured bounds (too few pictures to measure)"
+            "no motion with registration 'none'"
+            if chosen == "none"
+            else "largest motion of the registered training pictures with a margin, within the configured bounds"
+            if len(accepted) >= MIN_CALIBRATION_PICTURES
+            else "the configured bounds (too few pictures to measure)"
         ),
         "training_pictures": len(training_images),
         "refused": [
             {"picture": name, "reason": result.reason}
-            for name, result in zip(names, final_results) if not result.accepted
+            for name, result in zip(names, final_results)
+            if not result.accepted
         ],
         "rotations": chosen_figures.pop("_rotations"),
         "shifts": chosen_figures.pop("_shifts"),
@@ -153,7 +172,7 @@ def _choose(figures: list[dict[str, Any]]) -> tuple[str, str]:
     contenders = [figure for figure in figures if figure["refused"] == fewest]
     best = max(contenders, key=lambda figure: _median(figure))
     tied = [figure for figure in contenders if _median(best) - _median(figure) < MEDIAN_TIE]
-    best = max(tied, key=lambda figure: (-1.0 if figure["quality"]["min"] is None else figure["quality"]["min"]))
+    best = max(tied, key=lambda figure: -1.0 if figure["quality"]["min"] is None else figure["quality"]["min"])
     unaligned = next((figure for figure in contenders if figure["method"] == "none"), None)
     gain = (_median(best) - _median(unaligned)) / max(1e-6, 1.0 - _median(unaligned)) if unaligned else 1.0
     if unaligned is not None and best["method"] != "none" and gain < ALIGNMENT_GAIN:
@@ -164,8 +183,10 @@ def _choose(figures: list[dict[str, Any]]) -> tuple[str, str]:
             f"already in place"
         )
     refused = "no picture refused" if fewest == 0 else f"fewest refusals ({fewest})"
-    return best["method"], (f"{refused}, then the best median similarity ({_median(best):.3f}; ties within "
-                            f"{MEDIAN_TIE} go to the best worst picture, {best['quality']['min']:.3f})")
+    return best["method"], (
+        f"{refused}, then the best median similarity ({_median(best):.3f}; ties within "
+        f"{MEDIAN_TIE} go to the best worst picture, {best['quality']['min']:.3f})"
+    )
 
 
 def _median(figure: dict[str, Any]) -> float:

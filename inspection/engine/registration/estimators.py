@@ -7,8 +7,6 @@ by the caller, which compares every candidate on the region of interest.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 # ECC pyramid: the coarsest level keeps at least this many pixels on its
@@ -18,8 +16,15 @@ _MIN_ORB_INLIERS = 8
 
 
 def ecc_warp(
-    template: np.ndarray, moving: np.ndarray, mask: np.ndarray, start: np.ndarray, *, motion: str,
-    roi_side: float, max_iterations: int, epsilon: float,
+    template: np.ndarray,
+    moving: np.ndarray,
+    mask: np.ndarray,
+    start: np.ndarray,
+    *,
+    motion: str,
+    roi_side: float,
+    max_iterations: int,
+    epsilon: float,
 ) -> np.ndarray:
     """ECC maximisation coarse to fine on an image pyramid, from ``start``."""
     import cv2
@@ -55,7 +60,7 @@ def ecc_warp(
     return warp
 
 
-def phase_shift(template: np.ndarray, moving: np.ndarray) -> Optional[np.ndarray]:
+def phase_shift(template: np.ndarray, moving: np.ndarray) -> np.ndarray | None:
     """The translation phase correlation finds; a start for ECC beyond its reach (a part placed anywhere)."""
     import cv2
 
@@ -66,7 +71,7 @@ def phase_shift(template: np.ndarray, moving: np.ndarray) -> Optional[np.ndarray
     return np.array([[1, 0, shift_x], [0, 1, shift_y]], dtype=np.float32)
 
 
-def orb_features(grey: np.ndarray, mask: Optional[np.ndarray], max_features: int):
+def orb_features(grey: np.ndarray, mask: np.ndarray | None, max_features: int):
     import cv2
 
     detector = cv2.ORB_create(nfeatures=int(max_features), scaleFactor=1.2, nlevels=6, edgeThreshold=15, patchSize=15)
@@ -75,7 +80,7 @@ def orb_features(grey: np.ndarray, mask: Optional[np.ndarray], max_features: int
     return points, descriptors
 
 
-def orb_warp(reference_features, moving: np.ndarray, *, motion: str, max_features: int) -> Optional[np.ndarray]:
+def orb_warp(reference_features, moving: np.ndarray, *, motion: str, max_features: int) -> np.ndarray | None:
     """ORB key points matched to the reference's, transform fitted with RANSAC; copes with any rotation."""
     import cv2
 
@@ -94,8 +99,13 @@ def orb_warp(reference_features, moving: np.ndarray, *, motion: str, max_feature
         matrix, inliers = _translation_consensus(source, target, threshold=3.0)
     else:
         matrix, inlier_mask = cv2.estimateAffinePartial2D(
-            source, target, method=cv2.RANSAC, ransacReprojThreshold=3.0, maxIters=2000,
-            confidence=0.995, refineIters=10,
+            source,
+            target,
+            method=cv2.RANSAC,
+            ransacReprojThreshold=3.0,
+            maxIters=2000,
+            confidence=0.995,
+            refineIters=10,
         )
         if matrix is None:
             return None

@@ -11,8 +11,8 @@ line; a warp outside them latched onto something else (a symmetric part
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
 
 import numpy as np
 
@@ -48,7 +48,7 @@ def motion_of(matrix: np.ndarray, centre: Sequence[float]) -> Motion:
     return Motion(rotation, float(moved[0] - centre[0]), float(moved[1] - centre[1]), scale)
 
 
-def rotation_limit(max_rotation: Union[float, str, None]) -> float:
+def rotation_limit(max_rotation: float | str | None) -> float:
     """``max_rotation`` as degrees in [0, 180]; ``"any"`` is 180."""
     if max_rotation == ANY_ROTATION:
         return 180.0
@@ -71,20 +71,26 @@ class MotionBounds:
     max_scale_change: float
     frame_side: float
 
-    def violation(self, motion: Motion) -> Optional[str]:
+    def violation(self, motion: Motion) -> str | None:
         """Why ``motion`` is outside the bounds, in words, or None when it is inside."""
         if not all(math.isfinite(value) for value in (motion.rotation, motion.shift, motion.scale)):
             return "alignment failed (no finite transform found)"
         if abs(motion.rotation) > self.max_rotation:
-            return (f"a rotation of {abs(motion.rotation):.1f}° is needed, more than the product's "
-                    f"largest rotation of {self.max_rotation:g}°")
+            return (
+                f"a rotation of {abs(motion.rotation):.1f}° is needed, more than the product's "
+                f"largest rotation of {self.max_rotation:g}°"
+            )
         shift_fraction = motion.shift / self.frame_side
         if shift_fraction > self.max_shift:
-            return (f"a shift of {motion.shift:.0f} px ({shift_fraction:.0%} of the frame) is needed, more than the "
-                    f"product's largest shift of {self.max_shift:.0%}")
+            return (
+                f"a shift of {motion.shift:.0f} px ({shift_fraction:.0%} of the frame) is needed, more than the "
+                f"product's largest shift of {self.max_shift:.0%}"
+            )
         if abs(motion.scale - 1.0) > self.max_scale_change:
-            return (f"a scale change of {motion.scale:.2f}x is needed, more than the product's largest of "
-                    f"{1 + self.max_scale_change:.2f}x")
+            return (
+                f"a scale change of {motion.scale:.2f}x is needed, more than the product's largest of "
+                f"{1 + self.max_scale_change:.2f}x"
+            )
         return None
 
 
@@ -96,13 +102,13 @@ class Candidate:
     origin: str  # "identity", "ecc", "orb", "orb+ecc", "shift", "shift+ecc"
     quality: float = float("nan")
     coverage: float = float("nan")
-    motion: Optional[Motion] = None
-    violation: Optional[str] = None
+    motion: Motion | None = None
+    violation: str | None = None
 
 
 def choose_candidate(
     candidates: Sequence[Candidate], *, radius: float, identity_margin: float, min_coverage: float
-) -> tuple[Optional[Candidate], str]:
+) -> tuple[Candidate | None, str]:
     """The warp to keep, identity first, and the reason when none can be kept.
 
     Only warps inside the bounds that leave enough of the region inside the
@@ -112,7 +118,8 @@ def choose_candidate(
     nearly symmetric part is not turned by a rotation that gains nothing.
     """
     eligible = [
-        candidate for candidate in candidates
+        candidate
+        for candidate in candidates
         if candidate.violation is None and math.isfinite(candidate.quality) and candidate.coverage >= min_coverage
     ]
     if not eligible:
@@ -134,8 +141,10 @@ def _why_none_eligible(candidates: Sequence[Candidate], min_coverage: float) -> 
     if covering:
         widest = max(covering, key=lambda candidate: candidate.coverage)
         shown, needed = shown_apart(widest.coverage, min_coverage, percent=True)
-        return (f"only {shown} of the region of interest lies inside the picture after alignment "
-                f"(at least {needed} needed to judge it)")
+        return (
+            f"only {shown} of the region of interest lies inside the picture after alignment "
+            f"(at least {needed} needed to judge it)"
+        )
     return "alignment failed (no finite transform found)"
 
 

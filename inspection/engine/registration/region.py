@@ -26,18 +26,26 @@ def suggest_roi(reference: np.ndarray) -> tuple[int, int, int, int]:
     reference = np.asarray(reference, dtype=np.float32)
     height, width = reference.shape[:2]
     scale = min(1.0, _WORKING_SIDE / max(height, width))
-    small = cv2.resize(to_gray(reference if reference.ndim == 3 else reference[..., None]),
-                       (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        to_gray(reference if reference.ndim == 3 else reference[..., None]),
+        (max(1, round(width * scale)), max(1, round(height * scale))),
+        interpolation=cv2.INTER_AREA,
+    )
     small = cv2.GaussianBlur(small, (5, 5), 0)
     band = max(2, round(_BORDER * min(small.shape)))
-    border = np.concatenate([small[:band].ravel(), small[-band:].ravel(), small[:, :band].ravel(), small[:, -band:].ravel()])
+    border = np.concatenate(
+        [small[:band].ravel(), small[-band:].ravel(), small[:, :band].ravel(), small[:, -band:].ravel()]
+    )
     background = float(np.median(border))
     spread = 1.4826 * float(np.median(np.abs(border - background)))
     differs = np.abs(small - background) > max(6.0 * spread, 0.08)
     differs = cv2.morphologyEx(differs.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
     # A frame-filling texture differs everywhere, its border included.
-    border_differs = np.mean(np.concatenate([differs[:band].ravel(), differs[-band:].ravel(),
-                                             differs[:, :band].ravel(), differs[:, -band:].ravel()]))
+    border_differs = np.mean(
+        np.concatenate(
+            [differs[:band].ravel(), differs[-band:].ravel(), differs[:, :band].ravel(), differs[:, -band:].ravel()]
+        )
+    )
     if not differs.any() or border_differs > 0.25:
         return (0, 0, width, height)
     rows, columns = np.flatnonzero(differs.any(axis=1)), np.flatnonzero(differs.any(axis=0))

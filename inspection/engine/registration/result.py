@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -28,12 +27,12 @@ class RegistrationResult:
     brought to the reference size, "" when it already had it.
     """
 
-    image: Optional[np.ndarray]
+    image: np.ndarray | None
     quality: float
     matrix: np.ndarray
     accepted: bool
     reason: str = ""
-    valid_mask: Optional[np.ndarray] = None
+    valid_mask: np.ndarray | None = None
     coverage: float = float("nan")
     motion: dict = field(default_factory=dict)
     size_adjustment: str = ""

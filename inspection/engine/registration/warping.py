@@ -21,8 +21,12 @@ def warp_into_crop(image: np.ndarray, matrix: np.ndarray, roi, *, nearest: bool 
     interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
     border = cv2.BORDER_CONSTANT if nearest else cv2.BORDER_REPLICATE
     aligned = cv2.warpAffine(
-        image, cropped, (roi_width, roi_height),
-        flags=interpolation | cv2.WARP_INVERSE_MAP, borderMode=border, borderValue=0,
+        image,
+        cropped,
+        (roi_width, roi_height),
+        flags=interpolation | cv2.WARP_INVERSE_MAP,
+        borderMode=border,
+        borderValue=0,
     )
     if aligned.ndim == 2:
         aligned = aligned[:, :, None]

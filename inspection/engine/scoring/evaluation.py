@@ -11,9 +11,10 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -41,8 +42,14 @@ def peak_rss_mb() -> float:
 
 
 def build_registrar(
-    reference_path: Path, *, registration: str, image_size: Optional[tuple[int, int]], mode, roi=None,
-    training_paths: Sequence[Path] = (), progress: Optional[ProgressCallback] = None,
+    reference_path: Path,
+    *,
+    registration: str,
+    image_size: tuple[int, int] | None,
+    mode,
+    roi=None,
+    training_paths: Sequence[Path] = (),
+    progress: ProgressCallback | None = None,
 ):
     """The Registrar chosen (``registration="auto"``) and calibrated on the training pictures, and its report.
 
@@ -61,12 +68,15 @@ def build_registrar(
             reference = reference[..., None]
     training = [load_image(path, mode=mode) for path in training_paths]
     return fit_registration(
-        reference, training, settings={"method": registration, "roi": roi},
-        names=[Path(path).name for path in training_paths], progress=progress,
+        reference,
+        training,
+        settings={"method": registration, "roi": roi},
+        names=[Path(path).name for path in training_paths],
+        progress=progress,
     )
 
 
-def register_paths(registrar, paths: Sequence[Path], *, mode, progress: Optional[ProgressCallback], stage: str):
+def register_paths(registrar, paths: Sequence[Path], *, mode, progress: ProgressCallback | None, stage: str):
     from ..data.imageio import load_image
 
     kept = RegisteredSet(images=[], paths=[], rejected=[], results=[])
@@ -82,7 +92,7 @@ def register_paths(registrar, paths: Sequence[Path], *, mode, progress: Optional
     return kept
 
 
-def registered_mask(registrar, mask_path: Optional[Path], result, shape: tuple[int, int]) -> np.ndarray:
+def registered_mask(registrar, mask_path: Path | None, result, shape: tuple[int, int]) -> np.ndarray:
     """The ground-truth mask in registered coordinates (all zero for a normal image)."""
     if mask_path is None:
         return np.zeros(shape, dtype=bool)
@@ -92,7 +102,7 @@ def registered_mask(registrar, mask_path: Optional[Path], result, shape: tuple[i
     return registrar.warp_mask(load_mask(mask_path, reference_shape), result) > 0
 
 
-def _masked(anomaly_map: np.ndarray, valid_mask: Optional[np.ndarray]) -> np.ndarray:
+def _masked(anomaly_map: np.ndarray, valid_mask: np.ndarray | None) -> np.ndarray:
     import cv2
 
     if valid_mask is None or valid_mask.all():
@@ -137,13 +147,13 @@ def evaluate(
     data_dir: str | Path,
     *,
     method: str = "cpcae-knn",
-    params: Optional[dict[str, Any]] = None,
+    params: dict[str, Any] | None = None,
     registration: str = "auto",
-    roi: Optional[tuple[int, int, int, int]] = None,
-    image_size: Optional[tuple[int, int]] = None,
-    mode: Optional[str] = None,
-    reference: Optional[str | Path] = None,
-    progress: Optional[ProgressCallback] = None,
+    roi: tuple[int, int, int, int] | None = None,
+    image_size: tuple[int, int] | None = None,
+    mode: str | None = None,
+    reference: str | Path | None = None,
+    progress: ProgressCallback | None = None,
     keep_detector: bool = False,
 ) -> dict[str, Any]:
     """Fit ``method`` on the folder's normal training images and score its test images."""
@@ -158,8 +168,13 @@ def evaluate(
     reference_path = Path(reference) if reference else Path(dataset.train_paths[0])
     started = time.perf_counter()
     registrar, registration_report = build_registrar(
-        reference_path, registration=registration, image_size=image_size, mode=mode, roi=roi,
-        training_paths=dataset.train_paths, progress=progress,
+        reference_path,
+        registration=registration,
+        image_size=image_size,
+        mode=mode,
+        roi=roi,
+        training_paths=dataset.train_paths,
+        progress=progress,
     )
     train = register_paths(registrar, dataset.train_paths, mode=mode, progress=progress, stage="register-train")
     if len(train.images) < 2:
@@ -173,7 +188,9 @@ def evaluate(
     train_seconds = time.perf_counter() - started
 
     test_items = dataset.test_items
-    test = register_paths(registrar, [item.path for item in test_items], mode=mode, progress=progress, stage="register-test")
+    test = register_paths(
+        registrar, [item.path for item in test_items], mode=mode, progress=progress, stage="register-test"
+    )
     accepted = [result.accepted for result in test.results]
     has_masks = any(item.mask_path is not None for item in test_items)
     scores, maps = _scores_in_batches(detector, test.images, progress, with_maps=has_masks)
@@ -225,7 +242,9 @@ def evaluate(
         ]
         record["pixel_auroc"] = pixel_auroc(np.stack(masks), np.stack(maps))
     report(progress, ProgressEvent(stage="latency", fraction=0.0, message="measuring per-image latency"))
-    record["infer_ms_per_image"] = round(measure_latency(detector, registrar, [i.path for i in test_items], mode=mode), 1)
+    record["infer_ms_per_image"] = round(
+        measure_latency(detector, registrar, [i.path for i in test_items], mode=mode), 1
+    )
     record["peak_rss_mb"] = round(peak_rss_mb(), 1)
     record["scores"] = [float(value) for value in all_scores]
     record["labels"] = [int(value) for value in labels]
@@ -236,7 +255,7 @@ def evaluate(
     return record
 
 
-def evaluate_all(data_dir, *, methods: Sequence[str], on_record: Optional[Callable[[dict], None]] = None, **options):
+def evaluate_all(data_dir, *, methods: Sequence[str], on_record: Callable[[dict], None] | None = None, **options):
     """Every method on one data set in one process; a failing method is recorded, not fatal."""
     from ..methods import accepted_parameters
 

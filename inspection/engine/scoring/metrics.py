@@ -33,8 +33,8 @@ threshold, Wilson intervals, per-region recall and score histograms.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
-from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -45,7 +45,7 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-ArrayLike = Union[np.ndarray, Sequence]
+ArrayLike = np.ndarray | Sequence
 
 # Below this many pixels pixel_auroc is computed exactly; above it, by counting
 # pixels in quantile bins (see pixel_auroc).
@@ -80,7 +80,7 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator) / float(denominator) if denominator else math.nan
 
 
-def json_number(value: float) -> Optional[float]:
+def json_number(value: float) -> float | None:
     """``value`` as a plain float, or None when it is NaN or infinite (strict JSON)."""
     value = float(value)
     return value if math.isfinite(value) else None
@@ -154,9 +154,7 @@ def _masks_and_maps(masks, maps) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return mask_list, map_list
 
 
-def pixel_auroc(
-    masks, maps, *, exact_limit: int = PIXEL_AUROC_EXACT_LIMIT, bins: int = PIXEL_AUROC_BINS
-) -> float:
+def pixel_auroc(masks, maps, *, exact_limit: int = PIXEL_AUROC_EXACT_LIMIT, bins: int = PIXEL_AUROC_BINS) -> float:
     """Pixel-level AUROC over all pixels of all images (masks: non-zero = defect).
 
     Up to ``exact_limit`` pixels in total the result equals scikit-learn's
@@ -300,7 +298,7 @@ def per_region_recall(masks, maps, threshold: float) -> float:
     return _ratio(detected, total)
 
 
-def score_histogram(labels: ArrayLike, scores: ArrayLike, bins: Union[int, Sequence[float]] = 30) -> dict:
+def score_histogram(labels: ArrayLike, scores: ArrayLike, bins: int | Sequence[float] = 30) -> dict:
     """Histogram of normal and defective scores on shared bin edges, as plain lists.
 
     Returns ``{"edges": [...], "normal": [...], "defective": [...]}``; ``edges``

@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+
 import numpy as np
 
-from .metrics import validated_labels_and_scores, json_number, rates_from_counts, wilson_interval
+from .metrics import json_number, rates_from_counts, validated_labels_and_scores, wilson_interval
 
 TARGET_TOLERANCE = 1e-9
 
@@ -245,8 +246,9 @@ def false_call_budget_threshold(labels, scores, max_false_call_rate: float) -> O
     label_array, score_array = validated_labels_and_scores(labels, scores)
     if label_array.all():
         raise ValueError("a false-call budget needs at least one normal image")
-    lowest_rejected, note = _lowest_threshold_for_false_calls(score_array[~label_array], score_array,
-                                                              max_false_call_rate)
+    lowest_rejected, note = _lowest_threshold_for_false_calls(
+        score_array[~label_array], score_array, max_false_call_rate
+    )
     threshold, gap_note = threshold_between_scores(score_array, lowest_rejected)
     return _point(label_array, score_array, threshold, "false-call-budget", _joined(note, gap_note))
 
@@ -314,4 +316,3 @@ def normal_quantile_threshold(normal_scores, quantile: float) -> OperatingPoint:
     threshold, gap_note = threshold_between_scores(score_array, lowest_rejected)
     note = _joined(note, gap_note) or f"calibrated on {score_array.size} normal images only; recall unknown"
     return _point(label_array, score_array, threshold, "normal-quantile", note, calibrated_from="normal-only")
-

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inspection.models import Image, Product
 from inspection.errors import ServiceError
+from inspection.models import Image, Product
 from inspection.services.products import product_create
 from inspection.services.uploads import image_import_directory
 
