@@ -19,9 +19,10 @@ from inspection.services.drift import drift_check_all
 from inspection.services.inspection_counts import inspection_counts_roll_up_all
 from inspection.services.inspections import inspection_job_run
 from inspection.services.jobs import job_reap_stale
+from inspection.services.model_versions import model_version_settle_orphans
 from inspection.services.pixel_evaluation import pixel_evaluation_job_run
 from inspection.services.registration import registration_job_run
-from inspection.services.training import model_version_settle_orphans, training_job_run
+from inspection.services.training import training_job_run
 
 logger = logging.getLogger(__name__)
 

@@ -101,10 +101,11 @@ def run(arguments, folder: Path) -> dict:
     from inspection.models import Job
     from inspection.services.bundles import bundle_load
     from inspection.services.inspections import inspection_batch_start
+    from inspection.services.model_versions import model_version_create
     from inspection.services.products import product_create
     from inspection.services.registration import registration_job_run
     from inspection.services.thresholds import model_version_activate
-    from inspection.services.training import model_version_create, training_job_run
+    from inspection.services.training import training_job_run
     from inspection.services.uploads import image_upload
 
     side = (arguments.side, arguments.side)

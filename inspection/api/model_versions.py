@@ -22,13 +22,13 @@ from inspection.selectors.model_versions import (
     threshold_setting_list,
 )
 from inspection.selectors.products import product_get
-from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
-from inspection.services.training import (
+from inspection.services.model_versions import (
     DEFAULT_METHOD,
     model_version_cancel,
     model_version_create,
     model_version_retrain,
 )
+from inspection.services.thresholds import model_version_activate, threshold_rollback, threshold_set
 
 
 class ModelVersionOutputSerializer(serializers.ModelSerializer):

@@ -28,7 +28,7 @@ from inspection.selectors.pixel_evaluation import (
 )
 from inspection.selectors.products import product_get
 from inspection.services.jobs import job_cancel
-from inspection.services.training import model_version_cancel
+from inspection.services.model_versions import model_version_cancel
 from inspection.web.dataset_grid import image_grid_context
 
 RECENT_INSPECTIONS = 30

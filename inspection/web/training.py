@@ -13,7 +13,7 @@ from inspection.models import ModelVersion
 from inspection.selectors.images import image_training_counts
 from inspection.selectors.model_versions import model_version_get, model_version_list
 from inspection.selectors.products import product_get
-from inspection.services.training import (
+from inspection.services.model_versions import (
     DEFAULT_METHOD,
     model_version_cancel,
     model_version_create,

@@ -13,8 +13,9 @@ from playwright.sync_api import expect
 
 from inspection.models import ModelVersion
 from inspection.services.inspections import inspection_run
+from inspection.services.model_versions import model_version_create
 from inspection.services.thresholds import model_version_activate, threshold_set
-from inspection.services.training import model_version_create, training_job_run
+from inspection.services.training import training_job_run
 from tests.browser.conftest import screenshot
 from tests.browser.file_drop import drop_files
 from tests.platform.loop_data import ready_product

@@ -67,7 +67,8 @@ def trained_version(product: Product, method: str = "variation", **params):
     """Train a version in this process (no worker) and return it."""
     from unittest import mock
 
-    from inspection.services.training import model_version_create, training_job_run
+    from inspection.services.model_versions import model_version_create
+    from inspection.services.training import training_job_run
 
     # Not handed to the workers: in a test that commits (browser tests), a
     # session's worker could claim the job before this process runs it.

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import Inspection, ModelVersion, ReviewItem, ThresholdSetting
 from inspection.services.bundles import bundle_forget
-from inspection.services.training import model_version_create
+from inspection.services.model_versions import model_version_create
 from tests.platform.loop_data import gap_threshold, ready_product, trained_version
 from tests.synthetic_images import defective_pixels, good_pixels, noise_pixels, png_bytes
 

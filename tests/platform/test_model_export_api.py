@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from inspection.runtime import load_model
-from inspection.services.training import model_version_create
+from inspection.services.model_versions import model_version_create
 from tests.platform.factories import UserFactory
 from tests.platform.loop_data import TINY_CPCAE, gap_threshold, ready_product, trained_version
 from tests.synthetic_images import defective_pixels, good_pixels, png_bytes

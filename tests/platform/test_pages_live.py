@@ -8,7 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from inspection.models import Image, Inspection, Job, ModelVersion
-from inspection.services.training import model_version_cancel, model_version_create
+from inspection.services.model_versions import model_version_cancel, model_version_create
 from tests.platform.factories import ImageFactory, JobFactory, ProductFactory, UserFactory
 from tests.platform.loop_data import ready_product
 from tests.synthetic_images import part_png

@@ -9,8 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import Image, Inspection, ModelVersion, ReviewItem, ThresholdSetting
 from inspection.services.inspections import inspection_run
+from inspection.services.model_versions import model_version_create
 from inspection.services.thresholds import model_version_activate
-from inspection.services.training import model_version_create, training_job_run
+from inspection.services.training import training_job_run
 from tests.platform.loop_data import gap_threshold, ready_product
 from tests.platform.test_pages_training import assert_every_control_is_labelled
 from tests.synthetic_images import defective_png, good_png

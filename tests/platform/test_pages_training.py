@@ -5,7 +5,7 @@ import re
 import pytest
 
 from inspection.models import ModelVersion
-from inspection.services.training import model_version_create
+from inspection.services.model_versions import model_version_create
 from tests.platform.factories import ProductFactory
 from tests.platform.loop_data import ready_product
 

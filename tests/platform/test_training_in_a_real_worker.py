@@ -19,7 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from inspection.models import EvaluationScore, Image, Inspection, Job, ModelVersion
-from inspection.services.training import model_version_create
+from inspection.services.model_versions import model_version_create
 from tests.platform.fixtures import start_worker, wait_for_job
 from tests.platform.loop_data import TINY_CPCAE, activated_version, ready_product
 from tests.platform.test_registration_in_a_real_worker import product_with_images, set_reference, worker_pid

@@ -11,7 +11,7 @@ import signal
 import pytest
 
 from inspection.models import Job
-from inspection.services.training import model_version_create
+from inspection.services.model_versions import model_version_create
 from tests.platform.fixtures import wait_for_job
 from tests.platform.loop_data import TINY_CPCAE, ready_product, trained_version
 from tests.platform.test_registration_in_a_real_worker import worker_pid

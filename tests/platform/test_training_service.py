@@ -7,13 +7,13 @@ from django.db import IntegrityError, transaction
 from inspection.errors import Conflict, InvalidInput
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage
 from inspection.services.jobs import job_reap_stale
-from inspection.services.training import (
+from inspection.services.model_versions import (
     model_version_cancel,
     model_version_create,
     model_version_retrain,
     model_version_settle_orphans,
-    training_job_run,
 )
+from inspection.services.training import training_job_run
 from tests.platform.factories import ProductFactory
 from tests.platform.loop_data import _aligned_image, ready_product
 from tests.synthetic_images import good_png
