@@ -7,42 +7,14 @@ enough to be inspected.
 
 The transform is estimated on a grey copy downscaled to ``working_side`` pixels
 (fast, and insensitive to sensor noise) and then applied once to the
-full-resolution colour image. Methods:
+full-resolution colour image. Methods: ``"ecc"`` (OpenCV's enhanced
+correlation coefficient, coarse to fine on a pyramid), ``"orb"`` (ORB key
+points and RANSAC; any rotation), ``"orb+ecc"`` (ORB's coarse transform refined
+by ECC to sub-pixel accuracy) and ``"none"`` (already aligned: resize and crop).
 
-``"ecc"``
-    OpenCV's enhanced correlation coefficient maximisation, run coarse to fine
-    on an image pyramid so that shifts of a tenth of the image still converge.
-``"orb"``
-    ORB key points matched to the reference's, transform fitted with RANSAC
-    (``estimateAffinePartial2D``); copes with any rotation.
-``"orb+ecc"``
-    ORB for the coarse transform, ECC to refine it to sub-pixel accuracy.
-``"none"``
-    For data sets photographed already aligned: only resize to the reference
-    size and crop.
-
-Default chosen by measurement on the circuitboard data set (one board at
-varying position and angle, 1000x667 RGB): the 99 other photos aligned to
-train-normal_1, ROI (266, 207, 467, 248) around the board, euclidean motion,
-working_side=256, 2 CPU cores; the last column is the quality measured at full
-resolution, a stricter check of sub-pixel accuracy::
-
-    method    accepted  mean quality  min quality  ms/image  full-res NCC
-    ecc        99/99       0.844         0.739          9       0.772
-    orb        99/99       0.840         0.700         12       0.764
-    orb+ecc    99/99       0.846         0.739         14       0.778
-    none     (no check)    0.482         0.206          2       0.384
-
-(times on an idle machine; 14/14/19/4 ms with other jobs on both cores.) The
-photos move at most ~28 px and 2.6 degrees, which all three handle. On the
-reference warped by known larger motions ECC alone fails from 10 degrees +
-(80, -40) px on (rejected), while orb+ecc recovers even 90 degrees + (80, -40)
-px to within 2.5 px: hence ``"orb+ecc"``, the most accurate and widest-reaching
-for ~5 ms more than ECC. working_side=512 lifts full-resolution NCC to 0.803 at
-twice the time; 256 matches the autoencoder's resolution (downsize factor 4).
-ECC has no similarity model: with ``motion="similarity"`` it fits an affine
-transform projected to a similarity, which is less reliable (93/99 accepted),
-so prefer ``"orb+ecc"`` when scale really varies.
+The default method of a fixed mode is ``"orb+ecc"``: on the circuitboard photos
+it was the most accurate and the widest-reaching for a few milliseconds more
+than ECC (figures in docs/benchmarks.md, "Registration").
 
 Every method also tries the identity (and ECC from a phase-correlation shift),
 and the identity is kept unless a warp matches the reference better by a clear
@@ -70,9 +42,9 @@ from ..progress import ProgressCallback, ProgressEvent, report
 from .estimators import ecc_warp, normalised_cross_correlation, orb_features, orb_warp, phase_shift
 from .motion import Candidate, MotionBounds, choose_candidate, motion_of, rotation_limit, shown_apart
 from .result import RegistrationResult
-from .shapes import conform
+from .shapes import as_image, conform
 from .warping import to_full_resolution as _to_full_resolution
-from .warping import warp_into_crop
+from .warping import warp_filled_from_reference, warp_into_crop
 
 METHODS = ("ecc", "orb", "orb+ecc", "none")
 _PARAMETERS = (
@@ -174,7 +146,7 @@ class Registrar:
                 raise ValueError(f"{name} must be a number between 0 and 1, not {value!r}")
         if self.min_quality != "auto" and not isinstance(self.min_quality, (int, float)):
             raise ValueError(f"min_quality must be a number between -1 and 1 or 'auto', not {self.min_quality!r}")
-        reference = _as_image(reference, "reference")
+        reference = as_image(reference, "reference")
         height, width, channels = reference.shape
         roi = self._checked_roi(height, width)
         x, y, roi_width, roi_height = roi
@@ -223,7 +195,7 @@ class Registrar:
         import cv2
 
         self._check_fitted()
-        image, validity, adjustment = conform(_as_image(image, "image"), self.reference_.shape)
+        image, validity, adjustment = conform(as_image(image, "image"), self.reference_.shape)
         small_size = self.reference_small_.shape[::-1]
         moving_small = cv2.resize(to_gray(image), small_size, interpolation=cv2.INTER_AREA)
         validity_small = cv2.resize(validity, small_size, interpolation=cv2.INTER_AREA)
@@ -417,13 +389,7 @@ class Registrar:
         return self._warp(mask, result.matrix, nearest=True)[..., 0]
 
     def _warp_with_validity(self, image: np.ndarray, validity: np.ndarray, matrix: np.ndarray):
-        aligned = self._warp(image, matrix)
-        inside = self._warp(validity.astype(np.uint8), matrix, nearest=True)[..., 0] > 0
-        if not inside.all():
-            x, y, roi_width, roi_height = self.roi_
-            reference = self.reference_[y : y + roi_height, x : x + roi_width]
-            aligned = np.where(inside[..., None], aligned, reference).astype(np.float32, copy=False)
-        return aligned, inside
+        return warp_filled_from_reference(image, validity, matrix, self.roi_, self.reference_)
 
     def _warp(self, image: np.ndarray, matrix: np.ndarray, *, nearest: bool = False) -> np.ndarray:
         return warp_into_crop(image, matrix, self.roi_, nearest=nearest)
@@ -443,7 +409,7 @@ class Registrar:
         # Saved before motion bounds existed: those registrations took any rotation.
         parameters.setdefault("max_rotation", "any")
         expected = config.get("reference_shape")
-        reference = _as_image(reference, "reference")
+        reference = as_image(reference, "reference")
         if expected is not None and list(reference.shape) != list(expected):
             raise RegistrationError(
                 f"reference image has shape {tuple(reference.shape)}, the configuration expects {tuple(expected)}"
@@ -454,12 +420,3 @@ class Registrar:
 def _plain(value):
     """NumPy scalars to Python ones, so the config is JSON-able."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _as_image(image: np.ndarray, what: str) -> np.ndarray:
-    image = np.asarray(image)
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.ndim != 3 or image.shape[2] not in (1, 3) or image.shape[0] < 2 or image.shape[1] < 2:
-        raise ValueError(f"{what} must be an (H, W, 1|3) array, got shape {image.shape}")
-    return image.astype(np.float32, copy=False)

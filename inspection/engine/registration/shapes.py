@@ -68,3 +68,13 @@ def _crop_or_pad(image: np.ndarray, height: int, width: int):
         if image.ndim == 2:
             image = image[:, :, None]
     return np.ascontiguousarray(image), validity
+
+
+def as_image(image: np.ndarray, what: str) -> np.ndarray:
+    """``image`` as float32 (H, W, 1|3), or ValueError naming ``what`` it was meant to be."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or image.shape[2] not in (1, 3) or image.shape[0] < 2 or image.shape[1] < 2:
+        raise ValueError(f"{what} must be an (H, W, 1|3) array, got shape {image.shape}")
+    return image.astype(np.float32, copy=False)

@@ -40,3 +40,15 @@ def to_full_resolution(matrix: np.ndarray, scale_x: float, scale_y: float) -> np
     scaling = np.diag([scale_x, scale_y, 1.0])
     homogeneous = np.vstack([matrix.astype(np.float64), [0.0, 0.0, 1.0]])
     return (np.linalg.inv(scaling) @ homogeneous @ scaling)[:2].astype(np.float32)
+
+
+def warp_filled_from_reference(image: np.ndarray, validity: np.ndarray, matrix: np.ndarray, roi, reference: np.ndarray):
+    """The warped crop and where it shows the picture: pixels brought in from outside the picture take the
+    reference's own values there, so they look like a good part to every method."""
+    aligned = warp_into_crop(image, matrix, roi)
+    inside = warp_into_crop(validity.astype(np.uint8), matrix, roi, nearest=True)[..., 0] > 0
+    if not inside.all():
+        x, y, roi_width, roi_height = roi
+        crop = reference[y : y + roi_height, x : x + roi_width]
+        aligned = np.where(inside[..., None], aligned, crop).astype(np.float32, copy=False)
+    return aligned, inside
