@@ -20,7 +20,7 @@ from inspection.services.model_versions import (
     model_version_retrain,
 )
 from inspection.web.common import product_page_context, safe_next
-from inspection.web.forms import TrainingForm
+from inspection.web.training_forms import TrainingForm
 
 
 @login_required
