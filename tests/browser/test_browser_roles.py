@@ -93,3 +93,21 @@ def test_an_administrator_creates_a_station_sees_its_token_once_and_finds_it_in_
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("table.audit")).to_contain_text("station-line-4")
     screenshot(page, "roles-admin-audit")
+
+
+def test_an_operator_sees_an_annotation_but_drawing_does_not_offer_a_save(page, product_with_a_part_to_review):
+    from tests.platform.factories import DefectTypeFactory
+
+    product = product_with_a_part_to_review
+    DefectTypeFactory(product=product, name="scratch")
+    image = product.images.filter(registration_status="registered").first()
+    sign_in(page, "operator")
+    page.goto(f"/products/{product.pk}/images/{image.pk}/annotate/")
+    expect(page.locator("[data-annotator]")).to_have_attribute("data-state", "ready")
+    box = page.locator("[data-base-image]").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6, steps=10)
+    page.mouse.up()
+    assert page.evaluate("window.annotationEditor.regions.length") == 0
+    expect_refused(page.get_by_role("button", name="Save"), "reviewer")

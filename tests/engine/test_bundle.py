@@ -10,19 +10,8 @@ from inspection.engine.bundle import load_bundle, save_bundle
 from inspection.engine.errors import BundleError
 from inspection.engine.methods import create_method
 from inspection.engine.registration.alignment import Registrar
+from tests.engine.tiny_models import TINY_AUTOENCODER
 from tests.synthetic_images import defective_part, part_set
-
-TINY_AUTOENCODER = dict(
-    downsize_factor=1,
-    patch_size=16,
-    stride=8,
-    latent_dim=16,
-    filters=[8, 16],
-    dense_units=32,
-    epochs=2,
-    batch_size=32,
-    seed=5,
-)
 
 
 @pytest.fixture(scope="module")

@@ -5,19 +5,10 @@ import pytest
 
 from inspection.engine.errors import TrainingCancelled
 from inspection.engine.methods import create_method
+from tests.engine.tiny_models import TINY_AUTOENCODER as BASE_TINY_AUTOENCODER
 from tests.synthetic_images import defective_part, part_set
 
-TINY_AUTOENCODER = dict(
-    downsize_factor=1,
-    patch_size=16,
-    stride=8,
-    latent_dim=16,
-    filters=[8, 16],
-    dense_units=32,
-    epochs=6,
-    batch_size=32,
-    seed=3,
-)
+TINY_AUTOENCODER = {**BASE_TINY_AUTOENCODER, "epochs": 6, "seed": 3}
 
 
 @pytest.fixture(scope="module")

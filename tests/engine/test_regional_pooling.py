@@ -12,6 +12,7 @@ from inspection.engine.features.map_embedding import (
 from inspection.engine.methods import create_method
 from inspection.engine.methods.cpcae_knn import CPCAEKNNDetector
 from inspection.engine.networks.weights import offline_package_file
+from tests.engine.tiny_models import TINY_AUTOENCODER as BASE_TINY_AUTOENCODER
 from tests.synthetic_images import defective_part, part_set
 
 
@@ -105,18 +106,7 @@ def test_the_same_blob_in_another_place_moves_regional_embeddings_over_twice_as_
     assert moved_over_added(3) > 2 * moved_over_added(1)  # measured: 1.18 against 0.52
 
 
-TINY_AUTOENCODER = dict(
-    downsize_factor=1,
-    patch_size=16,
-    stride=8,
-    latent_dim=16,
-    filters=[8, 16],
-    dense_units=32,
-    epochs=2,
-    batch_size=32,
-    min_steps_per_epoch=0,
-    seed=3,
-)
+TINY_AUTOENCODER = {**BASE_TINY_AUTOENCODER, "min_steps_per_epoch": 0, "seed": 3}
 
 
 def test_cpcae_knn_pools_over_three_by_three_cells_unless_told_otherwise():

@@ -6,20 +6,10 @@ import pytest
 from inspection.engine.detector import MethodState
 from inspection.engine.methods import create_method
 from inspection.engine.methods.cpcae_knn import NORMALISED_MAP_GAIN, CPCAEKNNDetector
+from tests.engine.tiny_models import TINY_AUTOENCODER as BASE_TINY_AUTOENCODER
 from tests.synthetic_images import defective_part, part_set
 
-TINY_AUTOENCODER = dict(
-    downsize_factor=1,
-    patch_size=16,
-    stride=8,
-    latent_dim=16,
-    filters=[8, 16],
-    dense_units=32,
-    epochs=3,
-    batch_size=32,
-    min_steps_per_epoch=0,
-    seed=3,
-)
+TINY_AUTOENCODER = {**BASE_TINY_AUTOENCODER, "epochs": 3, "min_steps_per_epoch": 0, "seed": 3}
 TRAINING = part_set(seed=1, n_normal=10)
 NORMALS = part_set(seed=7, n_normal=4)
 DEFECT, DEFECT_MASK = defective_part(np.random.default_rng(99))

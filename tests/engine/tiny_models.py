@@ -1,4 +1,4 @@
-"""Settings that make every method train in seconds on the tiny parts of tiny_parts.py (96 x 96 grey)."""
+"""Settings that make every method train in seconds on the tiny parts of tests/synthetic_images.py (96 x 96 grey)."""
 
 TINY_AUTOENCODER = dict(
     downsize_factor=1,

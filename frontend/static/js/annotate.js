@@ -38,6 +38,9 @@
       this.nextKey = 1;
       this.history = new Annotate.History();
       const find = function (selector) { return root.querySelector(selector); };
+      // A role that may not annotate sees the regions but cannot change them; the server refuses its saves anyway.
+      const save = find("[data-save]");
+      this.mayEdit = !(save && save.hasAttribute("data-needs-role"));
       this.el = {
         viewport: find("[data-viewport]"), stage: find("[data-stage]"), image: find("[data-base-image]"),
         layers: find("[data-region-layers]"), tools: find("[data-tool-layer]"), loading: find("[data-loading]"),
@@ -208,7 +211,7 @@
 
     isDirty() { return (this.viewing ? this.viewing.stash.history : this.history).isDirty(); }
 
-    readOnly() { return Boolean(this.viewing); }
+    readOnly() { return Boolean(this.viewing) || !this.mayEdit; }
 
     changed() {
       this.el.undo.disabled = this.readOnly() || !this.history.done.length;
