@@ -56,7 +56,11 @@ def _product_of(attribute_path: str):
 
 def _activation_data(activation) -> dict:
     """An activation with the operating point the version had when it was activated."""
-    setting = activation.version.threshold_settings.order_by("-set_at", "-pk").first()
+    # Recorded on the activation itself (read by id: while a product is deleted the setting may be gone
+    # already); older activations did not name theirs, so the version's newest stands in.
+    setting = activation.version.threshold_settings.filter(pk=activation.operating_point_id).first()
+    if setting is None:
+        setting = activation.version.threshold_settings.order_by("-set_at", "-pk").first()
     operating_point = None
     if setting is not None:
         operating_point = {

@@ -5,8 +5,8 @@ Usage::
     python scripts/registration_benchmark.py [SYNTHETIC_ROOT] [--json OUT]
 
 Each mode is chosen and calibrated on the data set's training pictures (at
-most ``CALIBRATION_PICTURES`` of them, evenly spread) exactly as ``evaluate``
-does, then every good picture (train/good and test/good) and every defective
+most ``CALIBRATION_PICTURES`` of them, evenly spread; ``evaluate`` uses every
+training picture and the platform at most 40), then every good picture (train/good and test/good) and every defective
 one is registered with it. Registration only: no method is trained. The
 "former limits" row applies the limits registration had before it was
 calibrated per product (similarity at least 0.6, 95 % of the region inside
@@ -31,14 +31,12 @@ from inspection.engine.data.imageio import load_image  # noqa: E402
 from inspection.engine.registration.alignment import Registrar  # noqa: E402
 from inspection.engine.registration.auto import fit_registration  # noqa: E402
 
-SHARED_DATASETS = REPOSITORY.parent / "shared" / "datasets"
+# How each real set is read: the engine benchmark's own table, so both read the sets alike.
+sys.path.insert(0, str(REPOSITORY / "scripts"))
+from benchmark_engine import REAL_DATASETS, SHARED_DATASETS  # noqa: E402
+
 CALIBRATION_PICTURES = 120
 MODES = ("none", "ecc", "orb", "orb+ecc", "auto")
-# As in scripts/benchmark_engine.py: how each real set is read.
-REAL_DATASETS = {
-    "magnetic_tile": {"image_size": (256, 256), "mode": "gray"},
-    "circuitboard": {"roi": (190, 180, 656, 272), "mode": "rgb", "reference": "train-normal_1.jpg"},
-}
 
 
 def _pictures(paths, mode):

@@ -33,8 +33,6 @@ DEFECT_TYPES = ("scratch", "blob")
 
 def part_pixels(*, size: int = 128, shift: tuple[int, int] = (0, 0), seed: int = 0) -> np.ndarray:
     """A grey uint8 picture of the same part, moved by `shift` (dx, dy) pixels."""
-    import cv2
-
     rng = np.random.default_rng(seed)
     texture = cv2.resize(rng.random((size // 8, size // 8)).astype(np.float32), (size * 2, size * 2))
     canvas = (texture * 120 + 60).astype(np.uint8)

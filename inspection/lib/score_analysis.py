@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from inspection.engine.methods import canonical_method_name
 from inspection.engine.scoring import metrics as engine_metrics
 from inspection.engine.scoring import thresholds as engine_thresholds
 from inspection.errors import InvalidInput
@@ -30,12 +31,13 @@ PASS, REVIEW, REJECT = "pass", "review", "reject"
 # Methods whose image score is a distance or an error magnitude, so never below 0.
 # patch-knn is absent: its scores are standardised by the training scores and
 # a normal part scores around 0, below it as often as above.
-NON_NEGATIVE_SCORE_METHODS = frozenset({"cpcae-knn", "ae-l2", "deep-feature", "variation", "nn"})
+NON_NEGATIVE_SCORE_METHODS = frozenset({"cpcae-knn", "ae-l2", "deep-feature", "variation", "nearest-image"})
 
 
 def score_floor(method: str) -> float | None:
     """The lowest score `method` can give, or None when its scores can be any real number."""
-    return 0.0 if method in NON_NEGATIVE_SCORE_METHODS else None
+    # Versions saved under a former method name (nn) keep it in the database.
+    return 0.0 if canonical_method_name(method) in NON_NEGATIVE_SCORE_METHODS else None
 
 
 def operating_point_check(*, method: str, threshold=None, band_lower=None, band_upper=None) -> tuple:

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from inspection.lib import score_analysis
+
 from .jobs import Job
 from .products import Image, Product
 
@@ -202,6 +204,18 @@ class ThresholdSetting(models.Model):
     @property
     def review_from(self) -> float:
         return self.threshold if self.threshold is not None else self.band_lower
+
+    def decide(self, score: float) -> str:
+        """pass / review / reject for `score` at this operating point."""
+        return score_analysis.decide(
+            score, threshold=self.threshold, band_lower=self.band_lower, band_upper=self.band_upper
+        )
+
+    def doubt(self, score: float | None) -> float:
+        """How close `score` lies to this operating point's boundary (0 for a part that was not scored)."""
+        return score_analysis.doubt(
+            score, threshold=self.threshold, band_lower=self.band_lower, band_upper=self.band_upper
+        )
 
 
 class Activation(models.Model):

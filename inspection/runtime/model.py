@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inspection.engine.data.imageio import to_gray
+
 from .archive import Archive, ArchiveError, read_archive
 from .scorers import Outcome, build_scorer
 
@@ -130,7 +132,7 @@ def read_image(path, *, channels: int) -> np.ndarray:
     if pixels.shape[-1] == 3:
         pixels = pixels[..., ::-1]  # OpenCV decodes BGR
     if channels == 1 and pixels.shape[-1] == 3:
-        pixels = (pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32))[..., None]
+        pixels = to_gray(pixels)[..., None]
     elif channels == 3 and pixels.shape[-1] == 1:
         pixels = np.repeat(pixels, 3, axis=-1)
     return np.ascontiguousarray(pixels, dtype=np.float32)

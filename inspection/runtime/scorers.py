@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 
 # Patch cutting and stitching are plain numpy shared with the engine.
+from inspection.engine.data.imageio import to_gray
 from inspection.engine.networks.cpcae_patches import extract_patches, reassemble
 
-GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Bound on the (patches x bank) distance block held at once, in float32 values.
 DISTANCE_BLOCK_VALUES = 16_000_000
 
@@ -141,17 +141,13 @@ class DeepFeatureScorer:
         return Outcome(scores, maps, None, nearest)
 
 
-def grey(image: np.ndarray) -> np.ndarray:
-    return image[..., 0] if image.shape[-1] == 1 else image @ GREY_WEIGHTS
-
-
 class VariationScorer:
     def __init__(self, graphs, spec, arrays, image_shape):
         self.mean = arrays["mean"]
         self.scale = np.maximum(arrays["std"], np.float32(spec["std_floor"]))
 
     def __call__(self, batch: np.ndarray) -> Outcome:
-        greys = np.stack([grey(image) for image in batch]).astype(np.float64)
+        greys = np.stack([to_gray(image) for image in batch]).astype(np.float64)
         maps = (np.abs(greys - self.mean) / self.scale).astype(np.float32)
         scores = np.mean(maps.reshape(len(maps), -1).astype(np.float64) ** 2, axis=1)
         return Outcome(scores, maps)

@@ -57,7 +57,7 @@ def inspection_history(*, product: Product, params: Mapping, default_ordering: s
     """
     base = (
         Inspection.objects.filter(product=product)
-        .select_related("version", "created_by", "review_item", "nearest_image")
+        .select_related("version", "created_by", "review_item", "repeat_of__review_item", "nearest_image")
         .order_by(*order_by_key(default_ordering))
     )
     zone = time_zone_from(params.get("tz"))

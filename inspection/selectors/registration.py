@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models import Count
+
+from inspection.engine.data.imageio import decode_image_bytes
+from inspection.engine.errors import EngineError
+from inspection.engine.registration.region import suggest_roi
 from inspection.models import Image, Product
 
 logger = logging.getLogger(__name__)
@@ -17,10 +22,11 @@ def registration_overview(*, product: Product) -> dict:
         .order_by("pk")
         .values("id", "original_name", "registration_failure_reason")
     )
-    counts = {
-        status: Image.objects.filter(product=product, registration_status=status).count()
-        for status in Image.RegistrationStatus.values
-    }
+    grouped = dict(
+        Image.objects.filter(product=product).order_by().values_list("registration_status").annotate(total=Count("id"))
+    )
+    counts = {status: grouped.get(status, 0) for status in Image.RegistrationStatus.values}
+    reference = _reference(product)
     return {
         "settings": product.registration_settings,
         "report": product.registration_report if current else None,
@@ -30,34 +36,19 @@ def registration_overview(*, product: Product) -> dict:
             {"id": row["id"], "name": row["original_name"], "reason": row["registration_failure_reason"]}
             for row in refused
         ],
-        "reference_size": _reference_size(product),
-        "suggested_roi": _suggested_roi(product),
+        # The size as registration sees the reference: decoded, EXIF orientation applied.
+        "reference_size": None if reference is None else [int(reference.shape[1]), int(reference.shape[0])],
+        "suggested_roi": None if reference is None else list(suggest_roi(reference)),
     }
 
 
-def _reference_size(product: Product):
+def _reference(product: Product):
+    """The reference image decoded once, or None when there is none or it cannot be read."""
     if not product.reference_image:
         return None
-    from PIL import Image as PillowImage
-
-    try:
-        with product.reference_image.open("rb") as handle, PillowImage.open(handle) as picture:
-            return list(picture.size)
-    except OSError:
-        return None
-
-
-def _suggested_roi(product: Product):
-    if not product.reference_image:
-        return None
-    from inspection.engine.data.imageio import decode_image_bytes
-    from inspection.engine.errors import EngineError
-    from inspection.engine.registration.region import suggest_roi
-
     try:
         with product.reference_image.open("rb") as handle:
-            reference = decode_image_bytes(handle.read(), product.reference_image.name)
+            return decode_image_bytes(handle.read(), product.reference_image.name)
     except (EngineError, OSError, ValueError) as error:
         logger.warning("no region of interest suggested for product %s: %s", product.pk, error)
         return None
-    return list(suggest_roi(reference))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from inspection.lib import score_analysis
 from inspection.models import ModelVersion, Product, ThresholdSetting
 from inspection.selectors.model_versions import evaluation_score_list, threshold_current
 
@@ -53,9 +52,7 @@ def model_version_comparison(*, product: Product, a: ModelVersion, b: ModelVersi
 def _decision(score: float, setting: ThresholdSetting | None) -> str | None:
     if setting is None:
         return None
-    return score_analysis.decide(
-        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
-    )
+    return setting.decide(score)
 
 
 def _tally(rows: list[dict], key: str) -> dict:

@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from inspection.errors import Conflict
-from inspection.lib import score_analysis
 from inspection.models import DriftWarning, Product, ReviewItem
 from inspection.selectors.drift import drift_measure, products_with_active_version, recent_passes
 from inspection.selectors.model_versions import threshold_current
@@ -92,8 +91,9 @@ def drift_recent_passes_to_review(*, warning: DriftWarning, requested_by=None) -
     setting = threshold_current(product=product, version=warning.version)
     with transaction.atomic():
         locked = DriftWarning.objects.select_for_update().get(pk=warning.pk)
-        window = recent_passes(product=product, version=warning.version, window=locked.recent_count or 1)
-        window_ids = list(window.values_list("id", flat=True))
+        # Read once: the window's ids and its parts must be the same rows.
+        window = list(recent_passes(product=product, version=warning.version, window=locked.recent_count or 1))
+        window_ids = [inspection.pk for inspection in window]
         queued = set(ReviewItem.objects.filter(inspection_id__in=window_ids).values_list("inspection_id", flat=True))
         candidates = [inspection for inspection in window if inspection.pk not in queued]
         ReviewItem.objects.bulk_create(
@@ -111,6 +111,4 @@ def drift_recent_passes_to_review(*, warning: DriftWarning, requested_by=None) -
 def _doubt(score: float, setting) -> float:
     if setting is None:
         return 0.0
-    return score_analysis.doubt(
-        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
-    )
+    return setting.doubt(score)

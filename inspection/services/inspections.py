@@ -295,11 +295,8 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
             inspection=inspection,
             defaults={
                 "product_id": inspection.product_id,
-                "doubt": score_analysis.doubt(
+                "doubt": setting.doubt(
                     inspection.score,
-                    threshold=setting.threshold,
-                    band_lower=setting.band_lower,
-                    band_upper=setting.band_upper,
                 ),
             },
         )
@@ -326,9 +323,7 @@ def _earlier_inspection_in_review(inspection: Inspection) -> Inspection | None:
 
 
 def _decision(score: float, setting: ThresholdSetting) -> tuple[str, str]:
-    decision = score_analysis.decide(
-        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
-    )
+    decision = setting.decide(score)
     if setting.threshold is not None:
         relation = "at or above" if decision == score_analysis.REJECT else "below"
         return decision, f"Score {score:.4g} is {relation} the threshold {setting.threshold:.4g}."

@@ -39,11 +39,12 @@ def model_version_export(*, version: ModelVersion) -> Path:
         operating_point = checked_operating_point(
             {"threshold": setting.threshold, "band_lower": setting.band_lower, "band_upper": setting.band_upper}
         )
-    loaded = bundle_load(version=version)
     point_key = hashlib.sha256(json.dumps(operating_point, sort_keys=True).encode()).hexdigest()[:12]
     target = Path(settings.MODEL_CACHE_DIR) / "exports" / f"{version.pk}-{version.bundle_checksum[:16]}-{point_key}.zip"
     if target.is_file():
         return target
+    # Loaded only when there is something to convert: a kept archive needs no model in memory.
+    loaded = bundle_load(version=version)
     bundle = loaded.bundle
     # The model's Keras networks are traced for conversion: not while an inspection uses them.
     with loaded.lock:
@@ -65,4 +66,4 @@ def export_file_name(*, version: ModelVersion) -> str:
     product = "".join(
         character if character.isalnum() or character in "-_" else "_" for character in version.product.name
     )
-    return f"{product.strip('_') or 'product'}-v{version.number}-{version.method}.zip"
+    return f"{product.strip('_') or 'product'}-v{version.number}-{version.method_name}.zip"

@@ -229,8 +229,12 @@ def _run(job: Job, version: ModelVersion) -> None:
                 batch.append((row, pixels))
         if not batch:
             continue
+        # Each image alone, as training and inspections score it, so a region's image score here is the one
+        # the version's evaluation recorded (imported here: services.scoring builds on this module's collector).
+        from inspection.services.scoring import explain_each
+
         with loaded.lock:
-            explanation = loaded.bundle.detector.explain([pixels for _, pixels in batch])
+            explanation = explain_each(loaded.bundle.detector, [pixels for _, pixels in batch])
         for (row, _), anomaly_map, score in zip(batch, explanation.maps, explanation.scores):
             collector.add(row, anomaly_map, float(score))
     result = collector.result()

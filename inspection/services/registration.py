@@ -22,7 +22,7 @@ from django.utils import timezone
 from inspection.engine.data.imageio import decode_image_bytes, to_uint8
 from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.registration.alignment import METHODS, MOTIONS, Registrar
-from inspection.engine.registration.auto import AUTO, fit_registration
+from inspection.engine.registration.auto import AUTO, UNCHOSEN_METHOD, fit_registration
 from inspection.errors import InvalidInput, ServiceError
 from inspection.lib.numeric_arguments import numeric_arguments_check
 from inspection.models import Image, Job, Product
@@ -41,8 +41,8 @@ CHOICE_PICTURES = 40
 # the largest rotation are chosen on its good training pictures.
 _DEFAULTS = {"method": AUTO, "max_rotation": AUTO}
 # Stand-ins for "auto" until the pictures have chosen (and to check the
-# other settings): the general defaults.
-_UNCHOSEN = {"method": "orb+ecc", "max_rotation": 30.0}
+# other settings): the engine's own defaults.
+_UNCHOSEN = {"method": UNCHOSEN_METHOD, "max_rotation": Registrar().max_rotation}
 
 
 def registration_settings_check(*, registration_settings: dict) -> dict:

@@ -253,7 +253,7 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
     report: dict = {"new_version": new.number, "old_version": old.number if old else None}
     normals = [row for row in new_scores.values() if row.label == "normal"]
     if new_setting is not None and normals:
-        rejected = sum(1 for row in normals if _decision(row.score, new_setting) == score_analysis.REJECT)
+        rejected = sum(1 for row in normals if new_setting.decide(row.score) == score_analysis.REJECT)
         report["false_call_rate"] = rejected / len(normals)
         report["false_calls"] = rejected
     else:
@@ -277,10 +277,10 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
         if row.label != "defective" or checksum not in old_scores:
             continue
         compared += 1
-        if _decision(old_scores[checksum], old_setting) != score_analysis.REJECT:
+        if old_setting.decide(old_scores[checksum]) != score_analysis.REJECT:
             continue
         old_rejected += 1
-        decision = _decision(row.score, new_setting)
+        decision = new_setting.decide(row.score)
         if decision != score_analysis.REJECT:
             missed.append(
                 {
@@ -305,9 +305,3 @@ def promotion_gate(*, product: Product, new: ModelVersion, old: ModelVersion | N
     if compared == 0:
         report["note"] = "The two versions share no defective evaluation image; nothing to compare."
     return report
-
-
-def _decision(score: float, setting: ThresholdSetting) -> str:
-    return score_analysis.decide(
-        score, threshold=setting.threshold, band_lower=setting.band_lower, band_upper=setting.band_upper
-    )

@@ -40,7 +40,6 @@ from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVe
 from inspection.services.bundles import bundle_store
 from inspection.services.job_runner import JobFailed, job_run
 from inspection.services.jobs import (
-    job_fail,
     job_mark_cancelled,
     job_report_progress,
     job_succeed,
@@ -160,11 +159,6 @@ def _stopped(job: Job, version: ModelVersion) -> None:
         )
 
 
-def _failed(job: Job, version: ModelVersion, error: str) -> None:
-    model_version_finish(version=version, status=ModelVersion.Status.FAILED, error=error)
-    job_fail(job=job, error=error)
-
-
 def _train(job: Job, version: ModelVersion) -> None:
     ModelVersion.objects.filter(pk=version.pk).update(
         status=ModelVersion.Status.TRAINING, started_at=timezone.now(), error="", progress={}
@@ -174,13 +168,10 @@ def _train(job: Job, version: ModelVersion) -> None:
     progress.check("loading", 0.0, "Loading the aligned training images.")
     product = version.product
     if product.registration_revision != version.registration_revision:
-        _failed(
-            job,
-            version,
+        raise JobFailed(
             "The product's reference image or registration settings changed after this training "
-            "was requested, so its images are being aligned again; request a new training once they are.",
+            "was requested, so its images are being aligned again; request a new training once they are."
         )
-        return
     try:
         registrar = registration_fit(product=product)
         train_rows = list(version.dataset.filter(role=ModelVersionImage.Role.TRAIN).select_related("image"))
@@ -192,8 +183,7 @@ def _train(job: Job, version: ModelVersion) -> None:
         if len(shapes) != 1:
             raise _DataProblem(f"The aligned images have different shapes ({', '.join(map(str, sorted(shapes)))}).")
     except (_DataProblem, EngineError, ValueError, OSError) as error:
-        _failed(job, version, f"The data set cannot be used: {error}")
-        return
+        raise JobFailed(f"The data set cannot be used: {error}") from None
 
     detector = create_method(version.method, **version.params)
     # Methods that train in epochs checkpoint each one, so a job taken over after its worker was lost resumes.
@@ -205,8 +195,7 @@ def _train(job: Job, version: ModelVersion) -> None:
     except TrainingCancelled:
         raise _Stop() from None
     except EngineError as error:
-        _failed(job, version, f"Training failed: {error}")
-        return
+        raise JobFailed(f"Training failed: {error}") from None
     train_seconds = time.perf_counter() - started
 
     progress.check("evaluate", 0.0, "Saving the model to evaluate it as inspections will load it.")

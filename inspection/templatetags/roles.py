@@ -21,12 +21,6 @@ def can(user, codename: str) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(f"{APP_LABEL}.{codename}"))
 
 
-@register.filter
-def needs_role(codename: str) -> str:
-    """The words shown on a disabled action: which role may take it."""
-    return refusal_reason(codename)
-
-
 @register.simple_tag(takes_context=True)
 def disabled_unless_can(context, codename: str) -> str:
     """Inside a <button>: nothing when the user may take the action, else `disabled` with the reason on hover."""

@@ -127,9 +127,6 @@ class ReferenceUploadForm(forms.Form):
     file = forms.FileField(label="Reference image file", widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
 
 
-# --- Training ---------------------------------------------------------------
-
-
 # --- Operating points and activation -------------------------------------------
 
 

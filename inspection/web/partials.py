@@ -5,22 +5,23 @@ the page asks again a second later; once it has finished the partial comes back
 without them and the asking stops. A response that shows it finished (the last
 one the page asks for) also names an event in its HX-Trigger header
 ("job-finished", "training-finished"), on which other parts of the page ask
-for their own partials instead of the whole page being fetched again.
+for their own partials instead of the whole page being fetched again. When
+the session has ended, the role middleware answers htmx with a redirect of
+the whole page to the sign-in form (permissions.sign_in_response).
 """
 
 from __future__ import annotations
 
 import json
-from functools import wraps
 
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from inspection.errors import ServiceError
 from inspection.models import Inspection, Job, ModelVersion
-from inspection.permissions import sign_in_response
 from inspection.selectors.inspections import inspection_list
-from inspection.selectors.live import job_live_get
+from inspection.selectors.jobs import job_get
 from inspection.selectors.model_versions import model_version_get, model_version_list
 from inspection.selectors.pixel_evaluation import (
     pixel_evaluation_active_job,
@@ -32,19 +33,8 @@ from inspection.services.model_versions import model_version_cancel
 from inspection.web.dataset_grid import image_grid_context
 
 RECENT_INSPECTIONS = 30
+# Versions the training page lists, and its live history partial with it.
 HISTORY_VERSIONS = 100
-
-
-def login_required(view):
-    """Sign-in required, as for every page, answered the htmx way when the session has ended."""
-
-    @wraps(view)
-    def signed_in_only(request, *args, **kwargs):
-        if request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        return sign_in_response(request)
-
-    return signed_in_only
 
 
 def _with_event(response, name: str, detail: dict):
@@ -72,18 +62,18 @@ def _job_response(request, job: Job, *, cancel_error: str = ""):
 @login_required
 @require_GET
 def job_live(request, job_id: int):
-    return _job_response(request, job_live_get(job_id=job_id))
+    return _job_response(request, job_get(job_id=job_id))
 
 
 @login_required
 @require_POST
 def job_live_cancel(request, job_id: int):
-    job = job_live_get(job_id=job_id)
+    job = job_get(job_id=job_id)
     try:
         job_cancel(job=job)
     except ServiceError as error:
-        return _job_response(request, job_live_get(job_id=job_id), cancel_error=error.message)
-    return _job_response(request, job_live_get(job_id=job_id))
+        return _job_response(request, job_get(job_id=job_id), cancel_error=error.message)
+    return _job_response(request, job_get(job_id=job_id))
 
 
 # --- Training -----------------------------------------------------------------

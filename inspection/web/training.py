@@ -20,6 +20,7 @@ from inspection.services.model_versions import (
     model_version_retrain,
 )
 from inspection.web.common import product_page_context, safe_next
+from inspection.web.partials import HISTORY_VERSIONS
 from inspection.web.training_forms import TrainingForm
 
 
@@ -38,7 +39,7 @@ def training_page(request, product_id: int):
         else:
             messages.success(request, f"Version {version.number} is queued for training.")
             return redirect("training-page", product_id=product.pk)
-    versions = list(model_version_list(product=product)[:100])
+    versions = list(model_version_list(product=product)[:HISTORY_VERSIONS])
     context = {
         **product_page_context(product, "training"),
         "form": form,

@@ -139,13 +139,15 @@ def _activation_choices(current, suggestions: dict) -> list[tuple[str, str]]:
 def _version_context(request, product, version, *, threshold_form=None, activation_form=None, proposal=None) -> dict:
     current = threshold_current(product=product, version=version)
     in_force = threshold_current(product=product) if product.active_version_id else None
-    suggestions = model_version_suggestions(version=version)
     rows = _evaluation_rows(version)
+    # The suggestions come from the same evaluation scores the page lists: read them once.
+    suggestions = model_version_suggestions(version=version, rows=[(row["label"], row["score"]) for row in rows])
     history = list(threshold_setting_list(product=product, version=version)[:50])
     for setting in history:
         setting.description = describe_setting(setting)
     activations = list(activation_list(product=product, version=version)[:10])
     metrics = version.metrics or {}
+    points = _page_points(metrics, suggestions)
     return {
         **product_page_context(product, "versions"),
         "version": version,
@@ -157,13 +159,13 @@ def _version_context(request, product, version, *, threshold_form=None, activati
         "latest_activation": activations[0] if activations else None,
         "rows": rows,
         "metrics": metrics,
-        "points": _page_points(metrics, suggestions),
+        "points": points,
         "suggestions": _suggestion_rows(suggestions),
         "suggestion_warnings": next(iter(suggestions.values()), {}).get("warnings", []),
         "page_data": {
             "scores": [[row["score"], 1 if row["label"] == "defective" else 0] for row in rows],
             "curves": version.curves or {},
-            "points": _page_points(metrics, suggestions),
+            "points": points,
             "current": _setting_dict(current),
             "suggested": metrics.get("suggested"),
         },

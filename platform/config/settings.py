@@ -89,7 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            # `user|can:"codename"` and `"codename"|needs_role` in every template.
+            # `user|can:"codename"` and `{% disabled_unless_can "codename" %}` in every template.
             "builtins": ["inspection.templatetags.roles"],
         },
     },

@@ -12,8 +12,7 @@ from inspection.lib import score_analysis
 from inspection.models import ThresholdSetting
 from inspection.services.thresholds import model_version_activate, threshold_set
 from tests.browser.conftest import REPOSITORY, screenshot
-from tests.browser.test_browser_pages import trained_version
-from tests.platform.loop_data import ready_product
+from tests.platform.loop_data import ready_product, trained_version
 
 
 @pytest.fixture

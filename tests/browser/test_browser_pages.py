@@ -11,25 +11,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from inspection.models import ModelVersion
 from inspection.services.inspections import inspection_run
 from inspection.services.model_versions import model_version_create
 from inspection.services.thresholds import model_version_activate, threshold_set
-from inspection.services.training import training_job_run
 from tests.browser.conftest import screenshot
 from tests.browser.file_drop import drop_files
-from tests.platform.loop_data import ready_product
+from tests.platform.loop_data import ready_product, trained_version
 from tests.synthetic_images import defective_png, good_png
-
-
-def trained_version(product, **params) -> ModelVersion:
-    # Not handed to the workers: a session's worker could claim the job before this process runs it.
-    with mock.patch("inspection.services.jobs.job_dispatch"):
-        version = model_version_create(product=product, method="variation", params=params)
-    training_job_run(job_id=version.job_id, worker="browser-test")
-    version.refresh_from_db()
-    assert version.status == "trained", version.error
-    return version
 
 
 @pytest.fixture

@@ -30,11 +30,14 @@ def test_undoing_a_verdict_with_the_u_key_brings_the_part_back(signed_in_page, q
     heading = page.locator("main h1")
     expect(heading).to_contain_text("Review: part-")
     first_part = heading.inner_text().removeprefix("Review: ")
+    # The keys are bound by the page's deferred script: a key pressed before it has run does nothing.
+    page.wait_for_function("document.readyState === 'complete'")
     page.keyboard.press("n")
     expect(page.get_by_role("status")).to_contain_text(f"{first_part} marked normal")
     expect(page.locator("form[data-review-undo]")).to_contain_text(f"{first_part}: normal")
     assert Image.objects.filter(product=queue).count() == images_before + 1
     screenshot(page, "review-undo-offered")
+    page.wait_for_function("document.readyState === 'complete'")
     page.keyboard.press("u")
     expect(page.get_by_role("status")).to_contain_text(f"Verdict on {first_part} undone")
     expect(heading).to_have_text(f"Review: {first_part}")

@@ -10,9 +10,8 @@ from playwright.sync_api import expect
 from inspection.services.inspections import inspection_run
 from inspection.services.thresholds import model_version_activate, threshold_set
 from tests.browser.conftest import PASSWORD, screenshot
-from tests.browser.test_browser_pages import trained_version
 from tests.platform.factories import UserFactory
-from tests.platform.loop_data import ready_product
+from tests.platform.loop_data import ready_product, trained_version
 from tests.synthetic_images import defective_png
 
 

@@ -195,6 +195,10 @@ def test_evaluate_counts_pictures_registration_refused_apart_and_says_how_they_w
     assert record["unregistered_count"] == record["n_test_rejected"] >= 1
     assert any(line.startswith("zz_noise.png: ") for line in record["rejected"])
     assert "flagged" in record["unregistered_counted_as"]
+    # Counted as flagged in the metrics: the refused picture scores above every registered one.
+    refused = [index for index, path in enumerate(record["test_files"]) if path.endswith("zz_noise.png")]
+    others = [score for index, score in enumerate(record["scores"]) if index not in refused]
+    assert refused and all(record["scores"][index] > max(others) for index in refused)
     assert record["registration_mode"] == "fixed" and record["registration"] == "orb+ecc"
 
 

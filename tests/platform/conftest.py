@@ -5,5 +5,6 @@ from tests.platform.fixtures import (  # noqa: F401  (fixtures are found by name
     api_client,
     platform_test_settings,
     private_media,
+    signed_in,
     user,
 )

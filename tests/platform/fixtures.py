@@ -95,12 +95,24 @@ def user(db):
     return UserFactory()
 
 
-@pytest.fixture
-def api_client(user) -> APIClient:
-    """A client that signs in the way scripts do: with an API token."""
+def client_for(user) -> APIClient:
+    """A client that signs in as `user` the way scripts do: with an API token."""
     client = APIClient()
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    """A client that signs in the way scripts do: with an API token."""
+    return client_for(user)
+
+
+@pytest.fixture
+def signed_in(client, user):
+    """The test client with a signed-in browser session, as the pages see a person."""
+    client.force_login(user)
     return client
 
 
@@ -200,3 +212,13 @@ def wait_for_job(job_id: int, *, worker: WorkerProcess | None = None, timeout: f
             tail = worker.log_tail() if worker else ""
             pytest.fail(f"job {job_id} is {job.status} at {job.progress}% after {timeout}s\n{tail}")
         time.sleep(0.05)
+
+
+def queries_of(function) -> int:
+    """How many database queries calling `function` runs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        function()
+    return len(captured)

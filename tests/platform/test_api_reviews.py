@@ -5,13 +5,12 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from inspection.models import Image, ModelVersionImage, ReviewItem
 from inspection.services.inspections import inspection_run
 from inspection.services.thresholds import threshold_set
 from tests.platform.factories import UserFactory
+from tests.platform.fixtures import client_for
 from tests.platform.loop_data import activated_version, ready_product
 from tests.synthetic_images import defective_pixels, good_pixels, noise_pixels, png_bytes
 
@@ -27,12 +26,6 @@ def product(user):
 
 def inspected(product, name, pixels):
     return inspection_run(product=product, file=SimpleUploadedFile(name, png_bytes(pixels)))
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 def queue_url(product, suffix=""):

@@ -10,22 +10,15 @@ from auditlog.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from inspection.models import Image
 from inspection.services.inspections import inspection_run
 from tests.platform.factories import ImageFactory, ProductFactory, UserFactory
+from tests.platform.fixtures import client_for
 from tests.platform.loop_data import activated_version, gap_threshold, ready_product, trained_version
 from tests.synthetic_images import defective_pixels, part_png, png_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 @pytest.fixture

@@ -10,12 +10,6 @@ from tests.platform.test_pages_training import assert_every_control_is_labelled
 
 
 @pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def product(db):
     return ProductFactory(name="Zipper cursor")
 

@@ -11,12 +11,6 @@ from tests.synthetic_images import distinct_part_pngs, part_png, zip_bytes
 
 
 @pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def product(db):
     return ProductFactory(name="Zipper cursor")
 

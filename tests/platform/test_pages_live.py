@@ -4,7 +4,6 @@ in HX-Trigger, and a fixed number of queries however many rows they show."""
 import json
 from unittest import mock
 
-import pytest
 from django.core.files.base import ContentFile
 
 from inspection.models import Image, Inspection, Job, ModelVersion
@@ -12,12 +11,6 @@ from inspection.services.model_versions import model_version_cancel, model_versi
 from tests.platform.factories import ImageFactory, JobFactory, ProductFactory, UserFactory
 from tests.platform.loop_data import ready_product
 from tests.synthetic_images import part_png
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def queued_version(product) -> ModelVersion:

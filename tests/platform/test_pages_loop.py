@@ -17,12 +17,6 @@ from tests.platform.test_pages_training import assert_every_control_is_labelled
 from tests.synthetic_images import defective_png, good_png
 
 
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
-
-
 def train(product, **params) -> ModelVersion:
     version = model_version_create(product=product, method="variation", params=params)
     training_job_run(job_id=version.job_id, worker="test")

@@ -1,17 +1,10 @@
 """The product list page: what it shows, and creating a product from it."""
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inspection.models import Product
 from tests.platform.factories import ImageFactory, JobFactory, ProductFactory
 from tests.synthetic_images import part_png
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def test_the_product_list_needs_a_signed_in_user(client, db):

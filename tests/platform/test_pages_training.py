@@ -2,18 +2,10 @@
 
 import re
 
-import pytest
-
 from inspection.models import ModelVersion
 from inspection.services.model_versions import model_version_create
 from tests.platform.factories import ProductFactory
 from tests.platform.loop_data import ready_product
-
-
-@pytest.fixture
-def signed_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def test_every_page_of_the_loop_needs_a_signed_in_user(client, db):

@@ -15,12 +15,7 @@ from tests.platform.factories import (
     ThresholdSettingFactory,
     TrainedVersionFactory,
 )
-
-
-def queries_of(function) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        function()
-    return len(captured)
+from tests.platform.fixtures import queries_of
 
 
 def test_the_operating_points_of_many_versions_are_those_each_version_has_in_force(db):

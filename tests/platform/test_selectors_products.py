@@ -13,6 +13,7 @@ from tests.platform.factories import (
     TrainedVersionFactory,
     UserFactory,
 )
+from tests.platform.fixtures import queries_of
 
 
 def a_product_in_use(name: str) -> Product:
@@ -26,12 +27,6 @@ def a_product_in_use(name: str) -> Product:
     JobFactory(product=product, status="succeeded", created_by=UserFactory())
     JobFactory(product=product, status="failed", created_by=UserFactory(), error=f"{name} stopped")
     return product
-
-
-def queries_of(function) -> int:
-    with CaptureQueriesContext(connection) as captured:
-        function()
-    return len(captured)
 
 
 def test_each_product_comes_with_its_newest_job_and_its_active_versions_operating_point(db):

@@ -1,12 +1,9 @@
 """Annotation services: ground-truth masks of imported data sets become annotations, revisions never lose work,
 and images confirmed defective in review can be annotated."""
 
-import io
-
 import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image as PillowImage
 
 from inspection.lib.mask_png import mask_read
 from inspection.models import Annotation, AnnotationRegion, DefectType, Image
@@ -163,14 +160,13 @@ def test_a_part_confirmed_defective_in_review_can_be_annotated(api_client, user)
     current = api_client.get(url)
     assert current.status_code == 200 and current.data["revision"] == 0
     blob = DefectTypeFactory(product=product, name="blob")
-    buffer = io.BytesIO()
-    PillowImage.fromarray(square_mask([(30, 30, 9, 9)], size=current.data["width"])).save(buffer, format="PNG")
+    mask = png_bytes(square_mask([(30, 30, 9, 9)], size=current.data["width"]))
     saved = api_client.put(
         url,
         {
             "base_revision": "0",
             "regions": f'[{{"defect_type": {blob.pk}, "mask": "m"}}]',
-            "m": SimpleUploadedFile("m.png", buffer.getvalue(), content_type="image/png"),
+            "m": SimpleUploadedFile("m.png", mask, content_type="image/png"),
         },
         format="multipart",
     )

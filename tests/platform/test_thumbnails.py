@@ -1,6 +1,5 @@
 """Thumbnails are made once, on upload and on alignment, and go away with their image."""
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -14,15 +13,13 @@ from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_job_run
 from inspection.services.uploads import image_upload
 from tests.platform.factories import ProductFactory
-from tests.synthetic_images import part_png
+from tests.synthetic_images import part_png, png_bytes
 
 
 def large_png(width=900, height=600) -> bytes:
     rng = np.random.default_rng(0)
     pixels = (rng.random((height, width, 3)) * 255).astype(np.uint8)
-    buffer = io.BytesIO()
-    PillowImage.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return png_bytes(pixels)
 
 
 @pytest.fixture

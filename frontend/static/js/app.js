@@ -105,16 +105,11 @@
     return window.htmx.ajax("GET", url + (title ? "?title=" + encodeURIComponent(title) : ""), { target: container, swap: "beforeend" });
   };
 
-  /* Ask the server again for a live part that names its partial in data-live-url. */
-  App.refreshLive = function (element) {
-    return window.htmx.ajax("GET", element.dataset.liveUrl, { target: element, swap: "outerHTML" });
-  };
-
   /* A live part whose partial cannot be read keeps its last state and says why; htmx asks again on its
    * next trigger, and a partial that comes back replaces the sentence. */
   function liveError(event, words) {
-    const part = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("[data-job], [data-training], [data-results]") : null;
-    if (part && part.matches("[data-job], [data-training]")) App.showError(part, "Progress cannot be read: " + words);
+    const part = event.detail.elt && event.detail.elt.closest ? event.detail.elt.closest("[data-job], [data-training]") : null;
+    if (part) App.showError(part, "Progress cannot be read: " + words);
   }
   document.addEventListener("htmx:responseError", function (event) {
     liveError(event, App.errorWords(null, event.detail.xhr ? event.detail.xhr.status : 0));

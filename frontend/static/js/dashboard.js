@@ -7,21 +7,15 @@
   const COLOURS = { pass: "#2f855a", review: "#b7791f", reject: "#c53030" };
   const WORDS = { pass: "passed", review: "sent to review", reject: "rejected" };
 
-  function pad(number) {
-    return String(number).padStart(2, "0");
-  }
-
-  // The same date format as everywhere else on the site: YYYY-MM-DD HH:MM, in the reader's time zone.
-  function dayText(date) {
-    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-  }
+  // The site's one date format (local_time.js), in the reader's time zone: YYYY-MM-DD HH:MM:SS.
+  const localText = window.localText;
 
   function tickTexts(chart, splits) {
     let previousDay = "";
     return splits.map((seconds) => {
       const date = new Date(seconds * 1000);
-      const day = dayText(date);
-      const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+      const day = localText(date).slice(0, 10);
+      const clock = localText(date).slice(11, 16);
       const text = day !== previousDay ? `${clock}\n${day}` : clock;
       previousDay = day;
       return text;
@@ -31,7 +25,7 @@
   function legendTime(chart, seconds) {
     if (seconds == null) return "--";
     const date = new Date(seconds * 1000);
-    return `${dayText(date)} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+    return localText(date).slice(0, 16);
   }
 
   function activationMarkers(activations) {

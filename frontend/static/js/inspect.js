@@ -49,7 +49,7 @@
           working.textContent = files.length + " images are being inspected.";
           App.showJob(status, App.jobUrl(form.dataset.jobUrl, answer.job.id), "Inspecting " + files.length + " images");
         }
-        App.refreshLive(document.querySelector("[data-results]"));
+        window.htmx.trigger(document.body, "inspections-added");
       } catch (error) {
         working.remove();
         App.showError(status, error.message);

@@ -46,7 +46,8 @@
     });
   }
 
-  window.showLocalTimes = showLocalTimes;
+  // The one date format, for scripts that draw times themselves (the dashboard's charts).
+  window.localText = localText;
   document.addEventListener("DOMContentLoaded", () => {
     showLocalTimes(document);
     carryZone();

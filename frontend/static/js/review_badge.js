@@ -9,8 +9,7 @@
   if (!countUrl) return;
 
   function reviewLink() {
-    return document.querySelector("nav.tabs a[data-review-tab]") ||
-      Array.from(document.querySelectorAll("nav.tabs a")).find((link) => /\/review\/$/.test(link.pathname));
+    return document.querySelector("nav.tabs a[data-review-tab]");
   }
 
   function show(count) {

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from typing import TYPE_CHECKING
 
-from ..detector import AnomalyDetector
+if TYPE_CHECKING:  # scikit-learn, which the detector base class needs, stays out of light imports
+    from ..detector import AnomalyDetector
 
 # name -> "module:ClassName", relative to this package
 _REGISTRY = {

@@ -46,21 +46,6 @@ from .cpcae_batches import patch_dataset
 from .cpcae_checkpoints import CheckpointStore, checkpoint_restore, checkpoint_writer, training_fingerprint
 from .cpcae_patches import extract_patches, patch_grid, reassemble
 
-_PARAMETERS = (
-    "downsize_factor",
-    "patch_size",
-    "stride",
-    "latent_dim",
-    "filters",
-    "dense_units",
-    "l1_lambda",
-    "epochs",
-    "batch_size",
-    "learning_rate",
-    "min_steps_per_epoch",
-    "seed",
-    "cancel_check_batches",
-)
 STAGE = "train-cpcae"
 
 
@@ -287,7 +272,7 @@ class CPCAE(BaseEstimator):
     # -------------------------------------------------------- persistence
     def get_config(self) -> dict[str, Any]:
         """JSON-able hyper-parameters plus the learned shapes and loss history."""
-        config: dict[str, Any] = {name: getattr(self, name) for name in _PARAMETERS}
+        config: dict[str, Any] = self.get_params()
         config["filters"] = [int(count) for count in self.filters]
         if hasattr(self, "network_"):
             config["image_shape"] = list(self.image_shape_)
@@ -297,7 +282,7 @@ class CPCAE(BaseEstimator):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CPCAE:
         """Rebuild with an untrained network of the right shape; then load its weights."""
-        parameters = {name: config[name] for name in _PARAMETERS if name in config}
+        parameters = {name: config[name] for name in cls._get_param_names() if name in config}
         if "filters" in parameters:
             parameters["filters"] = tuple(parameters["filters"])
         model = cls(**parameters)

@@ -2,9 +2,7 @@
 
 bfloat16 keeps float32's exponent range with an 8-bit mantissa; on CPUs with
 AMX (``amx_bf16``) or AVX-512 BF16 (``avx512_bf16``) oneDNN runs convolutions
-in it about twice as fast (Xception at 512 x 512 on a 2-core Xeon with AMX:
-0.40-0.49 s against 0.86-0.99 s per image, backbone features correlated at
-0.9998 with float32's). Elsewhere it would be emulated and slower, so the
+in it faster (figures in docs/benchmarks.md). Elsewhere it would be emulated and slower, so the
 setting ``auto`` chooses bfloat16 only where one of those flags is present.
 
 A fitted model records the precision it *used* (``precision_``) and keeps it

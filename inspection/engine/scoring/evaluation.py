@@ -49,12 +49,14 @@ def build_registrar(
     mode,
     roi=None,
     training_paths: Sequence[Path] = (),
+    training_images: Sequence[np.ndarray] | None = None,
     progress: ProgressCallback | None = None,
 ):
     """The Registrar chosen (``registration="auto"``) and calibrated on the training pictures, and its report.
 
     The reference is loaded and optionally resized to ``image_size`` =
-    (width, height).
+    (width, height). ``training_images``, when given, are the pictures of
+    ``training_paths`` already loaded.
     """
     import cv2
 
@@ -66,22 +68,26 @@ def build_registrar(
         reference = cv2.resize(reference, image_size, interpolation=cv2.INTER_AREA)
         if reference.ndim == 2:
             reference = reference[..., None]
-    training = [load_image(path, mode=mode) for path in training_paths]
+    if training_images is None:
+        training_images = [load_image(path, mode=mode) for path in training_paths]
     return fit_registration(
         reference,
-        training,
+        training_images,
         settings={"method": registration, "roi": roi},
         names=[Path(path).name for path in training_paths],
         progress=progress,
     )
 
 
-def register_paths(registrar, paths: Sequence[Path], *, mode, progress: ProgressCallback | None, stage: str):
+def register_paths(
+    registrar, paths: Sequence[Path], *, mode, progress: ProgressCallback | None, stage: str, images=None
+):
+    """Register the pictures at `paths` (`images`: the same pictures, already loaded)."""
     from ..data.imageio import load_image
 
     kept = RegisteredSet(images=[], paths=[], rejected=[], results=[])
     for index, path in enumerate(paths):
-        result = registrar.register(load_image(path, mode=mode))
+        result = registrar.register(images[index] if images is not None else load_image(path, mode=mode))
         kept.results.append(result)
         if result.accepted:
             kept.images.append(result.image)
@@ -167,6 +173,10 @@ def evaluate(
     dataset = load_mvtec_layout(data_dir)
     reference_path = Path(reference) if reference else Path(dataset.train_paths[0])
     started = time.perf_counter()
+    from ..data.imageio import load_image
+
+    # Read once: the same pictures calibrate the registration and are then registered.
+    training_pictures = [load_image(path, mode=mode) for path in dataset.train_paths]
     registrar, registration_report = build_registrar(
         reference_path,
         registration=registration,
@@ -174,9 +184,12 @@ def evaluate(
         mode=mode,
         roi=roi,
         training_paths=dataset.train_paths,
+        training_images=training_pictures,
         progress=progress,
     )
-    train = register_paths(registrar, dataset.train_paths, mode=mode, progress=progress, stage="register-train")
+    train = register_paths(
+        registrar, dataset.train_paths, mode=mode, progress=progress, stage="register-train", images=training_pictures
+    )
     if len(train.images) < 2:
         # Calibrated refusals keep the training pictures; two are needed to
         # learn anything at all, which no registration setting can change.

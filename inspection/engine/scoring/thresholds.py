@@ -126,6 +126,12 @@ def _point(labels, scores, threshold, method, note="", calibrated_from="labelled
     )
 
 
+def _point_rejecting_from(labels, scores, lowest_rejected, method, note="") -> OperatingPoint:
+    """The point whose threshold lies in the gap below `lowest_rejected`, the placement saying so in the note."""
+    threshold, gap_note = threshold_between_scores(scores, lowest_rejected)
+    return _point(labels, scores, threshold, method, _joined(note, gap_note))
+
+
 def _check_fraction(value: float, name: str, *, allow_zero: bool, allow_one: bool = True) -> None:
     low_ok = value >= 0.0 if allow_zero else value > 0.0
     high_ok = value <= 1.0 if allow_one else value < 1.0
@@ -206,9 +212,8 @@ def max_f1_threshold(labels, scores) -> OperatingPoint:
     false_positives = sorted_normals.size - np.searchsorted(sorted_normals, candidates, side="left")
     f1 = 2 * true_positives / (2 * true_positives + false_positives + (defect_count - true_positives))
     best = candidates[int(np.argmax(f1))]
-    threshold, gap_note = threshold_between_scores(score_array, best)
     note = "" if sorted_normals.size else "no normal image: false-call rate unknown"
-    return _point(label_array, score_array, threshold, "max-f1", _joined(note, gap_note))
+    return _point_rejecting_from(label_array, score_array, best, "max-f1", note)
 
 
 def escape_budget_threshold(labels, scores, min_recall: float) -> OperatingPoint:
@@ -228,9 +233,8 @@ def escape_budget_threshold(labels, scores, min_recall: float) -> OperatingPoint
     if not label_array.any():
         raise ValueError("an escape budget needs at least one defective image")
     lowest_rejected = _highest_threshold_for_recall(score_array[label_array], min_recall)
-    threshold, gap_note = threshold_between_scores(score_array, lowest_rejected)
     note = "" if (~label_array).any() else "no normal image: false-call rate unknown"
-    return _point(label_array, score_array, threshold, "escape-budget", _joined(note, gap_note))
+    return _point_rejecting_from(label_array, score_array, lowest_rejected, "escape-budget", note)
 
 
 def false_call_budget_threshold(labels, scores, max_false_call_rate: float) -> OperatingPoint:
@@ -249,8 +253,7 @@ def false_call_budget_threshold(labels, scores, max_false_call_rate: float) -> O
     lowest_rejected, note = _lowest_threshold_for_false_calls(
         score_array[~label_array], score_array, max_false_call_rate
     )
-    threshold, gap_note = threshold_between_scores(score_array, lowest_rejected)
-    return _point(label_array, score_array, threshold, "false-call-budget", _joined(note, gap_note))
+    return _point_rejecting_from(label_array, score_array, lowest_rejected, "false-call-budget", note)
 
 
 def uncertain_band(labels, scores, *, min_recall: float, max_false_call_rate: float) -> UncertainBand:
