@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import ENGINE_VERSION
+from .data.registration_cases import CASES as REGISTRATION_CASES
 from .errors import EngineError
 from .progress import ProgressEvent
 
@@ -108,8 +109,23 @@ def _public(record: dict) -> dict:
 
 
 def command_synth(arguments) -> int:
+    from .data.registration_cases import render_case
     from .data.synth import render_set
 
+    if arguments.case:
+        cases = REGISTRATION_CASES if arguments.case == "all" else [arguments.case]
+        for case in cases:
+            out = Path(arguments.out) / case if arguments.case == "all" else Path(arguments.out)
+            render_case(
+                out,
+                case=case,
+                seed=arguments.seed,
+                n_train=arguments.train,
+                n_test_good=arguments.test_good,
+                n_test_defective=arguments.test_defective,
+            )
+            print(f"wrote registration case {case} to {out}")
+        return 0
     sets = range(1, 7) if arguments.set == "all" else [int(arguments.set)]
     for set_id in sets:
         out = Path(arguments.out) / f"set{set_id}" if arguments.set == "all" else Path(arguments.out)
@@ -228,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth = commands.add_parser("synth", help="render a synthetic zipper-cursor data set (MVTec layout)")
     synth.add_argument("out")
     synth.add_argument("--set", default="1", choices=[str(n) for n in range(1, 7)] + ["all"])
+    synth.add_argument(
+        "--case",
+        default=None,
+        choices=list(REGISTRATION_CASES) + ["all"],
+        help="instead of a cursor set, a part class registration must handle (192 px; --size is ignored)",
+    )
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--train", type=int, default=60)
     synth.add_argument("--test-good", type=int, default=30)

@@ -286,3 +286,11 @@ def test_synth_writes_the_mvtec_layout_for_the_chosen_set(tmp_path):
     masks = list((tmp_path / "s3" / "ground_truth").rglob("*_mask.png"))
     assert len(masks) == 4
     assert np.all([mask.stat().st_size > 0 for mask in masks])
+
+
+def test_synth_writes_every_registration_case_as_a_data_set(tmp_path):
+    arguments = ["synth", str(tmp_path), "--case", "all", "--train", "2", "--test-good", "1", "--test-defective", "2"]
+    assert main(arguments) == 0
+    for case in ("round-fixtured", "round-turned", "round-anywhere", "square-edge", "texture"):
+        assert len(list((tmp_path / case / "train" / "good").glob("*.png"))) == 2
+        assert len(list((tmp_path / case / "ground_truth").rglob("*_mask.png"))) == 2

@@ -261,6 +261,7 @@ def evaluate(
     record["peak_rss_mb"] = round(peak_rss_mb(), 1)
     record["scores"] = [float(value) for value in all_scores]
     record["labels"] = [int(value) for value in labels]
+    record["test_registered"] = [bool(value) for value in accepted]
     record["test_files"] = [str(item.path) for item in test_items]
     if keep_detector:
         record["_detector"] = detector
