@@ -48,8 +48,8 @@ from inspection.engine.cli import parse_parameter  # noqa: E402
 ENGINE = "engine"
 ONNX = "onnx"
 VARIANTS = (
-    (ENGINE, "float32", "float32"),
-    (ENGINE, "bfloat16", "bfloat16"),
+    (ENGINE, "float32", "engine, float32"),
+    (ENGINE, "bfloat16", "engine, bfloat16"),
     (ONNX, "float32", "ONNX Runtime, float32 archive"),
     (ONNX, "bfloat16", "ONNX Runtime, bfloat16 archive"),
 )
