@@ -12,10 +12,11 @@ from PIL import Image as PillowImage
 
 from inspection.engine.methods import create_method
 from inspection.lib.mask_png import mask_encode, mask_read
-from inspection.models import Image, ModelVersion, ModelVersionImage
+from inspection.models import Image, ModelVersion, ModelVersionImage, ReviewItem
 from inspection.services.inspections import inspection_run
 from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_job_run, registration_start
+from inspection.services.reviews import review_item_decide
 from inspection.services.scoring import evaluation_scores_compute
 from tests.platform.factories import ImageFactory, ProductFactory
 from tests.platform.loop_data import activated_version, ready_product
@@ -62,7 +63,7 @@ def mock_dispatch():
     return mock.patch("inspection.services.jobs.job_dispatch")
 
 
-def test_a_live_inspection_sets_the_map_to_zero_where_the_picture_showed_nothing_of_its_own(private_media):
+def test_a_live_inspection_sets_the_map_to_zero_where_the_picture_showed_nothing_of_its_own(private_media, user):
     product = ready_product()
     activated_version(product)
     rng = np.random.default_rng(7)
@@ -75,6 +76,11 @@ def test_a_live_inspection_sets_the_map_to_zero_where_the_picture_showed_nothing
     assert np.all(values[~valid] == 0)
     # The colour scale is the peak of what the map says about the part itself.
     assert inspection.anomaly_map_scale == pytest.approx(float(values[valid].max()), rel=1e-3)
+
+    # Reviewed into the data set, the part keeps where its aligned copy shows its own pixels.
+    item, _ = ReviewItem.objects.get_or_create(inspection=inspection, defaults={"product": product})
+    decided = review_item_decide(item=item, user=user, decision="normal")
+    assert np.array_equal(mask_read(decided.resulting_image.aligned_valid_mask), valid)
 
 
 def test_a_picture_that_cannot_be_aligned_goes_to_review_with_its_reason_and_no_alignment_quality(
