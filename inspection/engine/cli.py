@@ -69,11 +69,14 @@ def parse_parameter(text: str) -> tuple[str, Any]:
     return key.strip().replace("-", "_"), value
 
 
-def parse_roi(text: str) -> tuple[int, int, int, int]:
+def parse_roi(text: str):
+    """X,Y,W,H, or "frame" for the whole frame (without --roi the part is suggested on the reference)."""
+    if text.strip().lower() == "frame":
+        return "frame"
     try:
         x, y, width, height = (int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected X,Y,WIDTH,HEIGHT, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected X,Y,WIDTH,HEIGHT or frame, got {text!r}") from None
     return x, y, width, height
 
 
@@ -91,7 +94,9 @@ def format_table(records: Sequence[dict]) -> str:
     rows = [[title for _, title, _ in TABLE_COLUMNS]]
     for record in records:
         if "error" in record:
-            rows.append([record["method"], f"failed: {record['error']}"] + [""] * (len(TABLE_COLUMNS) - 2))
+            # A report of several lines is printed in full below the table.
+            first_line = record["error"].splitlines()[0]
+            rows.append([record["method"], f"failed: {first_line}"] + [""] * (len(TABLE_COLUMNS) - 2))
             continue
         row = []
         for key, _, pattern in TABLE_COLUMNS:
@@ -153,6 +158,7 @@ def _evaluation_options(arguments) -> dict:
     return {
         "params": params,
         "registration": arguments.registration,
+        "registration_settings": dict(arguments.registration_setting or []) or None,
         "roi": arguments.roi,
         "image_size": arguments.image_size,
         "mode": arguments.mode,
@@ -170,6 +176,9 @@ def command_evaluate(arguments) -> int:
         methods = arguments.methods.split(",") if arguments.methods else list(METHOD_NAMES)
         records = evaluate_all(arguments.data_dir, methods=methods, **options)
         print(format_table(records))
+        for record in records:
+            if "\n" in record.get("error", ""):
+                print(f"\n{record['method']}: {record['error']}")
         payload: Any = [_public(record) for record in records]
         failed = all("error" in record for record in records)
     else:
@@ -268,7 +277,19 @@ def build_parser() -> argparse.ArgumentParser:
             default="auto",
             help="auto (default): chosen and calibrated on the training pictures, recorded in the bundle",
         )
-        sub.add_argument("--roi", type=parse_roi, default=None, help="X,Y,W,H region of interest in the reference")
+        sub.add_argument(
+            "--roi",
+            type=parse_roi,
+            default=None,
+            help="X,Y,W,H region of interest in the reference, or 'frame' for the whole frame "
+            "(default: the part, suggested on the reference)",
+        )
+        sub.add_argument(
+            "--registration-setting",
+            type=parse_parameter,
+            action="append",
+            help="registration limit key=value (min_quality, max_rotation, max_shift, min_coverage...)",
+        )
         sub.add_argument("--image-size", type=parse_size, default=None, help="WIDTHxHEIGHT of registered images")
         sub.add_argument("--mode", choices=["gray", "rgb"], default=None)
         sub.add_argument("--reference", default=None, help="reference image (default: the first training image)")

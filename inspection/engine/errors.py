@@ -24,6 +24,18 @@ class TrainingDataError(EngineError):
     """The training set cannot train a model (empty, one image, mixed sizes...)."""
 
 
+class TrainingRefusedByRegistration(TrainingDataError):
+    """Registration refused all but at most one training picture, so nothing could be trained.
+
+    The message is the report (every refused picture with its reason, and
+    which setting to change); ``report`` holds the same as data.
+    """
+
+    def __init__(self, message: str, report: dict):
+        self.report = report
+        super().__init__(message)
+
+
 class TrainingCancelled(EngineError):
     """A progress callback asked training to stop; nothing half-trained is returned."""
 

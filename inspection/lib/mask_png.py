@@ -114,3 +114,15 @@ def registered_size(image) -> tuple[int, int]:
     with image.aligned_file.open("rb") as handle:
         with PillowImage.open(handle) as picture:
             return picture.size
+
+
+def valid_mask_encode(valid_mask) -> bytes | None:
+    """The PNG kept beside an aligned copy (white = the picture's own pixel), or None when every pixel is valid."""
+    if valid_mask is None or np.asarray(valid_mask).all():
+        return None
+    return mask_encode(valid_mask)
+
+
+def valid_mask_read(stored) -> np.ndarray | None:
+    """A stored validity mask as a bool array, or None (all valid) when none was stored."""
+    return mask_read(stored) if stored else None

@@ -45,6 +45,8 @@ class Inspection(models.Model):
     original_name = models.CharField(max_length=500)
     checksum = models.CharField(max_length=64)
     registered_file = models.FileField(upload_to=_inspection_path, max_length=500, blank=True)
+    # As Image.aligned_valid_mask, for the registered picture (carried over when the part joins the data set).
+    registered_valid_mask = models.FileField(upload_to=_inspection_path, max_length=500, blank=True)
     anomaly_map = models.FileField(upload_to=_inspection_path, max_length=500, blank=True)
     anomaly_map_scale = models.FloatField(null=True, blank=True)
     reconstruction_file = models.FileField(upload_to=_inspection_path, max_length=500, blank=True)

@@ -110,6 +110,10 @@ class Image(models.Model):
     registration_quality = models.FloatField(null=True, blank=True)
     registration_failure_reason = models.TextField(blank=True)
     aligned_file = models.FileField(upload_to=_aligned_path, max_length=500, blank=True)
+    # Where the aligned copy shows the picture's own pixels (8-bit PNG, white = the picture's own): pixels a
+    # warp brought in from outside the picture hold the reference's, and every anomaly map is 0 there.
+    # Empty when every pixel is the picture's own, and for copies aligned before the mask was kept.
+    aligned_valid_mask = models.FileField(upload_to=_aligned_path, max_length=500, blank=True)
     # Small JPEG copies made once (on upload, on alignment) so that a grid of
     # thousands of images never sends full-resolution files to the browser.
     thumbnail = models.FileField(upload_to=_thumbnail_path, max_length=500, blank=True)
@@ -134,4 +138,11 @@ class Image(models.Model):
 
     def stored_files(self) -> tuple:
         """Every file this image owns in storage (some may be empty)."""
-        return (self.file, self.aligned_file, self.mask_file, self.thumbnail, self.aligned_thumbnail)
+        return (
+            self.file,
+            self.aligned_file,
+            self.aligned_valid_mask,
+            self.mask_file,
+            self.thumbnail,
+            self.aligned_thumbnail,
+        )

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from inspection.engine.data.imageio import to_gray
+from inspection.engine.registration.result import without_outside_pixels
 
 from .archive import Archive, ArchiveError, read_archive
 from .scorers import Outcome, build_scorer
@@ -89,14 +90,17 @@ class ExportedModel:
     def inspect_file(self, path) -> Decision:
         """Read, register, score and decide one image file."""
         image = read_image(path, channels=self.image_shape[-1])
+        valid_mask = None
         if self.registrar is not None:
             result = self.registrar.register(image)
             if not result.accepted:
                 return Decision(str(path), "review", None, reason=f"registration failed: {result.reason}")
-            image = result.image
+            image, valid_mask = result.image, result.valid_mask
         outcome = self.explain([image])
         score = float(outcome.scores[0])
-        return Decision(str(path), self.decide(score), score, anomaly_map=outcome.maps[0])
+        # As everywhere a map leaves the engine: 0 where the picture showed nothing of its own.
+        anomaly_map = without_outside_pixels(outcome.maps[0], valid_mask)
+        return Decision(str(path), self.decide(score), score, anomaly_map=anomaly_map)
 
     def _checked(self, image: np.ndarray, index: int) -> np.ndarray:
         image = np.asarray(image, dtype=np.float32)

@@ -37,8 +37,10 @@ from django.utils import timezone
 
 from inspection.engine.data.imageio import decode_image_bytes, to_uint8
 from inspection.engine.errors import EngineError, ImageError
+from inspection.engine.registration.result import without_outside_pixels
 from inspection.errors import Conflict, InvalidInput
 from inspection.lib import score_analysis
+from inspection.lib.mask_png import valid_mask_encode
 from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, Product, ReviewItem, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
 from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
@@ -58,6 +60,7 @@ class _Outcome:
     quality: float | None = None
     failure: str = ""
     registered_png: bytes = b""
+    valid_mask: np.ndarray | None = None
     score: float | None = None
     anomaly_map: np.ndarray | None = None
     reconstruction: np.ndarray | None = None
@@ -234,10 +237,12 @@ def _score(loaded: LoadedModel, images: list[np.ndarray]) -> list[_Outcome]:
             except (EngineError, ValueError) as error:
                 outcome.failure = str(error)
                 continue
-            outcome.quality = None if math.isnan(result.quality) else round(float(result.quality), 4)
             if not result.accepted:
+                # A picture is either aligned with its quality or refused with its reason, never both.
                 outcome.failure = result.reason
                 continue
+            outcome.quality = round(float(result.quality), 4)
+            outcome.valid_mask = result.valid_mask
             # Scored as stored, as evaluation scores (services.scoring).
             outcome.registered_png = _png(result.image)
             outcome.registered = registered_as_stored(outcome.registered_png)
@@ -247,7 +252,9 @@ def _score(loaded: LoadedModel, images: list[np.ndarray]) -> list[_Outcome]:
             for position, index in enumerate(accepted):
                 outcome = outcomes[index]
                 outcome.score = float(explanation.scores[position])
-                outcome.anomaly_map = explanation.maps[position]
+                # The one rule for maps: 0 where the picture showed nothing of its own (the score is not
+                # changed, so it stays the score evaluation gives the same file; docs/engine.md).
+                outcome.anomaly_map = without_outside_pixels(explanation.maps[position], outcome.valid_mask)
                 if explanation.reconstructions is not None:
                     outcome.reconstruction = explanation.reconstructions[position]
                 if explanation.nearest_indices is not None:
@@ -272,6 +279,9 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
         inspection.score = outcome.score
         inspection.decision, inspection.reason = _decision(outcome.score, setting)
         inspection.registered_file.save(f"{token}-registered.png", ContentFile(outcome.registered_png), save=False)
+        valid_png = valid_mask_encode(outcome.valid_mask)
+        if valid_png is not None:
+            inspection.registered_valid_mask.save(f"{token}-valid.png", ContentFile(valid_png), save=False)
         scale = float(np.max(outcome.anomaly_map)) if outcome.anomaly_map.size else 0.0
         inspection.anomaly_map_scale = scale
         inspection.anomaly_map.save(f"{token}-map.png", ContentFile(_map_png(outcome.anomaly_map, scale)), save=False)

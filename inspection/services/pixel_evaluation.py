@@ -34,9 +34,10 @@ from django.utils import timezone
 
 from inspection.engine.data.imageio import decode_image_bytes
 from inspection.engine.errors import EngineError, ImageError
+from inspection.engine.registration.result import without_outside_pixels
 from inspection.engine.scoring.metrics import pixel_auroc
 from inspection.errors import Conflict
-from inspection.lib.mask_png import mask_read
+from inspection.lib.mask_png import mask_read, valid_mask_read
 from inspection.models import Image, Job, ModelVersion, ModelVersionImage, PixelEvaluation
 from inspection.selectors.annotations import annotation_current_by_image
 from inspection.services.bundles import ModelUnavailable, bundle_load
@@ -224,9 +225,9 @@ def _run(job: Job, version: ModelVersion) -> None:
         )
         batch = []
         for row in wanted[start : start + chunk]:
-            pixels = _registered_pixels(row, collector)
-            if pixels is not None:
-                batch.append((row, pixels))
+            registered = _registered_pixels(row, collector)
+            if registered is not None:
+                batch.append((row, *registered))
         if not batch:
             continue
         # Each image alone, as training and inspections score it, so a region's image score here is the one
@@ -234,9 +235,9 @@ def _run(job: Job, version: ModelVersion) -> None:
         from inspection.services.scoring import explain_each
 
         with loaded.lock:
-            explanation = explain_each(loaded.bundle.detector, [pixels for _, pixels in batch])
-        for (row, _), anomaly_map, score in zip(batch, explanation.maps, explanation.scores):
-            collector.add(row, anomaly_map, float(score))
+            explanation = explain_each(loaded.bundle.detector, [pixels for _, pixels, _ in batch])
+        for (row, _, valid_mask), anomaly_map, score in zip(batch, explanation.maps, explanation.scores):
+            collector.add(row, without_outside_pixels(anomaly_map, valid_mask), float(score))
     result = collector.result()
     pixel_evaluation_store(version=version, result=result, job=job)
     auroc = result["pixel_auroc"]
@@ -254,7 +255,8 @@ def _registered_pixels(row: ModelVersionImage, collector: PixelCollector):
         return None
     try:
         with image.aligned_file.open("rb") as handle:
-            return decode_image_bytes(handle.read(), image.original_name)
+            pixels = decode_image_bytes(handle.read(), image.original_name)
+        return pixels, valid_mask_read(image.aligned_valid_mask)
     except (OSError, ValueError, ImageError, EngineError) as error:
         collector.problems.append(f"{image.original_name}: the aligned copy cannot be read ({error})")
         return None

@@ -72,15 +72,18 @@ def product_update(*, product: Product, data: dict, updated_by=None) -> Product:
 def product_delete(*, product: Product) -> None:
     """Delete the product with its images, jobs, model versions, inspections and stored files."""
     names = [product.reference_image.name] if product.reference_image else []
-    for image in product.images.all().only("file", "aligned_file", "mask_file", "thumbnail", "aligned_thumbnail"):
+    for image in product.images.all().only(
+        "file", "aligned_file", "aligned_valid_mask", "mask_file", "thumbnail", "aligned_thumbnail"
+    ):
         names += [stored.name for stored in image.stored_files() if stored]
     names += annotation_mask_names(images=product.images.all())
     for inspection in product.inspections.all().only(
-        "source_file", "registered_file", "anomaly_map", "reconstruction_file"
+        "source_file", "registered_file", "registered_valid_mask", "anomaly_map", "reconstruction_file"
     ):
         stored_files = (
             inspection.source_file,
             inspection.registered_file,
+            inspection.registered_valid_mask,
             inspection.anomaly_map,
             inspection.reconstruction_file,
         )

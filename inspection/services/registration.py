@@ -24,6 +24,7 @@ from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.registration.alignment import METHODS, MOTIONS, Registrar
 from inspection.engine.registration.auto import AUTO, UNCHOSEN_METHOD, fit_registration
 from inspection.errors import InvalidInput, ServiceError
+from inspection.lib.mask_png import valid_mask_encode
 from inspection.lib.numeric_arguments import numeric_arguments_check
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_from_ground_truth
@@ -185,8 +186,10 @@ def _cancel_active_registrations(product: Product) -> None:
 def _reset_images(images) -> None:
     stale_files = [
         name
-        for pair in images.exclude(aligned_file="").values_list("aligned_file", "aligned_thumbnail")
-        for name in pair
+        for names in images.exclude(aligned_file="").values_list(
+            "aligned_file", "aligned_thumbnail", "aligned_valid_mask"
+        )
+        for name in names
         if name
     ]
     images.update(
@@ -195,6 +198,7 @@ def _reset_images(images) -> None:
         registration_failure_reason="",
         aligned_file="",
         aligned_thumbnail="",
+        aligned_valid_mask="",
     )
     storage = Image._meta.get_field("aligned_file").storage
     transaction.on_commit(lambda: [storage.delete(name) for name in stale_files])
@@ -290,14 +294,15 @@ def _register_one(image: Image, registrar: Registrar, revision: int) -> None:
             registration_failure_reason=f"the stored file cannot be read ({error})",
         )
         return
-    quality = None if math.isnan(result.quality) else round(float(result.quality), 4)
     if not result.accepted:
+        # Refused with its reason, never also with a quality as if it were aligned.
         still_current.update(
             registration_status=Image.RegistrationStatus.FAILED,
-            registration_quality=quality,
+            registration_quality=None,
             registration_failure_reason=result.reason,
         )
         return
+    quality = round(float(result.quality), 4)
     field = Image._meta.get_field("aligned_file")
     path = field.generate_filename(image, f"{image.pk}.png")
     if field.storage.exists(path):
@@ -308,19 +313,34 @@ def _register_one(image: Image, registrar: Registrar, revision: int) -> None:
     if thumbnail_field.storage.exists(thumbnail_path):
         thumbnail_field.storage.delete(thumbnail_path)
     stored_thumbnail = thumbnail_field.storage.save(thumbnail_path, thumbnail_from_pixels(result.image))
+    stored_mask = _store_valid_mask(image, result.valid_mask)
     updated = still_current.update(
         registration_status=Image.RegistrationStatus.REGISTERED,
         registration_quality=quality,
         registration_failure_reason="",
         aligned_file=stored,
         aligned_thumbnail=stored_thumbnail,
+        aligned_valid_mask=stored_mask,
     )
     if not updated:
-        field.storage.delete(stored)
-        thumbnail_field.storage.delete(stored_thumbnail)
+        for name in (stored, stored_thumbnail, stored_mask):
+            if name:
+                field.storage.delete(name)
         return
     if image.mask_file:
         _annotate_from_ground_truth(image, registrar, result)
+
+
+def _store_valid_mask(image: Image, valid_mask) -> str:
+    """The stored name of the aligned copy's validity mask, or "" when every pixel is the picture's own."""
+    png = valid_mask_encode(valid_mask)
+    if png is None:
+        return ""
+    field = Image._meta.get_field("aligned_valid_mask")
+    path = field.generate_filename(image, f"{image.pk}-valid.png")
+    if field.storage.exists(path):
+        field.storage.delete(path)
+    return field.storage.save(path, ContentFile(png))
 
 
 def _annotate_from_ground_truth(image: Image, registrar: Registrar, result) -> None:

@@ -162,6 +162,12 @@ def _labelled_image(inspection: Inspection, decision: str, defect_type: str, add
         with inspection.registered_file.open("rb") as handle:
             aligned = handle.read()
         image.aligned_file.save(f"{uuid.uuid4().hex[:8]}-{inspection.pk}.png", ContentFile(aligned), save=False)
+        if inspection.registered_valid_mask:
+            with inspection.registered_valid_mask.open("rb") as handle:
+                valid_png = handle.read()
+            image.aligned_valid_mask.save(
+                f"{uuid.uuid4().hex[:8]}-{inspection.pk}-valid.png", ContentFile(valid_png), save=False
+            )
         image.registration_status = Image.RegistrationStatus.REGISTERED
         image.registration_quality = inspection.registration_quality
     image.save()

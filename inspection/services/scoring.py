@@ -11,6 +11,10 @@ what the line does. Three things made them differ, and each is settled here:
 * model: evaluation used the detector in memory, inspections the one saved
   and loaded from the bundle; training now evaluates with the saved and
   loaded one (see services.training).
+* maps: both set the map to 0 where the aligned picture showed nothing of
+  its own (a warp brought it in from outside the picture); the score is
+  left as the detector gives it, which the reference fill keeps within the
+  spread of good parts (docs/engine.md, "Registration").
 * batch composition: the networks' float32 sums change in the last digits
   with the number of images in a batch (about 3e-7 relative, measured on
   CPCAE-kNN), so every image is scored in a call of its own.
@@ -25,6 +29,7 @@ from django.conf import settings
 
 from inspection.engine.data.imageio import decode_image_bytes
 from inspection.engine.detector import AnomalyDetector, Explanation
+from inspection.engine.registration.result import without_outside_pixels
 from inspection.models import Image, ModelVersion
 from inspection.services.pixel_evaluation import PixelCollector
 
@@ -52,10 +57,11 @@ def explain_each(detector: AnomalyDetector, images: Sequence[np.ndarray]) -> Exp
     )
 
 
-def evaluation_scores_compute(*, detector: AnomalyDetector, rows, images, check, version: ModelVersion):
+def evaluation_scores_compute(*, detector: AnomalyDetector, rows, images, valid_masks, check, version: ModelVersion):
     """(scores, normal images' map peaks, pixel collector) of a version's evaluation images.
 
-    `rows` are the evaluation snapshot rows, `images` their aligned pixels;
+    `rows` are the evaluation snapshot rows, `images` their aligned pixels and
+    `valid_masks` where those show the picture's own pixels (None: all);
     `check(stage, fraction, message)` reports progress and stops a cancelled training.
     """
     scores: list[float] = []
@@ -67,10 +73,15 @@ def evaluation_scores_compute(*, detector: AnomalyDetector, rows, images, check,
         check("evaluate", start / len(images), f"Scored {start} of {len(images)} evaluation images.")
         explanation = explain_each(detector, images[start : start + chunk])
         scores += [float(value) for value in explanation.scores]
-        for row, anomaly_map, score in zip(rows[start : start + chunk], explanation.maps, explanation.scores):
+        maps = [
+            without_outside_pixels(anomaly_map, valid_mask)
+            for anomaly_map, valid_mask in zip(explanation.maps, valid_masks[start : start + chunk])
+        ]
+        for row, anomaly_map, score in zip(rows[start : start + chunk], maps, explanation.scores):
             pixels.add(row, anomaly_map, float(score))
-        peaks = explanation.maps.reshape(len(explanation.maps), -1).max(axis=1)
         normal_map_peaks += [
-            float(peak) for peak, row in zip(peaks, rows[start : start + chunk]) if row.label == Image.Label.NORMAL
+            float(np.max(anomaly_map))
+            for anomaly_map, row in zip(maps, rows[start : start + chunk])
+            if row.label == Image.Label.NORMAL
         ]
     return scores, normal_map_peaks, pixels

@@ -36,6 +36,7 @@ from inspection.engine.methods import (
 )
 from inspection.engine.progress import ProgressEvent
 from inspection.lib import score_analysis
+from inspection.lib.mask_png import valid_mask_read
 from inspection.models import EvaluationScore, Image, Job, ModelVersion, ModelVersionImage
 from inspection.services.bundles import bundle_store
 from inspection.services.job_runner import JobFailed, job_run
@@ -179,6 +180,7 @@ def _train(job: Job, version: ModelVersion) -> None:
         train_images = [_registered_pixels(row) for row in train_rows]
         progress.check("loading", 0.7, f"Loaded {len(train_images)} training images.")
         eval_images = [_registered_pixels(row) for row in eval_rows]
+        eval_valid_masks = [_valid_mask(row) for row in eval_rows]
         shapes = {image.shape for image in train_images + eval_images}
         if len(shapes) != 1:
             raise _DataProblem(f"The aligned images have different shapes ({', '.join(map(str, sorted(shapes)))}).")
@@ -213,7 +215,12 @@ def _train(job: Job, version: ModelVersion) -> None:
         # Evaluated with the model as saved and loaded, the one every inspection uses, not the one in memory.
         saved_detector = load_bundle(save_bundle(Path(scratch) / "evaluated", detector=detector, **context)).detector
         scores, normal_map_peaks, pixels = evaluation_scores_compute(
-            detector=saved_detector, rows=eval_rows, images=eval_images, check=progress.check, version=version
+            detector=saved_detector,
+            rows=eval_rows,
+            images=eval_images,
+            valid_masks=eval_valid_masks,
+            check=progress.check,
+            version=version,
         )
         labels = [row.label for row in eval_rows]
         metrics, curves, evaluated = score_analysis.summarise(labels, scores, detector.training_scores_)
@@ -297,3 +304,11 @@ def _registered_pixels(row: ModelVersionImage):
         return decode_image_bytes(data, image.original_name)
     except ImageError as error:
         raise _DataProblem(str(error)) from None
+
+
+def _valid_mask(row: ModelVersionImage):
+    """Where the image's aligned copy shows its own pixels (None: everywhere, or aligned before masks were kept)."""
+    try:
+        return valid_mask_read(row.image.aligned_valid_mask)
+    except (OSError, ValueError) as error:
+        raise _DataProblem(f"the validity mask of {row.image.original_name} cannot be read ({error})") from None

@@ -65,19 +65,36 @@ def test_the_registration_panel_shows_the_choice_and_edits_the_region_of_interes
         "a_sticker.png: too different from the reference"
     )
 
-    # The suggested region is the cap with a margin, not the frame.
-    suggested = [int(value) for value in product_suggested_roi(page)]
-    assert 0 < suggested[2] < 192 and 0 < suggested[3] < 192
-    expect(panel.locator("[data-roi-message]")).to_contain_text("Suggested region shown")
+    # Nobody saved a region: the one in force is suggested, not confirmed, with Accept and Edit.
+    region = product.registration_report["region"]
+    assert region["source"] == "suggested"
+    state = panel.locator("[data-roi-state]")
+    expect(state).to_contain_text("Region in force: suggested, not confirmed")
+    expect(state).to_contain_text(", ".join(str(value) for value in region["roi"]))
+    expect(panel.get_by_role("button", name="Edit the region")).to_be_visible()
+    assert _fields(panel) == [str(value) for value in region["roi"]]
     expect(panel.locator("[data-roi-box]")).to_be_visible()
     screenshot(page, "registration-panel")
+
+    # The suggestion on the reference is the cap with a margin, not the frame.
+    suggested = [int(value) for value in product_suggested_roi(page)]
+    assert 0 < suggested[2] < 192 and 0 < suggested[3] < 192
+
+    # Accepting saves the region in force: from then on it is the product's own.
+    panel.get_by_role("button", name="Accept this region").click()
+    expect(panel.locator("[data-roi-message]")).to_contain_text("Region accepted")
+    expect(state).to_contain_text("Region in force: saved")
+    expect(panel.get_by_role("button", name="Accept this region")).to_be_hidden()
+    accepted = Product.objects.get(pk=product.pk)
+    assert accepted.registration_settings["roi"] == region["roi"]
+    assert accepted.registration_revision == product.registration_revision + 1
 
     # A region outside the reference is refused with the reason, and nothing stored changes.
     panel.get_by_label("Left (x)").fill("150")
     panel.get_by_label("Width").fill("100")
     panel.get_by_role("button", name="Save region and align again").click()
     expect(panel.locator("[data-roi-message]")).to_contain_text("does not fit inside the 192x192 reference")
-    assert Product.objects.get(pk=product.pk).registration_settings == product.registration_settings
+    assert Product.objects.get(pk=product.pk).registration_settings == accepted.registration_settings
 
     # Dragging on the reference draws the region; saving stores it and aligns again.
     image = panel.locator("[data-roi-image]")
@@ -95,18 +112,21 @@ def test_the_registration_panel_shows_the_choice_and_edits_the_region_of_interes
     expect(panel.locator("[data-roi-message]")).to_contain_text("Region saved")
     stored = Product.objects.get(pk=product.pk)
     assert stored.registration_settings["roi"] == drawn
-    assert stored.registration_revision == product.registration_revision + 1
+    assert stored.registration_revision == accepted.registration_revision + 1
 
+    # The whole frame stays a choice to save.
     panel.get_by_role("button", name="Whole frame").click()
-    assert [panel.get_by_label(name).input_value() for name in ("Left (x)", "Top (y)", "Width", "Height")] == [
-        "0",
-        "0",
-        "192",
-        "192",
-    ]
+    assert _fields(panel) == ["0", "0", "192", "192"]
+    panel.get_by_role("button", name="Save region and align again").click()
+    expect(panel.locator("[data-roi-message]")).to_contain_text("Region saved")
+    assert Product.objects.get(pk=product.pk).registration_settings["roi"] == [0, 0, 192, 192]
+
+
+def _fields(panel):
+    return [panel.get_by_label(name).input_value() for name in ("Left (x)", "Top (y)", "Width", "Height")]
 
 
 def product_suggested_roi(page):
     panel = page.locator("#registration-panel")
     panel.get_by_role("button", name="Use the suggested region").click()
-    return [panel.get_by_label(name).input_value() for name in ("Left (x)", "Top (y)", "Width", "Height")]
+    return _fields(panel)

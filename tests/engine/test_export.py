@@ -18,6 +18,7 @@ from inspection.engine.data.imageio import load_image
 from inspection.engine.export import export_bundle
 from inspection.engine.methods import create_method
 from inspection.engine.registration.alignment import Registrar
+from inspection.engine.registration.result import without_outside_pixels
 from inspection.runtime import ArchiveError, load_model, read_archive
 from inspection.runtime.archive import METADATA_NAME
 from inspection.runtime.cli import main as runtime_main
@@ -64,12 +65,22 @@ def exported(request, tmp_path_factory):
 
 
 def engine_results(bundle_path, files):
-    """Scores and maps the engine gives for files: read, registered and explained as the platform does."""
+    """Scores and maps the engine gives for files: read, registered and explained as the platform does (some
+    probes are shifted, so part of their region comes from outside the picture)."""
     bundle = load_bundle(bundle_path)
     registrar = bundle.registrar()
     registered = [registrar.register(load_image(path, mode="gray")) for path in files]
     assert all(result.accepted for result in registered)
-    return bundle.detector.explain([result.image for result in registered])
+    assert any(not result.valid_mask.all() for result in registered), "no probe exercises the out-of-frame rule"
+    explanation = bundle.detector.explain([result.image for result in registered])
+    # The platform's rule for every map: 0 where the picture showed nothing of its own.
+    explanation.maps = np.stack(
+        [
+            without_outside_pixels(anomaly_map, result.valid_mask)
+            for anomaly_map, result in zip(explanation.maps, registered)
+        ]
+    )
+    return explanation
 
 
 def test_the_runtime_scores_image_files_as_the_engine_does(exported, probe_files):

@@ -54,14 +54,14 @@ def test_without_training_pictures_auto_says_it_has_not_chosen_and_keeps_the_gen
     assert registrar.register(radial_part(seed=1)).accepted
 
 
-def test_evaluation_zeroes_anomaly_maps_where_pixels_came_from_outside_the_picture():
-    from inspection.engine.scoring.evaluation import _masked
+def test_anomaly_maps_are_zero_where_pixels_came_from_outside_the_picture():
+    from inspection.engine.registration.result import without_outside_pixels
 
     valid = np.ones((8, 10), bool)
     valid[:, 7:] = False
     anomaly_map = np.full((8, 10), 0.5, np.float32)
-    masked = _masked(anomaly_map, valid)
-    assert np.all(masked[:, 7:] == 0) and np.all(masked[:, :7] == 0.5)
+    masked = without_outside_pixels(anomaly_map, valid)
+    assert np.all(masked[:, 7:] == 0) and np.all(masked[:, :7] == 0.5) and masked.dtype == np.float32
     # A map at another resolution gets the mask resized to it; a map with channels keeps them.
-    assert np.all(_masked(np.ones((4, 5, 3), np.float32), valid)[:, 4:] == 0)
-    assert _masked(anomaly_map, None) is anomaly_map
+    assert np.all(without_outside_pixels(np.ones((4, 5, 3), np.float32), valid)[:, 4:] == 0)
+    assert without_outside_pixels(anomaly_map, None) is anomaly_map

@@ -1,12 +1,14 @@
 """The registration a product's good pictures choose, stored as its report and served by the API."""
 
+import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image as PillowImage
 
 from inspection.models import Image, Product
 from inspection.services.products import product_set_reference_image
 from inspection.services.registration import registration_effective_settings, registration_job_run
 from tests.platform.factories import ImageFactory, ProductFactory
-from tests.synthetic_images import noise_pixels, part_png, png_bytes
+from tests.synthetic_images import noise_pixels, part_png, png_bytes, radial_part
 
 
 def _aligned_product(settings, *, pictures=8, extra=()):
@@ -56,9 +58,9 @@ def test_the_api_serves_the_report_the_refused_pictures_and_a_suggested_region(a
     assert body["report_is_current"] and body["report"]["chosen"] == product.registration_report["chosen"]
     assert body["counts"] == {"pending": 0, "registered": 8, "failed": 1}
     assert [row["reason"][:18] for row in body["refused_pictures"]] == ["too different from"]
-    x, y, width, height = body["suggested_roi"]
     assert body["reference_size"] == [128, 128]
-    assert 0 <= x and 0 <= y and x + width <= 128 and y + height <= 128 and width * height < 128 * 128
+    # A textured plate filling the frame: no plain background to tell a part from, so the whole frame.
+    assert body["suggested_roi"] == [0, 0, 128, 128]
 
 
 def test_the_registration_report_needs_a_signed_in_user(anonymous_client, db):
@@ -91,3 +93,73 @@ def test_an_unknown_registration_method_is_refused_with_the_choices(api_client, 
     )
     assert response.status_code == 400 and "max_rotation" in response.json()["detail"]
     assert Product.objects.get(pk=product.pk).registration_settings == product.registration_settings
+
+
+def test_without_a_saved_region_the_report_and_the_api_say_the_region_in_force_is_only_suggested(
+    api_client, db, private_media
+):
+    product = _caps_product((96, 96))
+    region = product.registration_report["region"]
+    assert region["source"] == "suggested" and region["why"] and not region["whole_frame"]
+    assert registration_effective_settings(product=product)["roi"] == region["roi"]
+    aligned = Image.objects.filter(product=product, registration_status="registered").first()
+    with aligned.aligned_file.open("rb") as handle:
+        assert PillowImage.open(handle).size == tuple(region["roi"][2:])
+    body = api_client.get(f"/api/products/{product.pk}/registration/").json()
+    assert body["region"] == {**region, "confirmed": False}
+
+    # Saved (here: the whole frame, a choice like any other), it is confirmed; the next alignment uses it.
+    response = api_client.patch(
+        f"/api/products/{product.pk}/", {"registration_settings": {"roi": [0, 0, 192, 192]}}, format="json"
+    )
+    assert response.status_code == 200
+    body = api_client.get(f"/api/products/{product.pk}/registration/").json()
+    assert body["region"]["source"] == "saved" and body["region"]["confirmed"]
+    assert body["region"]["roi"] == [0, 0, 192, 192]
+
+
+def _caps_product(reference_centre):
+    product = ProductFactory(registration_settings={})
+    rng = np.random.default_rng(0)
+    for index in range(8):
+        centre = (96 + rng.uniform(-3, 3), 96 + rng.uniform(-3, 3))
+        ImageFactory(product=product, content=_png(radial_part(seed=index + 1, centre=centre)))
+    job = product_set_reference_image(
+        product=product, file=SimpleUploadedFile("reference.png", _png(radial_part(seed=0, centre=reference_centre)))
+    )
+    registration_job_run(job_id=job.pk, worker="test:1")
+    product.refresh_from_db()
+    return product
+
+
+def _png(pixels):
+    return png_bytes((np.clip(pixels, 0, 1) * 255).round().astype(np.uint8))
+
+
+def test_a_new_reference_brings_a_new_suggestion_when_no_region_was_saved(db, private_media):
+    product = _caps_product((96, 96))
+    before = product.registration_report["region"]
+    assert before["source"] == "suggested" and not before["whole_frame"]
+    # The cap sits 14 px further right on the new reference: the region follows it.
+    job = product_set_reference_image(
+        product=product, file=SimpleUploadedFile("reference.png", _png(radial_part(seed=0, centre=(110, 96))))
+    )
+    registration_job_run(job_id=job.pk, worker="test:1")
+    product.refresh_from_db()
+    after = product.registration_report["region"]
+    assert after["source"] == "suggested" and abs(after["roi"][0] - before["roi"][0] - 14) <= 2
+    assert after["roi"][1:] == before["roi"][1:] or abs(after["roi"][1] - before["roi"][1]) <= 2
+
+
+def test_images_aligned_before_regions_were_suggested_keep_the_whole_frame_until_aligned_again(
+    api_client, db, private_media
+):
+    product = _caps_product((96, 96))
+    # As a report made before regions were suggested: no region, the whole frame in its settings.
+    report = {**product.registration_report, "settings": {**product.registration_report["settings"], "roi": None}}
+    report.pop("region")
+    Product.objects.filter(pk=product.pk).update(registration_report=report)
+    product.refresh_from_db()
+    assert registration_effective_settings(product=product)["roi"] is None
+    region = api_client.get(f"/api/products/{product.pk}/registration/").json()["region"]
+    assert region["source"] == "whole frame" and "next alignment" in region["why"] and not region["confirmed"]

@@ -1,6 +1,7 @@
 /* Dataset page, "Registration" panel: the mode registration chose on the good training pictures, every
  * mode's figures, histograms of rotation and shift, the refused pictures, and the region of interest drawn
- * on the reference image (dragged, typed, the suggested one, or the whole frame). */
+ * on the reference image: the one in force (saved, or suggested and not confirmed, with Accept / Edit), dragged,
+ * typed, the suggested one, or the whole frame. */
 (function () {
   "use strict";
 
@@ -116,11 +117,19 @@
       draw();
     }
 
-    const current = overview.settings && overview.settings.roi;
-    set(current || overview.suggested_roi || [0, 0, size[0], size[1]]);
-    if (!current && overview.suggested_roi) {
-      message.textContent = "Suggested region shown (the part, with a margin): save it to use it.";
-    }
+    const region = overview.region;
+    const inForce = (region && region.roi) || [0, 0, size[0], size[1]];
+    set(inForce);
+    showState(region);
+    const accept = panel.querySelector("[data-roi-accept]");
+    accept.addEventListener("click", function () {
+      set(inForce);
+      save("Region accepted: every image is being aligned again with it.");
+    });
+    panel.querySelector("[data-roi-edit]").addEventListener("click", function () {
+      message.textContent = "Drag on the reference or type the region, then save it.";
+      fields[0].focus();
+    });
     fields.forEach(function (field) { field.addEventListener("input", draw); });
     image.addEventListener("load", draw);
     window.addEventListener("resize", draw);
@@ -150,18 +159,39 @@
     });
     editor.addEventListener("pointerup", function () { start = null; });
 
-    form.addEventListener("submit", async function (event) {
-      event.preventDefault();
+    async function save(done) {
       message.textContent = "Saving…";
       const settings = Object.assign({}, overview.settings, { roi: values() });
       try {
         await App.api(panel.dataset.productUrl, { method: "PATCH", json: { registration_settings: settings } });
         overview.settings = settings;
-        message.textContent = "Region saved: every image is being aligned again with it.";
+        message.textContent = done;
+        showState({ roi: settings.roi, source: "saved", why: "as set in the settings", confirmed: true });
       } catch (error) {
         message.textContent = "Not saved: " + error.message;
       }
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      save("Region saved: every image is being aligned again with it.");
     });
+
+    function showState(shown) {
+      const state = panel.querySelector("[data-roi-state]");
+      panel.querySelector("[data-roi-unconfirmed]").hidden = !shown || shown.confirmed;
+      if (!shown) {
+        state.textContent = "No region yet: the whole frame until a reference image is set.";
+        return;
+      }
+      const where = shown.roi ? " (" + shown.roi.join(", ") + ")" : "";
+      const kind = shown.whole_frame ? "the whole frame" : "the part";
+      state.textContent = shown.source === "saved"
+        ? "Region in force: saved" + where + "."
+        : shown.source === "suggested"
+          ? "Region in force: suggested, not confirmed, " + kind + where + ": " + shown.why + ". Accept it or edit it."
+          : "Region in force: the whole frame" + where + ": " + shown.why + ".";
+    }
   }
 
   async function start() {

@@ -12,6 +12,12 @@ even unaligned (0.95) and its alignment gains little in absolute terms. The chos
 Registrar then gets its similarity minimum and motion bounds from what the
 training pictures measured (see ``calibration``), and the report says what was
 chosen, why, the figures of every candidate and the refused pictures.
+
+The region of interest defaults to the part, not the frame: unless the settings
+give one (``roi``, or ``"frame"`` for the whole frame), the candidates are
+measured on the whole frame and the chosen one then takes the region suggested
+on the reference if it aligns the good pictures as the whole frame does (see
+``default_region``). The report's ``region`` says which region is in force and why.
 """
 
 from __future__ import annotations
@@ -23,14 +29,16 @@ from typing import Any
 import numpy as np
 
 from ..progress import ProgressCallback, ProgressEvent, report
-from .alignment import Registrar
+from .alignment import FALLBACK_MIN_QUALITY, Registrar
 from .calibration import (
     MIN_CALIBRATION_PICTURES,
     MIN_QUALITY_RULE,
+    QUALITY_MARGIN,
     bounds_from_spread,
     calibrated_min_quality,
     spread,
 )
+from .default_region import SUGGESTED, suggested_region
 from .motion import ANY_ROTATION
 
 AUTO = "auto"
@@ -43,6 +51,10 @@ ALIGNMENT_GAIN = 0.5
 UNCHOSEN_METHOD = "orb+ecc"
 #: Medians closer than this are a tie, decided by the worst picture's similarity.
 MEDIAN_TIE = 0.005
+#: The ``roi`` setting for the whole frame. Without a region (None or "auto") the part is suggested
+#: (``default_region``).
+WHOLE_FRAME = "frame"
+__all__ = ["AUTO", "SUGGESTED", "WHOLE_FRAME", "fit_registration"]
 
 
 def fit_registration(
@@ -63,6 +75,7 @@ def fit_registration(
     settings = dict(settings or {})
     method = settings.pop("method", AUTO)
     min_quality = settings.pop("min_quality", AUTO)
+    settings["roi"], region = _requested_region(settings.pop("roi", None))
     # Unless the product sets a largest rotation, the pictures are measured
     # with any rotation and the bound is set from what they needed.
     if settings.get("max_rotation", AUTO) == AUTO:
@@ -94,6 +107,13 @@ def fit_registration(
     else:
         chosen, why = _choose(figures)
     registrar, results = measured[chosen]
+    if region is None:
+        # Chosen and measured on the whole frame; the part's region is taken if it aligns them alike.
+        trial, trial_results, region = suggested_region(reference, chosen, settings, training_images, results)
+        if trial is not None:
+            registrar, results = trial, trial_results
+    region["roi"] = [int(value) for value in registrar.roi_]
+    region["whole_frame"] = region["roi"] == [0, 0, int(reference.shape[1]), int(reference.shape[0])]
     accepted = [result for result in results if result.accepted]
     resolved = registrar.get_config()
     resolved.pop("reference_shape", None)
@@ -107,6 +127,18 @@ def fit_registration(
             f"the general minimum: {len(qualities)} good training pictures are too few to calibrate "
             f"on (at least {MIN_CALIBRATION_PICTURES})"
         )
+        general = None if chosen == "none" else FALLBACK_MIN_QUALITY
+        finite = [value for value in qualities if np.isfinite(value)]
+        median = float(np.median(finite)) if finite else float("nan")
+        alike = [value for value in finite if abs(value - median) <= QUALITY_MARGIN]
+        if general is not None and alike and median < general:
+            # The product's pictures agree with one another but do not reach the general minimum: refusing
+            # them would leave nothing to train on. A picture far from the others (another part) stays refused.
+            resolved["min_quality"] = round(min(alike) - QUALITY_MARGIN, 4)
+            quality_source += (
+                f", lowered to {QUALITY_MARGIN} below the least similar of those within {QUALITY_MARGIN} of their "
+                "median, which the general minimum would refuse"
+            )
     else:
         resolved["min_quality"] = float(min_quality)
         quality_source = "set in the product's settings"
@@ -135,6 +167,7 @@ def fit_registration(
             if len(accepted) >= MIN_CALIBRATION_PICTURES
             else "the configured bounds (too few pictures to measure)"
         ),
+        "region": region,
         "training_pictures": len(training_images),
         "refused": [
             {"picture": name, "reason": result.reason}
@@ -147,6 +180,15 @@ def fit_registration(
     for figure in figures:
         figure.pop("_rotations", None), figure.pop("_shifts", None)
     return final, registration_report
+
+
+def _requested_region(setting) -> tuple[list[int] | None, dict[str, Any] | None]:
+    """The region the candidates are measured on, and its report (None: to be suggested after the choice)."""
+    if setting is None or setting == AUTO:
+        return None, None
+    if setting == WHOLE_FRAME:
+        return None, {"source": "saved", "why": "the whole frame, as set in the settings"}
+    return [int(value) for value in setting], {"source": "saved", "why": "as set in the settings"}
 
 
 def _figures(method: str, registrar: Registrar, results, seconds: float) -> dict[str, Any]:

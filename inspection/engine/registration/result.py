@@ -37,3 +37,25 @@ class RegistrationResult:
     motion: dict = field(default_factory=dict)
     size_adjustment: str = ""
     measured_quality: float = float("nan")
+
+
+def without_outside_pixels(anomaly_map: np.ndarray, valid_mask: np.ndarray | None) -> np.ndarray:
+    """``anomaly_map`` with 0 wherever the aligned picture showed no pixel of its own.
+
+    The one rule for every anomaly map that leaves the engine (evaluation,
+    inspection, the exported runtime, the platform): pixels a warp brought in
+    from outside the picture hold the reference's pixels, so whatever a map
+    says there is not about the part. ``valid_mask`` None means all valid; a
+    mask of another size than the map is resized (nearest neighbour).
+    """
+    import cv2
+
+    if valid_mask is None or valid_mask.all():
+        return anomaly_map
+    valid_mask = np.asarray(valid_mask, dtype=bool)
+    if valid_mask.shape != anomaly_map.shape[:2]:
+        size = (anomaly_map.shape[1], anomaly_map.shape[0])
+        valid_mask = cv2.resize(valid_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    return np.where(valid_mask.reshape(valid_mask.shape + (1,) * (anomaly_map.ndim - 2)), anomaly_map, 0).astype(
+        anomaly_map.dtype, copy=False
+    )

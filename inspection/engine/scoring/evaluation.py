@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import ENGINE_VERSION
-from ..errors import EngineError, TrainingDataError
+from ..errors import EngineError, TrainingRefusedByRegistration
 from ..progress import ProgressCallback, ProgressEvent, report
 
 #: How many test images are inspected one at a time to measure latency.
@@ -45,6 +45,7 @@ def build_registrar(
     reference_path: Path,
     *,
     registration: str,
+    registration_settings: dict[str, Any] | None = None,
     image_size: tuple[int, int] | None,
     mode,
     roi=None,
@@ -73,7 +74,7 @@ def build_registrar(
     return fit_registration(
         reference,
         training_images,
-        settings={"method": registration, "roi": roi},
+        settings={**(registration_settings or {}), "method": registration, "roi": roi},
         names=[Path(path).name for path in training_paths],
         progress=progress,
     )
@@ -108,15 +109,47 @@ def registered_mask(registrar, mask_path: Path | None, result, shape: tuple[int,
     return registrar.warp_mask(load_mask(mask_path, reference_shape), result) > 0
 
 
-def _masked(anomaly_map: np.ndarray, valid_mask: np.ndarray | None) -> np.ndarray:
-    import cv2
+def refused_training_report(settings: dict, registration_report: dict, train: RegisteredSet, total: int):
+    """The error that lists the training pictures registration refused, why, and which setting to change.
 
-    if valid_mask is None or valid_mask.all():
-        return anomaly_map
-    if valid_mask.shape != anomaly_map.shape[:2]:
-        size = (anomaly_map.shape[1], anomaly_map.shape[0])
-        valid_mask = cv2.resize(valid_mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
-    return np.where(valid_mask.reshape(valid_mask.shape + (1,) * (anomaly_map.ndim - 2)), anomaly_map, 0)
+    With ``registration="auto"`` and no limit set by hand it does not happen to
+    pictures registration can compare with the reference: the mode that refuses
+    the fewest is chosen and its limits are calibrated below what the pictures reach.
+    """
+    reasons = [reason for _, reason in train.rejected]
+    changes = []
+    if settings.get("method", "auto") != "auto":
+        changes.append(
+            f"registration {settings['method']!r} is set by hand: 'auto' tries none, ecc and orb+ecc and keeps "
+            "the one that refuses the fewest good pictures"
+        )
+    if any("below the minimum" in reason for reason in reasons):
+        changes.append(
+            "the similarity minimum is above what these pictures reach: leave min_quality 'auto' (calibrated on "
+            "the good pictures) or lower it"
+            if settings.get("min_quality", "auto") != "auto"
+            else "the pictures do not look like --reference: choose a reference that shows a good part like them"
+        )
+    if any("not allowed" in reason for reason in reasons):
+        changes.append("the motion bounds are narrower than the pictures need: widen max_rotation or max_shift")
+    if any("inside the picture" in reason for reason in reasons):
+        changes.append("the region leaves the frame when the part moves: lower min_coverage or choose a smaller --roi")
+    change = "; ".join(changes) or "check the training pictures and the reference"
+    lines = [
+        f"registration refused {len(train.rejected)} of {total} training pictures, so nothing could be trained "
+        f"(at least 2 must register; no result, exit status non-zero). What to change: {change}.",
+        "Refused training pictures:",
+        *[f"  {path.name}: {reason}" for path, reason in train.rejected],
+    ]
+    report = {
+        "settings": settings,
+        "registration_report": registration_report,
+        "registered": len(train.images),
+        "training_pictures": total,
+        "refused": [{"picture": path.name, "reason": reason} for path, reason in train.rejected],
+        "what_to_change": change,
+    }
+    return TrainingRefusedByRegistration("\n".join(lines), report)
 
 
 def _scores_in_batches(detector, images: Sequence[np.ndarray], progress, *, with_maps: bool):
@@ -155,16 +188,22 @@ def evaluate(
     method: str = "cpcae-knn",
     params: dict[str, Any] | None = None,
     registration: str = "auto",
-    roi: tuple[int, int, int, int] | None = None,
+    registration_settings: dict[str, Any] | None = None,
+    roi: tuple[int, int, int, int] | str | None = None,
     image_size: tuple[int, int] | None = None,
     mode: str | None = None,
     reference: str | Path | None = None,
     progress: ProgressCallback | None = None,
     keep_detector: bool = False,
 ) -> dict[str, Any]:
-    """Fit ``method`` on the folder's normal training images and score its test images."""
+    """Fit ``method`` on the folder's normal training images and score its test images.
+
+    ``registration_settings``: further Registrar parameters (``min_quality``,
+    ``max_rotation``...; "auto" where calibrated, the default).
+    """
     from ..data.dataset import load_mvtec_layout
     from ..methods import create_method
+    from ..registration.result import without_outside_pixels
     from .metrics import average_precision, image_auroc, pixel_auroc
 
     params = dict(params or {})
@@ -180,6 +219,7 @@ def evaluate(
     registrar, registration_report = build_registrar(
         reference_path,
         registration=registration,
+        registration_settings=registration_settings,
         image_size=image_size,
         mode=mode,
         roi=roi,
@@ -191,12 +231,8 @@ def evaluate(
         registrar, dataset.train_paths, mode=mode, progress=progress, stage="register-train", images=training_pictures
     )
     if len(train.images) < 2:
-        # Calibrated refusals keep the training pictures; two are needed to
-        # learn anything at all, which no registration setting can change.
-        raise TrainingDataError(
-            f"only {len(train.images)} of {len(dataset.train_paths)} training images registered; need at least 2 "
-            f"(refused: {'; '.join(f'{path.name}: {reason}' for path, reason in train.rejected[:3])})"
-        )
+        requested = {"method": registration, **(registration_settings or {})}
+        raise refused_training_report(requested, registration_report, train, len(dataset.train_paths))
     detector.fit(train.images, progress=progress)
     train_seconds = time.perf_counter() - started
 
@@ -210,7 +246,9 @@ def evaluate(
     # Pixels a warp brought in from outside the picture hold the reference's
     # pixels; whatever a map says there is not about the part.
     accepted_results = [result for result in test.results if result.accepted]
-    maps = [_masked(anomaly_map, result.valid_mask) for anomaly_map, result in zip(maps, accepted_results)]
+    maps = [
+        without_outside_pixels(anomaly_map, result.valid_mask) for anomaly_map, result in zip(maps, accepted_results)
+    ]
 
     labels = np.array([item.label for item in test_items], dtype=int)
     all_scores = np.empty(len(test_items), dtype=np.float64)
@@ -229,7 +267,8 @@ def evaluate(
         "registration": registrar.method,
         "registration_mode": registration_report["mode"],
         "registration_report": registration_report,
-        "roi": list(roi) if roi else None,
+        # The region in force: the one given, or the one suggested on the reference.
+        "roi": [int(value) for value in registrar.roi_],
         "image_shape": list(train.images[0].shape),
         "n_train": len(train.images),
         "n_train_rejected": len(train.rejected),
