@@ -164,6 +164,13 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="comma-separated case names (default: every folder)")
     parser.add_argument("--real", default="", help="comma-separated shared real sets, e.g. circuitboard")
     parser.add_argument("--methods", default="all")
+    parser.add_argument(
+        "--region",
+        choices=["frame", "default"],
+        default="frame",
+        help="region of interest of the cases: the whole frame (as measured in docs/benchmarks.md) or the default "
+        "(the part where it is safe); the mode auto picks is chosen on the whole frame either way",
+    )
     parser.add_argument("--json", default=None)
     arguments = parser.parse_args()
 
@@ -175,7 +182,7 @@ def main() -> int:
         names = arguments.only.split(",") if arguments.only else None
         for folder in sorted(Path(arguments.cases).iterdir()):
             if folder.is_dir() and (names is None or folder.name in names):
-                targets.append((folder.name, folder, {}))
+                targets.append((folder.name, folder, {"roi": "frame"} if arguments.region == "frame" else {}))
     for name in filter(None, arguments.real.split(",")):
         options = {key: value for key, value in REAL_DATASETS[name].items() if key != "registration"}
         targets.append((name, SHARED_DATASETS / name, options))
