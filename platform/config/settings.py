@@ -260,6 +260,10 @@ CELERY_BEAT_SCHEDULE = {
 MODEL_CACHE_DIR = env_path("MODEL_CACHE_DIR", VAR_DIR / "model-cache")
 # Loaded models kept in memory per process (web: the synchronous inspection path).
 MODEL_MEMORY_CACHE_SIZE = env_int("MODEL_MEMORY_CACHE_SIZE", 2, minimum=1)
+# Seconds a synchronous inspection may wait for its turn on a model that other
+# requests of the same process are using; after that it is answered 503
+# (services.bundles.ModelBusy) instead of holding its connection open.
+MODEL_WAIT_SECONDS = env_float("MODEL_WAIT_SECONDS", 60.0, minimum=0.1)
 # Images a batch inspection job scores together.
 INSPECTION_BATCH_CHUNK = env_int("INSPECTION_BATCH_CHUNK", 8, minimum=1)
 # How long a reviewer's claim on a review item lasts.
