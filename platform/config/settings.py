@@ -234,6 +234,7 @@ CELERY_TASK_ROUTES = {
     "inspection.train_model_version": {"queue": "engine"},
     "inspection.inspect_batch": {"queue": "engine"},
     "inspection.evaluate_pixels": {"queue": "engine"},
+    "inspection.export_model_version": {"queue": "engine"},
 }
 # A worker process is replaced after this many jobs, which gives back the
 # memory TensorFlow keeps after a training (engine workers run one job at a
