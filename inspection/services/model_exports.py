@@ -19,7 +19,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -165,10 +164,10 @@ def _operating_point(version: ModelVersion) -> dict | None:
 def _archive_name(version: ModelVersion) -> str:
     """Storage name of the archive for the version's bundle and current operating point.
 
-    Keyed with the secret key too: media files are served to every signed-in
-    account, and only those who may export should reach an archive.
+    Media files are served to every signed-in account, and only those who may
+    export should reach an archive: the name is keyed by the bundle's stored
+    name too, whose random part is shown nowhere, so the archive is as hidden
+    as the bundle it is made from (and web and workers derive the same name).
     """
-    key = json.dumps(
-        [version.pk, version.bundle_checksum, _operating_point(version), settings.SECRET_KEY], sort_keys=True
-    )
+    key = json.dumps([version.pk, version.bundle.name, version.bundle_checksum, _operating_point(version)])
     return f"model-exports/{version.pk}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.zip"
