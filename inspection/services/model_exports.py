@@ -59,11 +59,17 @@ def model_export_state(*, version: ModelVersion) -> ExportState:
 
 def model_export_start(*, version: ModelVersion, started_by=None) -> ExportState:
     """Queue building the version's archive, unless it is kept already or a job is building it."""
+    if version.flagged_damaged:
+        raise Conflict(
+            f"Model version {version.number} cannot be exported: its stored model is damaged ({version.damage_reason})."
+        )
     if not version.is_usable:
-        reason = version.damage_reason if version.flagged_damaged else f"is {version.status} and has no usable model"
-        raise Conflict(f"Model version {version.number} cannot be exported: it {reason}.")
+        raise Conflict(
+            f"Model version {version.number} cannot be exported: it is {version.status} and has no usable model."
+        )
     with transaction.atomic():
-        version = ModelVersion.objects.select_for_update().select_related("export_job").get(pk=version.pk)
+        # Locks the version row (its export job is read after: PostgreSQL locks no nullable outer join).
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
         state = model_export_state(version=version)
         if state.archive is not None or state.building:
             return state
