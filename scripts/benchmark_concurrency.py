@@ -44,7 +44,15 @@ def run_concurrent(arguments, folder: Path, setup: dict) -> dict:
         # Cold cache: N requests arrive together while the server has no model loaded yet.
         cold = _send_all(port, token, product.pk, [tests[0]] * arguments.concurrent, arguments.concurrent)
         worker_memory = _worker_peak_memory(server.pid)
+        already = set(product.inspections.values_list("pk", flat=True))
         warm = _send_all(port, token, product.pk, images, arguments.concurrent)
+        # Time each request held the model (decode excluded: registration, explain, the registered PNG),
+        # as the server recorded it: their sum over the wall time says how busy the one model was.
+        held = [row for row in product.inspections.values_list("pk", "engine_seconds") if row[0] not in already]
+        warm["model_held_seconds_per_image"] = round(sum(seconds or 0 for _, seconds in held) / len(held), 3)
+        warm["model_busy_share_of_wall_time"] = round(
+            sum(seconds or 0 for _, seconds in held) / warm["wall_seconds"], 3
+        )
         worker_memory_after = _worker_peak_memory(server.pid)
     finally:
         server.terminate()

@@ -264,7 +264,9 @@ MODEL_MEMORY_CACHE_SIZE = env_int("MODEL_MEMORY_CACHE_SIZE", 2, minimum=1)
 # Seconds a synchronous inspection may wait for its turn on a model that other
 # requests of the same process are using; after that it is answered 503
 # (services.bundles.ModelBusy) instead of holding its connection open.
-MODEL_WAIT_SECONDS = env_float("MODEL_WAIT_SECONDS", 60.0, minimum=0.1)
+# The default lets 20 stations queue on one 1024 x 1024 model (about 2.4 s an
+# image on two cores) with room for a busy CPU.
+MODEL_WAIT_SECONDS = env_float("MODEL_WAIT_SECONDS", 120.0, minimum=0.1)
 # Images a batch inspection job scores together.
 INSPECTION_BATCH_CHUNK = env_int("INSPECTION_BATCH_CHUNK", 8, minimum=1)
 # How long a reviewer's claim on a review item lasts.
