@@ -58,6 +58,8 @@ PERMISSION_TABLE: dict[tuple[str, str], str] = {
     ("annotation-restore", "POST"): "annotate_images",
     ("annotation-export", "GET"): "export_data",
     ("model-version-export", "GET"): "export_data",
+    ("model-version-export", "POST"): "export_data",
+    ("version-export", "POST"): "export_data",
     # --- Training and evaluation -------------------------------------------
     ("model-version-list", "POST"): "train_models",
     ("model-version-cancel", "POST"): "train_models",

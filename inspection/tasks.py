@@ -19,6 +19,7 @@ from inspection.services.drift import drift_check_all
 from inspection.services.inspection_counts import inspection_counts_roll_up_all
 from inspection.services.inspections import inspection_job_run
 from inspection.services.jobs import job_reap_stale
+from inspection.services.model_exports import model_export_job_run
 from inspection.services.model_versions import model_version_settle_orphans
 from inspection.services.pixel_evaluation import pixel_evaluation_job_run
 from inspection.services.registration import registration_job_run
@@ -56,6 +57,11 @@ def inspect_batch(job_id: int) -> None:
 @job_task(name="inspection.evaluate_pixels")
 def evaluate_pixels(job_id: int) -> None:
     pixel_evaluation_job_run(job_id=job_id, worker=_worker_name())
+
+
+@job_task(name="inspection.export_model_version")
+def export_model_version(job_id: int) -> None:
+    model_export_job_run(job_id=job_id, worker=_worker_name())
 
 
 @shared_task(name="inspection.reap_stale_jobs")

@@ -1,6 +1,7 @@
 """Platform overhead over the engine, for docs/benchmarks.md ("Platform").
 
     .venv/bin/python scripts/benchmark_platform.py [--train 20] [--epochs 2] [--batch 100] [--repeats 5]
+    .venv/bin/python scripts/benchmark_platform.py --concurrent 20 --side 256 [--batch 100]
 
 On synthetic 1024x1024 zipper cursors (the engine's renderer), with the
 paper's method and the Xception backbone:
@@ -16,6 +17,16 @@ paper's method and the Xception backbone:
    against the engine's own throughput on those images in chunks of
    INSPECTION_BATCH_CHUNK (decode + register + explain), measured before and
    after the worker's run (the CPU is shared; the mean of the two is used).
+
+With --concurrent N, instead: the web server as production runs it (gunicorn
+with platform/config/gunicorn_conf.py, a separate process on a local port)
+receives N simultaneous synchronous inspections over HTTP, first on a cold
+cache (the model is loaded while they wait), then --batch images sent by N
+clients at once, each sending its next image when its answer came; its
+throughput and latencies against the engine's batch throughput (as in 2.) and
+its one-image-at-a-time throughput (decode + register + explain of each image
+alone, as the live path scores), both measured before and after the server's
+run on the same images.
 
 Everything lives in a temporary folder (SQLite database, folder broker,
 media); nothing of an installation is touched.
@@ -47,6 +58,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="images in the batch job")
     parser.add_argument("--repeats", type=int, default=5, help="timed synchronous inspections (after one warm-up)")
     parser.add_argument("--side", type=int, default=1024)
+    parser.add_argument(
+        "--concurrent", type=int, default=0, help="clients sending synchronous inspections at once to a real server"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (database, media, worker log)")
     arguments = parser.parse_args()
 
@@ -58,7 +72,7 @@ def main() -> None:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "LOG_LEVEL": "WARNING",
-            "ALLOWED_HOSTS": "testserver,localhost",
+            "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         }
     )
     for name in ("DATABASE_URL", "REDIS_URL"):
@@ -71,7 +85,12 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     try:
-        results = run(arguments, folder)
+        if arguments.concurrent:
+            from benchmark_concurrency import run_concurrent
+
+            results = run_concurrent(arguments, folder, trained_product(arguments))
+        else:
+            results = run(arguments, folder)
     finally:
         if not arguments.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -91,16 +110,12 @@ def _png(pixels) -> bytes:
     return buffer.getvalue()
 
 
-def run(arguments, folder: Path) -> dict:
+def trained_product(arguments) -> dict:
+    """Rendered images and a product whose trained version is active, as both measurements need."""
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from rest_framework.test import APIClient
 
-    from inspection.engine.data.imageio import decode_image_bytes
     from inspection.engine.data.synth import DEFECT_TYPES, render_cursor
-    from inspection.models import Job
-    from inspection.services.bundles import bundle_load
-    from inspection.services.inspections import inspection_batch_start
     from inspection.services.model_versions import model_version_create
     from inspection.services.products import product_create
     from inspection.services.registration import registration_job_run
@@ -109,7 +124,8 @@ def run(arguments, folder: Path) -> dict:
     from inspection.services.uploads import image_upload
 
     side = (arguments.side, arguments.side)
-    user = get_user_model().objects.create_user("benchmark", password="benchmark-password-123")
+    # A superuser may do everything: no role to set up.
+    user = get_user_model().objects.create_superuser("benchmark", password="benchmark-password-123")
     started = time.perf_counter()
     train = [_png(render_cursor(1, seed=(0, 1, 0, index), size=side)[0]) for index in range(arguments.train)]
     tests = [
@@ -143,6 +159,28 @@ def run(arguments, folder: Path) -> dict:
         version=version, activated_by=user, force=True, reason="benchmark", operating_point="normal-quantile"
     )
     product.refresh_from_db()
+    return {
+        "user": user,
+        "product": product,
+        "version": version,
+        "tests": tests,
+        "render_seconds": render_seconds,
+        "train_seconds": train_seconds,
+    }
+
+
+def run(arguments, folder: Path) -> dict:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    from inspection.engine.data.imageio import decode_image_bytes
+    from inspection.models import Job
+    from inspection.services.bundles import bundle_load
+    from inspection.services.inspections import inspection_batch_start
+
+    setup = trained_product(arguments)
+    user, product, version, tests = setup["user"], setup["product"], setup["version"], setup["tests"]
+    render_seconds, train_seconds = setup["render_seconds"], setup["train_seconds"]
 
     # 1. Synchronous inspection through the API against the engine on the same image.
     client = APIClient()
@@ -182,14 +220,7 @@ def run(arguments, folder: Path) -> dict:
     from django.conf import settings
 
     def engine_throughput(images: list[bytes]) -> float:
-        """Images per second: decode, register and explain in the batch job's chunks."""
-        started = time.perf_counter()
-        chunk = settings.INSPECTION_BATCH_CHUNK
-        for index in range(0, len(images), chunk):
-            pixels = [decode_image_bytes(data, "part.png") for data in images[index : index + chunk]]
-            registered = [loaded.registrar.register(image).image for image in pixels]
-            loaded.bundle.detector.explain([image for image in registered if image is not None])
-        return len(images) / (time.perf_counter() - started)
+        return engine_batch_throughput(loaded, images, settings.INSPECTION_BATCH_CHUNK)
 
     # Other processes share the CPU: the engine is measured before and after the worker's run.
     engine_before = engine_throughput(tests[1:])
@@ -235,6 +266,18 @@ def run(arguments, folder: Path) -> dict:
         "worker_share_of_engine_throughput": round(count / worker_seconds / engine_rate, 3),
         "worker_wall_seconds_from_submission": round(wall_seconds, 1),
     }
+
+
+def engine_batch_throughput(loaded, images: list[bytes], chunk: int) -> float:
+    """Images per second: decode, register and explain in the batch job's chunks."""
+    from inspection.engine.data.imageio import decode_image_bytes
+
+    started = time.perf_counter()
+    for index in range(0, len(images), chunk):
+        pixels = [decode_image_bytes(data, "part.png") for data in images[index : index + chunk]]
+        registered = [loaded.registrar.register(image).image for image in pixels]
+        loaded.bundle.detector.explain([image for image in registered if image is not None])
+    return len(images) / (time.perf_counter() - started)
 
 
 def median_ms(function, repeats: int) -> float:

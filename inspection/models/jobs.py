@@ -17,6 +17,7 @@ class Job(models.Model):
         TRAINING = "training"
         INSPECTION = "inspection"
         PIXEL_EVALUATION = "pixel_evaluation"
+        EXPORT = "export"
 
     class Status(models.TextChoices):
         QUEUED = "queued"

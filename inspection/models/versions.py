@@ -41,6 +41,8 @@ class ModelVersion(models.Model):
     params = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The latest job that builds the version's runtime archive (services.model_exports).
+    export_job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     error = models.TextField(blank=True)
     # Live training progress: stage, percent, epoch, epochs, loss, losses (one per epoch).
     progress = models.JSONField(default=dict, blank=True)

@@ -30,7 +30,9 @@ def model_version_list(
 
 def model_version_get(*, product: Product, version_id: int) -> ModelVersion:
     return get_object_or_404(
-        ModelVersion.objects.select_related("job", "product", "created_by"), product=product, pk=version_id
+        ModelVersion.objects.select_related("job", "product", "created_by", "export_job__created_by"),
+        product=product,
+        pk=version_id,
     )
 
 

@@ -8,6 +8,10 @@ MODEL_CACHE_DIR/<version id>-<checksum> (unpacked into a temporary folder and
 renamed, so a half-unpacked bundle is never used). Loaded models are kept in
 memory per process (MODEL_MEMORY_CACHE_SIZE, least recently used dropped),
 so the synchronous inspection path loads each bundle once, not per request.
+Requests that find a bundle still loading wait for that one load instead of
+starting their own (twenty at once on a cold cache load it once), and then
+take turns on the loaded model in the order they asked (`bundle_in_use`),
+each waiting at most MODEL_WAIT_SECONDS before it is answered ModelBusy.
 
 A bundle that cannot be read (zip damaged or missing in storage, checksum
 mismatch, a damaged file inside) flags the version as damaged with the
@@ -25,7 +29,9 @@ import tempfile
 import threading
 import uuid
 import zipfile
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +51,57 @@ class ModelUnavailable(ServiceError):
     status_code = 409
 
 
+class ModelBusy(ServiceError):
+    """The model was in use by other requests for longer than a request may wait."""
+
+    status_code = 503
+
+
+class FairLock:
+    """A lock handed to its waiters in the order they asked, with a limit on the wait.
+
+    threading.Lock wakes an arbitrary waiter, so under a steady stream of
+    requests one could wait far longer than the others; here the holder hands
+    the lock directly to the oldest waiter.
+    """
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiters: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=-1 if timeout is None else timeout):
+            return True
+        with self._guard:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:  # handed over just as the wait ran out: the lock is ours
+                return True
+            return False
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()  # stays held, by the next waiter now
+            else:
+                self._held = False
+
+    def __enter__(self) -> FairLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.release()
+
+
 @dataclass
 class LoadedModel:
     """A bundle loaded in this process with its registrar, ready to inspect."""
@@ -54,11 +111,13 @@ class LoadedModel:
     bundle: Any  # inspection.engine.bundle.Bundle
     registrar: Any  # inspection.engine.registration.alignment.Registrar
     # Keras models are not safe to call from two threads at once.
-    lock: threading.Lock
+    lock: FairLock
 
 
 _memory: OrderedDict[tuple[int, str], LoadedModel] = OrderedDict()
 _memory_lock = threading.Lock()
+# One lock per bundle being loaded: the first request loads, the others wait for it.
+_loading: dict[tuple[int, str], threading.Lock] = {}
 
 
 def bundle_store(*, version: ModelVersion, directory: Path) -> None:
@@ -88,16 +147,48 @@ def bundle_load(*, version: ModelVersion) -> LoadedModel:
         )
     key = (version.pk, version.bundle_checksum)
     with _memory_lock:
-        loaded = _memory.get(key)
+        loaded = _remembered(key)
         if loaded is not None:
-            _memory.move_to_end(key)
             return loaded
-    loaded = _load(version)
-    with _memory_lock:
-        _memory[key] = loaded
+        loading = _loading.setdefault(key, threading.Lock())
+    with loading:
+        with _memory_lock:
+            loaded = _remembered(key)
+            if loaded is not None:  # loaded by the request this one waited for
+                return loaded
+        try:
+            loaded = _load(version)
+        finally:
+            with _memory_lock:
+                if _loading.get(key) is loading:
+                    del _loading[key]
+        with _memory_lock:
+            _memory[key] = loaded
+            _memory.move_to_end(key)
+            while len(_memory) > settings.MODEL_MEMORY_CACHE_SIZE:
+                _memory.popitem(last=False)
+    return loaded
+
+
+@contextmanager
+def bundle_in_use(loaded: LoadedModel, *, wait: float | None) -> Iterator[LoadedModel]:
+    """Hold the loaded model for one caller; ModelBusy after `wait` seconds in the queue (None: no limit)."""
+    if not loaded.lock.acquire(timeout=wait):
+        raise ModelBusy(
+            f"The model is busy: other inspections held it for the whole {wait:g} s this request may wait "
+            "(MODEL_WAIT_SECONDS). Send the image again, or send many images as one batch inspection.",
+            details={"waited_seconds": wait},
+        )
+    try:
+        yield loaded
+    finally:
+        loaded.lock.release()
+
+
+def _remembered(key: tuple[int, str]) -> LoadedModel | None:
+    loaded = _memory.get(key)
+    if loaded is not None:
         _memory.move_to_end(key)
-        while len(_memory) > settings.MODEL_MEMORY_CACHE_SIZE:
-            _memory.popitem(last=False)
     return loaded
 
 
@@ -125,7 +216,7 @@ def _load(version: ModelVersion) -> LoadedModel:
             directory = _unpacked(version, refresh=attempt > 0)
             bundle = load_bundle(directory)
             registrar = bundle.registrar()
-            return LoadedModel(version.pk, version.bundle_checksum, bundle, registrar, threading.Lock())
+            return LoadedModel(version.pk, version.bundle_checksum, bundle, registrar, FairLock())
         except _StoredBundleDamaged as error:
             last_error = str(error)
             break  # the stored zip itself is bad: unpacking again cannot help

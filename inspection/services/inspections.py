@@ -43,7 +43,7 @@ from inspection.lib import score_analysis
 from inspection.lib.mask_png import valid_mask_encode
 from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, Product, ReviewItem, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
-from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_load
+from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_in_use, bundle_load
 from inspection.services.job_runner import JobFailed, job_heartbeat, job_run
 from inspection.services.jobs import job_create, job_succeed
 from inspection.services.scoring import explain_each, registered_as_stored
@@ -91,7 +91,8 @@ def inspection_run(*, product: Product, file, created_by=None) -> Inspection:
     name = Path(getattr(file, "name", "") or "image").name
     data = file.read()
     pixels = _decode_or_refuse(data, name)
-    outcome = _score(loaded, [pixels])[0]
+    # Requests for the same model queue on it in turn; a request is answered ModelBusy rather than waiting on.
+    outcome = _score(loaded, [pixels], wait=settings.MODEL_WAIT_SECONDS)[0]
     inspection = Inspection(
         product=product,
         version=version,
@@ -187,7 +188,7 @@ def _run_batch(job: Job) -> None:
             except (ImageError, OSError) as error:
                 _mark_failed(inspection, f"The image cannot be read: {getattr(error, 'reason', error)}")
         if scored:
-            for inspection, outcome in zip(scored, _score(loaded, pixels)):
+            for inspection, outcome in zip(scored, _score(loaded, pixels, wait=None)):
                 with transaction.atomic():
                     _record(inspection, outcome, setting, uuid.uuid4().hex)
         done = total - pending.count()
@@ -225,10 +226,10 @@ def _mark_failed(inspection: Inspection, reason: str) -> None:
 # ----------------------------------------------------------------- scoring
 
 
-def _score(loaded: LoadedModel, images: list[np.ndarray]) -> list[_Outcome]:
-    """Register and score images with one loaded model (one thread at a time per model)."""
+def _score(loaded: LoadedModel, images: list[np.ndarray], *, wait: float | None) -> list[_Outcome]:
+    """Register and score images with one loaded model (one thread at a time per model, `wait` s at most)."""
     outcomes = [_Outcome() for _ in images]
-    with loaded.lock:
+    with bundle_in_use(loaded, wait=wait):
         started = time.perf_counter()
         accepted = []
         for index, (image, outcome) in enumerate(zip(images, outcomes)):

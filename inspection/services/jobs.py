@@ -28,6 +28,7 @@ TASK_NAMES = {
     Job.Kind.TRAINING: "inspection.train_model_version",
     Job.Kind.INSPECTION: "inspection.inspect_batch",
     Job.Kind.PIXEL_EVALUATION: "inspection.evaluate_pixels",
+    Job.Kind.EXPORT: "inspection.export_model_version",
 }
 
 

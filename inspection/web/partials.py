@@ -29,6 +29,7 @@ from inspection.selectors.pixel_evaluation import (
 )
 from inspection.selectors.products import product_get
 from inspection.services.jobs import job_cancel
+from inspection.services.model_exports import model_export_state
 from inspection.services.model_versions import model_version_cancel
 from inspection.web.dataset_grid import image_grid_context
 
@@ -163,3 +164,24 @@ def pixel_evaluation_live(request, product_id: int, version_id: int):
         "pixel_job": pixel_evaluation_active_job(version=version),
     }
     return render(request, "partials/pixel_evaluation.html", context)
+
+
+# --- Model export -------------------------------------------------------------------
+
+
+def model_export_response(request, product, version: ModelVersion, *, export_error: str = ""):
+    """The version page's export part: the Export button, the running export job, or the download."""
+    context = {
+        "product": product,
+        "version": version,
+        "export": model_export_state(version=version),
+        "export_error": export_error,
+    }
+    return render(request, "partials/model_export.html", context)
+
+
+@login_required
+@require_GET
+def model_export_live(request, product_id: int, version_id: int):
+    product = product_get(product_id=product_id)
+    return model_export_response(request, product, model_version_get(product=product, version_id=version_id))

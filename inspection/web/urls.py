@@ -45,6 +45,7 @@ urlpatterns = [
     ),
     path(_VERSION + "activate/", versions.version_activate, name="version-activate"),
     path(_VERSION + "pixel-evaluation/", versions.version_pixel_evaluation, name="version-pixel-evaluation"),
+    path(_VERSION + "export/", versions.version_export, name="version-export"),
     # Inspection
     path(_PRODUCT + "inspect/", inspections.inspect_page, name="inspect-page"),
     path(_PRODUCT + "inspections/<int:inspection_id>/", inspections.inspection_page, name="inspection-page"),
@@ -73,4 +74,5 @@ urlpatterns = [
     path(_PRODUCT + "live/images/", partials.dataset_grid_live, name="dataset-grid-live"),
     path(_PRODUCT + "live/inspections/", partials.inspection_rows_live, name="inspection-rows-live"),
     path(_VERSION + "live/pixel-evaluation/", partials.pixel_evaluation_live, name="pixel-evaluation-live"),
+    path(_VERSION + "live/export/", partials.model_export_live, name="model-export-live"),
 ]

@@ -23,6 +23,7 @@ from inspection.selectors.model_versions import (
 from inspection.selectors.pixel_evaluation import pixel_evaluation_active_job, pixel_evaluation_summary
 from inspection.selectors.products import product_get
 from inspection.selectors.version_comparison import model_version_comparison
+from inspection.services.model_exports import model_export_start, model_export_state
 from inspection.services.pixel_evaluation import pixel_evaluation_start
 from inspection.services.thresholds import (
     activation_proposal,
@@ -33,6 +34,7 @@ from inspection.services.thresholds import (
 )
 from inspection.web.common import describe_setting, form_error_words, product_page_context
 from inspection.web.forms import ActivationForm, RollbackForm, ThresholdForm
+from inspection.web.partials import model_export_response
 
 
 def _image_url(image) -> str | None:
@@ -184,6 +186,7 @@ def _version_context(request, product, version, *, threshold_form=None, activati
         ),
         "pixel": pixel_evaluation_summary(version=version),
         "pixel_job": pixel_evaluation_active_job(version=version),
+        "export": model_export_state(version=version),
     }
 
 
@@ -303,6 +306,25 @@ def version_pixel_evaluation(request, product_id: int, version_id: int):
     else:
         messages.success(request, f"Pixel evaluation of version {version.number} queued.")
     return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#pixel-evaluation")
+
+
+@login_required
+@require_POST
+def version_export(request, product_id: int, version_id: int):
+    """Export: queue building the archive (htmx gets the export part back, a plain form the page)."""
+    product = product_get(product_id=product_id)
+    version = model_version_get(product=product, version_id=version_id)
+    export_error = ""
+    try:
+        model_export_start(version=version, started_by=request.user)
+    except ServiceError as error:
+        export_error = error.message
+    if request.headers.get("HX-Request") == "true":
+        version = model_version_get(product=product, version_id=version_id)
+        return model_export_response(request, product, version, export_error=export_error)
+    if export_error:
+        messages.error(request, export_error)
+    return redirect(reverse("version-page", args=[product.pk, version.pk]) + "#model-export")
 
 
 # --- Comparison ------------------------------------------------------------------

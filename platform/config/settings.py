@@ -234,6 +234,7 @@ CELERY_TASK_ROUTES = {
     "inspection.train_model_version": {"queue": "engine"},
     "inspection.inspect_batch": {"queue": "engine"},
     "inspection.evaluate_pixels": {"queue": "engine"},
+    "inspection.export_model_version": {"queue": "engine"},
 }
 # A worker process is replaced after this many jobs, which gives back the
 # memory TensorFlow keeps after a training (engine workers run one job at a
@@ -260,6 +261,12 @@ CELERY_BEAT_SCHEDULE = {
 MODEL_CACHE_DIR = env_path("MODEL_CACHE_DIR", VAR_DIR / "model-cache")
 # Loaded models kept in memory per process (web: the synchronous inspection path).
 MODEL_MEMORY_CACHE_SIZE = env_int("MODEL_MEMORY_CACHE_SIZE", 2, minimum=1)
+# Seconds a synchronous inspection may wait for its turn on a model that other
+# requests of the same process are using; after that it is answered 503
+# (services.bundles.ModelBusy) instead of holding its connection open.
+# The default lets 20 stations queue on one 1024 x 1024 model (about 2.4 s an
+# image on two cores) with room for a busy CPU.
+MODEL_WAIT_SECONDS = env_float("MODEL_WAIT_SECONDS", 120.0, minimum=0.1)
 # Images a batch inspection job scores together.
 INSPECTION_BATCH_CHUNK = env_int("INSPECTION_BATCH_CHUNK", 8, minimum=1)
 # How long a reviewer's claim on a review item lasts.

@@ -74,3 +74,28 @@ def test_the_annotation_editor_opens_by_itself_once_its_images_alignment_job_end
     Job.objects.filter(pk=job.pk).update(status=Job.Status.SUCCEEDED, progress=100)
     # The job partial's "job-finished" event reloads the page, which now opens the editor.
     expect(page.locator("[data-annotator]")).to_have_attribute("data-state", "ready")
+
+
+def test_export_shows_the_jobs_progress_then_a_download_link_without_reloading(signed_in_page, private_media):
+    from inspection.services.model_exports import model_export_job_run
+    from tests.platform.loop_data import ready_product, trained_version
+
+    page = signed_in_page
+    product = ready_product(train=8, test_good=3, test_defective=3)
+    version = trained_version(product)
+    page.goto(f"/products/{product.pk}/versions/{version.pk}/")
+    page.evaluate("window.sameDocument = true")
+    page.locator("#export-form").get_by_role("button", name="Export").click()
+    widget = page.locator("#model-export [data-job]")
+    expect(widget).to_have_attribute("data-job-status", "queued")
+    job = Job.objects.get(kind=Job.Kind.EXPORT, product=product)
+    assert widget.get_attribute("data-job-id") == str(job.pk)
+
+    # The worker's part, done here: the page follows the job, then offers the archive.
+    model_export_job_run(job_id=job.pk, worker="test:1")
+    link = page.locator("#model-export").get_by_role("link", name="Download the archive")
+    expect(link).to_be_visible()
+    assert page.evaluate("window.sameDocument") is True
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.endswith(f"-v{version.number}-variation.zip")

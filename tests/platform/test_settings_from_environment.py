@@ -147,3 +147,26 @@ def test_django_starts_with_nothing_configured_on_sqlite_and_the_folder_broker(t
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(tmp_path / "db.sqlite3"), "fsatomic://localhost/"]
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan"])
+def test_django_refuses_a_model_wait_that_is_not_a_positive_number_of_seconds(tmp_path, value):
+    result = run_django({"MODEL_WAIT_SECONDS": value, "VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: MODEL_WAIT_SECONDS" in result.stderr
+
+
+def test_the_web_server_settings_refuse_a_bad_thread_count(tmp_path):
+    code = "import runpy; print(runpy.run_path('platform/config/gunicorn_conf.py')['threads'])"
+    clean = {key: value for key, value in os.environ.items() if key != "WEB_THREADS"}
+    environment = {**clean, "PYTHONPATH": f"{REPOSITORY}{os.pathsep}{REPOSITORY / 'platform'}"}
+    good = subprocess.run([sys.executable, "-c", code], env=environment, cwd=REPOSITORY, capture_output=True, text=True)
+    assert good.returncode == 0 and good.stdout.strip() == "32", good.stderr
+    bad = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**environment, "WEB_THREADS": "0"},
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "WEB_THREADS=0 is too small" in bad.stderr
