@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inspection", "0013_registration_report"),
+        ("inspection", "0014_registration_valid_masks"),
     ]
 
     operations = [
