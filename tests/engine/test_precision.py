@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from tiny_models import TINY_METHODS
+from tiny_models import BFLOAT16_METHODS, TINY_METHODS
 
 from inspection.engine.bundle import load_bundle, save_bundle
 from inspection.engine.features.map_embedding import AnomalyMapEmbedder
@@ -76,9 +76,6 @@ def test_a_model_stored_before_the_setting_runs_in_float32(fitted_on_a_bfloat16_
     del manifest["method_config"]["precision_"], manifest["method_config"]["params"]["precision"]
     (path / "bundle.json").write_text(json.dumps(manifest))
     assert load_bundle(path).detector.precision_ == "float32"
-
-
-BFLOAT16_METHODS = ("cpcae-knn", "deep-feature", "patch-knn")
 
 
 @pytest.mark.parametrize("method", BFLOAT16_METHODS)

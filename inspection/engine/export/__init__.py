@@ -61,13 +61,17 @@ def export_model(
     registration: dict[str, Any] | None = None,
     reference=None,
     operating_point: dict[str, Any] | None = None,
+    allow_inexact_bfloat16: bool = False,
 ) -> Path:
-    """Write the archive of a fitted ``detector`` and its registration context."""
+    """Write the archive of a fitted ``detector`` and its registration context.
+
+    ``allow_inexact_bfloat16``: see :func:`.plans.plan_for` (for measurements only).
+    """
     from inspection.runtime.archive import write_archive
 
     from .plans import network_precision, plan_for
 
-    plan = plan_for(detector)
+    plan = plan_for(detector, allow_inexact_bfloat16=allow_inexact_bfloat16)
     metadata = {
         "engine_version": ENGINE_VERSION,
         "created_at": datetime.now(UTC).isoformat(),

@@ -27,11 +27,34 @@ def network_precision(detector) -> str:
     return detector.__dict__.get("precision_", "float32")
 
 
-def plan_for(detector) -> ExportPlan:
+# bfloat16 models of these methods are refused: the runtime computes each operation in float32 between
+# bfloat16 casts, exactly as far as the rounding goes, but it adds a convolution's products in another
+# order than TensorFlow's oneDNN kernels, so about 1 value in 10,000 rounds the other way; through
+# the backbone and the k-NN distances that moves scores further than an archive may differ from the
+# platform (1e-3 relative). The largest relative score difference measured (scripts/benchmark_runtime.py,
+# docs/benchmarks.md):
+BFLOAT16_EXPORT_REFUSED = {
+    "cpcae-knn": "4.3e-3 with Xception at 256 px",
+    "deep-feature": "6.2e-2 with Xception at 256 px",
+    "patch-knn": "2.2e-1 with EfficientNet-Lite0 at 256 px",
+}
+
+
+def plan_for(detector, *, allow_inexact_bfloat16: bool = False) -> ExportPlan:
+    """``allow_inexact_bfloat16``: write a refused bfloat16 model anyway, to measure how far its
+    archive's scores depart from the engine's (scripts/benchmark_runtime.py); never for a product."""
     try:
         planner = _PLANNERS[detector.name]
     except KeyError:
         raise ValueError(f"the method {detector.name!r} cannot be exported yet") from None
+    refused = detector.name in BFLOAT16_EXPORT_REFUSED and not allow_inexact_bfloat16
+    if network_precision(detector) == "bfloat16" and refused:
+        raise ValueError(
+            f"this {detector.name} model runs its backbone in bfloat16; ONNX Runtime rounds bfloat16 "
+            "convolutions differently often enough that the archive's scores would differ from the platform's "
+            f"by more than 1e-3 relative (up to {BFLOAT16_EXPORT_REFUSED[detector.name]}); "
+            "train a version with precision=float32 to export it"
+        )
     return planner(detector)
 
 
