@@ -143,7 +143,7 @@ TRAINING_PARAMETERS = {
         forms.ChoiceField(
             label="Number format of the backbone",
             choices=(
-                ("", "Method default (auto)"),
+                ("", "Method default (auto for CPCAE + k-NN, float32 for the others)"),
                 ("auto", "Auto: bfloat16 where the CPU computes it natively, else float32"),
                 ("float32", "float32"),
                 ("bfloat16", "bfloat16"),

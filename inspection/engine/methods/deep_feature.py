@@ -20,7 +20,11 @@ pixels); it is not calibrated and is not what the score is computed from.
 ``precision``: the backbone's number format, as for cpcae-knn ("auto":
 bfloat16 where the CPU computes it natively; see
 :mod:`inspection.engine.networks.precision`); the one used is kept in
-``precision_`` and by every later load.
+``precision_`` and by every later load. The default is float32, not "auto":
+in bfloat16 this method's scores correlate with its float32 scores at only
+about 0.51 (circuitboard, and the synthetic cursors; docs/benchmarks.md),
+because the distances between good parts' max-pooled features are small
+next to bfloat16's rounding.
 
 Backbone weights are not part of the saved state: they are resolved by name
 (and checksummed) by :mod:`inspection.engine.networks.weights` when the model is loaded.
@@ -61,7 +65,7 @@ class DeepFeatureDetector(AnomalyDetector):
         weights: str = "imagenet",
         n_neighbors: int = 15,
         batch_size: int | None = None,
-        precision: str = "auto",
+        precision: str = "float32",
     ):
         self.backbone = backbone
         self.weights = weights
