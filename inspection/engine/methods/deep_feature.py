@@ -21,8 +21,9 @@ pixels); it is not calibrated and is not what the score is computed from.
 bfloat16 where the CPU computes it natively; see
 :mod:`inspection.engine.networks.precision`); the one used is kept in
 ``precision_`` and by every later load. The default is float32, not "auto":
-in bfloat16 this method's scores correlate with its float32 scores at only
-about 0.51 (circuitboard, and the synthetic cursors; docs/benchmarks.md),
+in bfloat16 this method's scores correlated with its float32 scores at only
+0.51 (circuitboard), 0.80 (magnetic tiles) and 0.52 (synthetic cursors;
+docs/benchmarks.md),
 because the distances between good parts' max-pooled features are small
 next to bfloat16's rounding.
 
