@@ -238,30 +238,32 @@ def test_the_runtime_command_scores_every_method_in_a_python_where_tensorflow_ca
     assert all(decision in ("pass", "reject") and math.isfinite(float(score)) for _, decision, score in fields)
 
 
-@pytest.mark.parametrize("method", sorted(BFLOAT16_EXPORT_REFUSED))
-def test_a_bfloat16_model_whose_archive_would_score_differently_is_refused_saying_what_to_do(method, tmp_path):
-    detector = create_method(method, **{**TINY_METHODS[method], "precision": "bfloat16"})
-    detector = detector.fit(part_set(seed=2, n_normal=8))
+@pytest.fixture(scope="module", params=sorted(BFLOAT16_EXPORT_REFUSED))
+def fitted_in_bfloat16(request):
+    settings = {**TINY_METHODS[request.param], "precision": "bfloat16"}
+    return create_method(request.param, **settings).fit(part_set(seed=2, n_normal=8))
+
+
+def test_a_bfloat16_model_whose_archive_would_score_differently_is_refused_saying_what_to_do(
+    fitted_in_bfloat16, tmp_path
+):
     with pytest.raises(ValueError, match="differ from the platform's.*train a version with precision=float32"):
-        export_model(tmp_path / "model.zip", detector=detector, image_shape=(96, 96, 1))
+        export_model(tmp_path / "model.zip", detector=fitted_in_bfloat16, image_shape=(96, 96, 1))
     assert not (tmp_path / "model.zip").exists()
 
 
-@pytest.mark.parametrize("method", sorted(BFLOAT16_EXPORT_REFUSED))
-def test_a_refused_bfloat16_model_written_for_measuring_runs_in_bfloat16_in_the_runtime(method, tmp_path):
+def test_a_refused_bfloat16_model_written_for_measuring_runs_in_bfloat16_in_the_runtime(fitted_in_bfloat16, tmp_path):
     probe = part_set(seed=11, n_normal=3) + [defective_part(np.random.default_rng(4))[0]]
-    detector = create_method(method, **{**TINY_METHODS[method], "precision": "bfloat16"})
-    detector = detector.fit(part_set(seed=2, n_normal=8))
     archive = export_model(
-        tmp_path / "model.zip", detector=detector, image_shape=(96, 96, 1), allow_inexact_bfloat16=True
+        tmp_path / "model.zip", detector=fitted_in_bfloat16, image_shape=(96, 96, 1), allow_inexact_bfloat16=True
     )
     model = load_model(archive)
     assert model.precision == "bfloat16"
-    graphs = [onnx.load_from_string(data) for data in read_archive(archive).graphs.values() if data]
+    graphs = [onnx.load_from_string(data) for data in read_archive(archive).graphs.values()]
     assert any(
         node.op_type == "Cast" and node.attribute[0].i == onnx.TensorProto.BFLOAT16
         for graph in graphs
         for node in graph.graph.node
     )
     # How far such scores depart from the engine's at full size is measured, not asserted: docs/benchmarks.md.
-    np.testing.assert_allclose(model.score(probe), detector.score(probe), rtol=5e-2)
+    np.testing.assert_allclose(model.score(probe), fitted_in_bfloat16.score(probe), rtol=5e-2)
