@@ -2,6 +2,8 @@
 
     .venv/bin/python scripts/benchmark_runtime.py [--side 256] [--methods all] [--train-images 20]
     .venv/bin/python scripts/benchmark_runtime.py --side 1024 --methods cpcae-knn --train-images 10
+    .venv/bin/python scripts/benchmark_runtime.py --real-datasets circuitboard,magnetic_tile \
+        --methods cpcae-knn,deep-feature
 
 On a synthetic zipper-cursor set (set 1) at ``--side`` pixels, each method is
 fitted on registered training images (autoencoders for ``--epochs`` epochs
@@ -11,12 +13,23 @@ on one registered test image it reports the median time of ``score`` and of
 model is exported (``inspection.engine.export``) and the same image is
 explained by ``inspection.runtime`` (ONNX Runtime), with the largest relative
 difference between the engine's and the runtime's scores over all test
-images. For cpcae-knn (fitted in float32, since bfloat16 models cannot be
-exported) a bfloat16 twin shares its autoencoder and refits the k-NN memory on
-bfloat16 embeddings: its score time, and the Pearson correlation of its
-scores with float32's and both image AUROCs on the test images. Every figure of a row comes from the same process and the same
-minute, so ratios stay meaningful on a machine that other work also loads;
-absolute times do not.
+images. Each method with a ``precision`` parameter is fitted in float32 and
+gets a bfloat16 twin (cpcae-knn's shares its autoencoder and refits the k-NN
+memory on bfloat16 embeddings; the others are refitted in bfloat16): its
+score time beside float32's, the Pearson correlation of the two score sets,
+both image AUROCs, and the largest relative difference between the twin's
+scores and those of its exported (bfloat16) archive. For ae-l2 the same
+comparison runs with its CPCAE copied to bfloat16, plus the Pearson
+correlation of the residual maps: a measurement behind keeping the CPCAE in
+float32, not a setting. Every figure of a row
+comes from the same process and the same minute, so ratios stay meaningful
+on a machine that other work also loads; absolute times do not.
+
+With ``--real-datasets`` the same float32 / bfloat16 comparison runs on real
+MVTec-layout sets instead (registered as ``benchmark_engine.REAL_DATASETS``
+says; seeded draws of at most ``--train-images`` training and
+``--real-test-images`` test pictures): time per image, Pearson and image AUROC on the registered
+test images.
 """
 
 from __future__ import annotations
@@ -33,16 +46,26 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmark_engine import machine_description, median_ms  # noqa: E402
+from benchmark_engine import REAL_DATASETS, SHARED_DATASETS, machine_description, median_ms  # noqa: E402
 
 AUTOENCODER_METHODS = ("cpcae-knn", "ae-l2")
 
 
+def has_precision(method: str) -> bool:
+    from inspection.engine.methods import accepted_parameters
+
+    return "precision" in accepted_parameters(method)
+
+
 def bfloat16_twin(detector, images):
-    """cpcae-knn with the same autoencoder, its backbone and k-NN memory in bfloat16."""
+    """The detector with its backbone in bfloat16: cpcae-knn keeps its float32 autoencoder (only the
+    embeddings and the k-NN memory are recomputed), the other methods are refitted."""
     from inspection.engine.detector import MethodState
     from inspection.engine.features.knn import KNNScorer
+    from inspection.engine.methods import create_method
 
+    if detector.name != "cpcae-knn":
+        return create_method(detector.name, **{**detector.get_params(), "precision": "bfloat16"}).fit(images)
     state = detector.get_state()
     weights = Path(tempfile.mkdtemp()) / "cpcae.weights.h5"
     state.keras_models["cpcae"].save_weights(weights)
@@ -50,10 +73,23 @@ def bfloat16_twin(detector, images):
         MethodState(config=state.config, arrays=state.arrays, keras_models={"cpcae": weights})
     )
     twin.precision_ = "bfloat16"
+    twin.__dict__.pop("_embedder_instance", None)
     embeddings, _, _ = twin._embed(images)
     twin.knn_ = KNNScorer(n_neighbors=detector.n_neighbors, variance_shrinkage=detector.variance_shrinkage).fit(
         embeddings
     )
+    return twin
+
+
+def autoencoder_in_bfloat16(detector):
+    """ae-l2 with its CPCAE computed in bfloat16: a measurement only, the methods keep the CPCAE in float32."""
+    import copy
+
+    from inspection.engine.networks.precision import bfloat16_copy
+
+    twin = copy.copy(detector)
+    twin.autoencoder_ = copy.copy(detector.autoencoder_)
+    twin.autoencoder_.network_ = bfloat16_copy(detector.autoencoder_.network_)
     return twin
 
 
@@ -68,7 +104,7 @@ def measure(method: str, images, test_images, labels, arguments, folder: Path) -
     params = {"seed": 0} if method in AUTOENCODER_METHODS + ("patch-knn",) else {}
     if method in AUTOENCODER_METHODS:
         params["epochs"] = arguments.epochs
-    if method == "cpcae-knn":
+    if has_precision(method):
         params["precision"] = "float32"
     started = time.perf_counter()
     detector = create_method(method, **params).fit(images)
@@ -86,14 +122,32 @@ def measure(method: str, images, test_images, labels, arguments, folder: Path) -
     runtime_scores = np.concatenate([model.score([image]) for image in test_images])
     relative = np.abs(runtime_scores - engine_scores) / np.maximum(np.abs(engine_scores), 1e-12)
     reduced = {}
-    if method == "cpcae-knn":
+    if has_precision(method):
         twin = bfloat16_twin(detector, images)
         twin_scores = np.concatenate([twin.score([image]) for image in test_images])
+        twin_archive = export_model(
+            folder / f"{method}-bfloat16.zip", detector=twin, image_shape=images[0].shape, allow_inexact_bfloat16=True
+        )
+        twin_runtime_scores = np.concatenate([load_model(twin_archive).score([image]) for image in test_images])
         reduced = {
             "bfloat16_score_ms": round(median_ms(lambda: twin.score(probe), arguments.repeats), 1),
             "bfloat16_pearson": round(float(np.corrcoef(engine_scores, twin_scores)[0, 1]), 5),
             "float32_auroc": round(image_auroc(labels, engine_scores), 4),
             "bfloat16_auroc": round(image_auroc(labels, twin_scores), 4),
+            "bfloat16_max_relative_score_difference": float(
+                (np.abs(twin_runtime_scores - twin_scores) / np.maximum(np.abs(twin_scores), 1e-12)).max()
+            ),
+        }
+    if method == "ae-l2":
+        twin = autoencoder_in_bfloat16(detector)
+        twin_scores = np.concatenate([twin.score([image]) for image in test_images])
+        maps = [np.concatenate([model.anomaly_maps([image]) for image in test_images]) for model in (detector, twin)]
+        reduced = {
+            "bfloat16_score_ms": round(median_ms(lambda: twin.score(probe), arguments.repeats), 1),
+            "bfloat16_pearson": round(float(np.corrcoef(engine_scores, twin_scores)[0, 1]), 5),
+            "float32_auroc": round(image_auroc(labels, engine_scores), 4),
+            "bfloat16_auroc": round(image_auroc(labels, twin_scores), 4),
+            "bfloat16_map_pearson": round(float(np.corrcoef(maps[0].ravel(), maps[1].ravel())[0, 1]), 5),
         }
     return {
         "method": method,
@@ -109,6 +163,93 @@ def measure(method: str, images, test_images, labels, arguments, folder: Path) -
         "max_relative_score_difference": float(relative.max()),
         **reduced,
     }
+
+
+def real_set_records(arguments) -> list[dict]:
+    """float32 and bfloat16 side by side on real sets: time per image, Pearson of the scores, image AUROC."""
+    import numpy as np
+
+    from inspection.engine.data.dataset import load_mvtec_layout
+    from inspection.engine.methods import accepted_parameters, create_method
+    from inspection.engine.scoring.evaluation import build_registrar, register_paths
+    from inspection.engine.scoring.metrics import image_auroc
+
+    records = []
+    for name in arguments.real_datasets.split(","):
+        options = REAL_DATASETS[name]
+        dataset = load_mvtec_layout(SHARED_DATASETS / name)
+        registrar, _ = build_registrar(
+            Path(options.get("reference") or dataset.train_paths[0]),
+            registration=options["registration"],
+            image_size=options.get("image_size"),
+            mode=options["mode"],
+            roi=options.get("roi"),
+            training_paths=dataset.train_paths,
+        )
+        mode = options["mode"]
+        # A seeded draw of at most --train-images training pictures keeps the run short on large sets.
+        paths = list(dataset.train_paths)
+        if len(paths) > arguments.train_images:
+            chosen = np.random.default_rng(0).choice(len(paths), arguments.train_images, replace=False)
+            paths = [paths[index] for index in sorted(chosen)]
+        train = register_paths(registrar, paths, mode=mode, progress=None, stage="register-train")
+        items = list(dataset.test_items)
+        if arguments.real_test_images and len(items) > arguments.real_test_images:
+            chosen = np.random.default_rng(0).choice(len(items), arguments.real_test_images, replace=False)
+            items = [items[index] for index in sorted(chosen)]
+        test = register_paths(registrar, [item.path for item in items], mode=mode, progress=None, stage="register")
+        kept = {str(path) for path in test.paths}
+        labels = np.array([item.label for item in items if str(item.path) in kept])
+        for method in arguments.methods.split(","):
+            print(f"== {name}: {method}", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            params = {"precision": "float32", **({"seed": 0} if "seed" in accepted_parameters(method) else {})}
+            if method in AUTOENCODER_METHODS:
+                params["epochs"] = arguments.epochs
+            detector = create_method(method, **params).fit(train.images)
+            train_seconds = time.perf_counter() - started
+            models = {"float32": detector, "bfloat16": bfloat16_twin(detector, train.images)}
+            scores = {
+                key: np.concatenate(
+                    [model.score(test.images[start : start + 16]) for start in range(0, len(test.images), 16)]
+                )
+                for key, model in models.items()
+            }
+            float32, bfloat16 = scores["float32"], scores["bfloat16"]
+            timings = {key: per_image_ms(model, test.images[0], arguments.repeats) for key, model in models.items()}
+            record = {
+                "dataset": name,
+                "method": method,
+                "n_train": len(train.images),
+                "n_test": len(test.images),
+                "float32_train_seconds": round(train_seconds, 1),
+                "float32_score_ms": timings["float32"],
+                "bfloat16_score_ms": timings["bfloat16"],
+                "pearson": round(float(np.corrcoef(float32, bfloat16)[0, 1]), 5),
+                "float32_auroc": round(image_auroc(labels, float32), 4),
+                "bfloat16_auroc": round(image_auroc(labels, bfloat16), 4),
+            }
+            records.append(record)
+            print(json.dumps(record), file=sys.stderr, flush=True)
+    return records
+
+
+def per_image_ms(detector, image, repeats: int) -> float:
+    return round(median_ms(lambda: detector.score([image]), repeats), 1)
+
+
+def real_set_table(records: list[dict]) -> str:
+    lines = [
+        "| data set | method | test images | score ms fp32 | score ms bf16 | Pearson | AUROC fp32 | AUROC bf16 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for record in records:
+        lines.append(
+            f"| {record['dataset']} | {record['method']} | {record['n_test']} | {record['float32_score_ms']:.0f} "
+            f"| {record['bfloat16_score_ms']:.0f} | {record['pearson']:.5f} | {record['float32_auroc']:.4f} "
+            f"| {record['bfloat16_auroc']:.4f} |"
+        )
+    return "\n".join(lines)
 
 
 def markdown_table(records: list[dict]) -> str:
@@ -143,7 +284,19 @@ def main() -> int:
     parser.add_argument("--test-images", type=int, default=10, help="good and as many defective test images")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(REPOSITORY / "benchmarks" / "out"))
+    parser.add_argument(
+        "--real-datasets", default=None, help="e.g. circuitboard,magnetic_tile: float32 vs bfloat16 on real sets"
+    )
+    parser.add_argument("--real-test-images", type=int, default=None, help="a seeded draw of this many test pictures")
     arguments = parser.parse_args()
+    if arguments.real_datasets:
+        records = real_set_records(arguments)
+        print(f"machine: {machine_description()}")
+        print(real_set_table(records))
+        out = Path(arguments.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"precision-real-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(records, indent=2))
+        return 0
     methods = list(METHOD_NAMES) if arguments.methods == "all" else arguments.methods.split(",")
 
     records = []
@@ -184,7 +337,13 @@ def main() -> int:
             print(
                 f"{record['method']} at {record['side']} px: score {record['score_ms']:.0f} ms float32, "
                 f"{record['bfloat16_score_ms']:.0f} ms bfloat16; Pearson {record['bfloat16_pearson']:.5f}; "
-                f"image AUROC {record['float32_auroc']:.4f} / {record['bfloat16_auroc']:.4f}"
+                f"image AUROC {record['float32_auroc']:.4f} / {record['bfloat16_auroc']:.4f}; "
+                + (
+                    f"bfloat16 archive vs engine: max rel. score diff "
+                    f"{record['bfloat16_max_relative_score_difference']:.1e}"
+                    if "bfloat16_max_relative_score_difference" in record
+                    else f"CPCAE in bfloat16 (not a setting): residual maps' Pearson {record['bfloat16_map_pearson']:.5f}"
+                )
             )
     out = Path(arguments.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 Members (all at the top level of the ZIP)::
 
     metadata.json     format version, engine version, method, image shape,
+                      the networks' precision (float32 or bfloat16),
                       registration settings, operating point, the method's
                       scoring settings, and the SHA-256 of every other member
     arrays.npz        learned arrays, loaded with allow_pickle=False

@@ -2,7 +2,8 @@
 
 One tab-separated line per image on stdout: file, decision (pass, reject,
 review in the review band or when registration fails, ``-`` without an operating point), score.
-Exit code 0 when every image was scored or sent to review; 2 with a one-line
+The model's method and the number format its networks run in go to
+stderr first. Exit code 0 when every image was scored or sent to review; 2 with a one-line
 reason on stderr for a refused archive or an unreadable image.
 """
 
@@ -37,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ArchiveError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(f"{model.method} model, networks in {model.precision}", file=sys.stderr, flush=True)
     if arguments.threshold is not None:
         model.operating_point = {"threshold": arguments.threshold}
     maps_folder = Path(arguments.maps) if arguments.maps else None

@@ -56,6 +56,9 @@ class ExportedModel:
         self.metadata = metadata
         self.method = str(metadata["method"])
         self.image_shape = tuple(int(side) for side in metadata["image_shape"])
+        # The number format the platform ran the networks in; a bfloat16 network's graph keeps its
+        # values in bfloat16 between operations (archives written before the field: float32).
+        self.precision = str(metadata.get("precision", "float32"))
         # {"threshold": t} or {"band_lower": l, "band_upper": u}, as the platform decides.
         self.operating_point = metadata.get("operating_point")
         graphs = {name: GraphSession(name, data, threads) for name, data in archive.graphs.items()}

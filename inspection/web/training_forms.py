@@ -139,6 +139,20 @@ TRAINING_PARAMETERS = {
         ),
         ("cpcae-knn",),
     ),
+    "precision": (
+        forms.ChoiceField(
+            label="Number format of the backbone",
+            choices=(
+                ("", "Method default (auto for CPCAE + k-NN, float32 for the others)"),
+                ("auto", "Auto: bfloat16 where the CPU computes it natively, else float32"),
+                ("float32", "float32"),
+                ("bfloat16", "bfloat16"),
+            ),
+            required=False,
+            help_text="The version records the one used and keeps it for evaluation, inspection and export",
+        ),
+        ("cpcae-knn", "deep-feature", "patch-knn"),
+    ),
     "input_side": (
         forms.IntegerField(
             label="Input side (pixels)",

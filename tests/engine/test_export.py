@@ -9,13 +9,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import onnx
 import pytest
 from tiny_models import TINY_METHODS
 
 from inspection.engine.bundle import load_bundle, save_bundle
 from inspection.engine.cli import main as engine_main
 from inspection.engine.data.imageio import load_image
-from inspection.engine.export import export_bundle
+from inspection.engine.export import export_bundle, export_model
+from inspection.engine.export.plans import BFLOAT16_EXPORT_REFUSED
 from inspection.engine.methods import create_method
 from inspection.engine.registration.alignment import Registrar
 from inspection.engine.registration.result import without_outside_pixels
@@ -117,6 +119,7 @@ def test_the_archive_holds_metadata_checksums_and_no_pickle(exported):
     archive = read_archive(archive_path)
     metadata = archive.metadata
     assert metadata["method"] == load_bundle(exported[0]).manifest["method"]
+    assert metadata["precision"] == getattr(load_bundle(exported[0]).detector, "precision_", "float32")
     assert metadata["image_shape"] == [96, 96, 1]
     with zipfile.ZipFile(archive_path) as members:
         names = set(members.namelist())
@@ -202,7 +205,9 @@ def test_export_and_runtime_command_lines_print_decisions_and_write_maps(tmp_pat
     assert engine_main(["export", str(bundle), str(tmp_path / "model.zip"), "--threshold", "2.0"]) == 0
     capsys.readouterr()
     assert runtime_main([str(tmp_path / "model.zip"), *map(str, probe_files), "--maps", str(tmp_path / "maps")]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
+    printed = capsys.readouterr()
+    assert printed.err.splitlines()[0] == "variation model, networks in float32"
+    lines = printed.out.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == [str(path) for path in probe_files]
     assert {line.split("\t")[1] for line in lines} <= {"pass", "reject"}
     assert lines[-1].split("\t")[1] == "reject"  # the part with the blob
@@ -236,7 +241,40 @@ def test_the_runtime_command_scores_every_method_in_a_python_where_tensorflow_ca
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
+    precision = read_archive(archive_path).metadata["precision"]
+    assert f"model, networks in {precision}" in result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == len(probe_files)
     fields = [line.split("\t") for line in lines]
     assert all(decision in ("pass", "reject") and math.isfinite(float(score)) for _, decision, score in fields)
+
+
+@pytest.fixture(scope="module", params=sorted(BFLOAT16_EXPORT_REFUSED))
+def fitted_in_bfloat16(request):
+    settings = {**TINY_METHODS[request.param], "precision": "bfloat16"}
+    return create_method(request.param, **settings).fit(part_set(seed=2, n_normal=8))
+
+
+def test_a_bfloat16_model_whose_archive_would_score_differently_is_refused_saying_what_to_do(
+    fitted_in_bfloat16, tmp_path
+):
+    with pytest.raises(ValueError, match="differ from the platform's.*train a version with precision=float32"):
+        export_model(tmp_path / "model.zip", detector=fitted_in_bfloat16, image_shape=(96, 96, 1))
+    assert not (tmp_path / "model.zip").exists()
+
+
+def test_a_refused_bfloat16_model_written_for_measuring_runs_in_bfloat16_in_the_runtime(fitted_in_bfloat16, tmp_path):
+    probe = part_set(seed=11, n_normal=3) + [defective_part(np.random.default_rng(4))[0]]
+    archive = export_model(
+        tmp_path / "model.zip", detector=fitted_in_bfloat16, image_shape=(96, 96, 1), allow_inexact_bfloat16=True
+    )
+    model = load_model(archive)
+    assert model.precision == "bfloat16"
+    graphs = [onnx.load_from_string(data) for data in read_archive(archive).graphs.values()]
+    assert any(
+        node.op_type == "Cast" and node.attribute[0].i == onnx.TensorProto.BFLOAT16
+        for graph in graphs
+        for node in graph.graph.node
+    )
+    # How far such scores depart from the engine's at full size is measured, not asserted: docs/benchmarks.md.
+    np.testing.assert_allclose(model.score(probe), fitted_in_bfloat16.score(probe), rtol=5e-2)

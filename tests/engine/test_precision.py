@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
-from tiny_models import TINY_METHODS
+from tiny_models import BFLOAT16_METHODS, TINY_METHODS
 
 from inspection.engine.bundle import load_bundle, save_bundle
-from inspection.engine.export import export_model
 from inspection.engine.features.map_embedding import AnomalyMapEmbedder
 from inspection.engine.methods import create_method
 from inspection.engine.networks import precision
@@ -79,7 +78,50 @@ def test_a_model_stored_before_the_setting_runs_in_float32(fitted_on_a_bfloat16_
     assert load_bundle(path).detector.precision_ == "float32"
 
 
-def test_a_bfloat16_model_is_not_exported_and_the_refusal_says_what_to_do(fitted_on_a_bfloat16_cpu, tmp_path):
-    with pytest.raises(ValueError, match="bfloat16.*train a version with precision=float32 to export it"):
-        export_model(tmp_path / "model.zip", detector=fitted_on_a_bfloat16_cpu, image_shape=(96, 96, 1))
-    assert not (tmp_path / "model.zip").exists()
+@pytest.mark.parametrize("method", BFLOAT16_METHODS)
+def test_an_unknown_precision_is_refused_when_the_method_is_created(method):
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16, not 'half'"):
+        create_method(method, **{**TINY_METHODS[method], "precision": "half"})
+
+
+@pytest.fixture(scope="module", params=BFLOAT16_METHODS)
+def fitted_in_both_precisions(request):
+    """A tiny model of the method fitted in float32 and in bfloat16 (asked for explicitly: works on any CPU)."""
+    training = part_set(seed=2, n_normal=8)
+    return {
+        chosen: create_method(request.param, **{**TINY_METHODS[request.param], "precision": chosen}).fit(training)
+        for chosen in ("float32", "bfloat16")
+    }
+
+
+PROBE = part_set(seed=11, n_normal=3) + [defective_part(np.random.default_rng(4))[0]]
+
+
+def test_each_network_method_records_the_precision_it_ran_in_and_really_ran_in_it(fitted_in_both_precisions):
+    single, reduced = fitted_in_both_precisions["float32"], fitted_in_both_precisions["bfloat16"]
+    assert (single.precision_, reduced.precision_) == ("float32", "bfloat16")
+    single_scores, reduced_scores = single.score(PROBE), reduced.score(PROBE)
+    assert not np.array_equal(single_scores, reduced_scores)  # the bfloat16 path really ran
+    assert np.argmax(single_scores) == np.argmax(reduced_scores) == len(PROBE) - 1  # the part with the blob
+
+
+def test_a_loaded_bfloat16_model_keeps_its_precision_and_its_scores_on_any_cpu(
+    fitted_in_both_precisions, tmp_path, monkeypatch
+):
+    reduced = fitted_in_both_precisions["bfloat16"]
+    path = save_bundle(tmp_path / "bundle", detector=reduced, image_shape=(96, 96, 1))
+    monkeypatch.setattr(precision, "bfloat16_instructions", lambda cpuinfo=None: [])
+    loaded = load_bundle(path).detector
+    assert loaded.precision_ == "bfloat16"
+    np.testing.assert_allclose(loaded.score(PROBE), reduced.score(PROBE), rtol=1e-6)
+
+
+def test_a_stored_model_with_an_unknown_precision_is_refused(fitted_on_a_bfloat16_cpu, tmp_path):
+    import json
+
+    path = save_bundle(tmp_path / "bundle", detector=fitted_on_a_bfloat16_cpu, image_shape=(96, 96, 1))
+    manifest = json.loads((path / "bundle.json").read_text())
+    manifest["method_config"]["precision_"] = "auto"
+    (path / "bundle.json").write_text(json.dumps(manifest))
+    with pytest.raises(Exception, match="precision must be one of float32, bfloat16, not 'auto'"):
+        load_bundle(path)

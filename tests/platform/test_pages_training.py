@@ -91,6 +91,8 @@ def test_a_ticked_box_a_zero_and_off_are_settings_and_an_unticked_box_or_blank_c
         {"method": "cpcae-knn", "residual_normalisation": "off"},
         {"method": "cpcae-knn", "residual_normalisation": ""},
         {"method": "cpcae-knn", "pooling_grid": "1"},
+        {"method": "deep-feature", "precision": "float32"},
+        {"method": "patch-knn", "precision": ""},
     ]
     for settings in requests:  # one product each: a product trains one version at a time
         product = ready_product(train=3, test_good=0, test_defective=0)
@@ -104,6 +106,8 @@ def test_a_ticked_box_a_zero_and_off_are_settings_and_an_unticked_box_or_blank_c
         {"residual_normalisation": False},
         {},
         {"pooling_grid": 1},
+        {"precision": "float32"},
+        {},
     ]
 
 

@@ -61,17 +61,23 @@ def export_model(
     registration: dict[str, Any] | None = None,
     reference=None,
     operating_point: dict[str, Any] | None = None,
+    allow_inexact_bfloat16: bool = False,
 ) -> Path:
-    """Write the archive of a fitted ``detector`` and its registration context."""
+    """Write the archive of a fitted ``detector`` and its registration context.
+
+    ``allow_inexact_bfloat16``: see :func:`.plans.plan_for` (for measurements only).
+    """
     from inspection.runtime.archive import write_archive
 
-    from .plans import plan_for
+    from .plans import network_precision, plan_for
 
-    plan = plan_for(detector)
+    plan = plan_for(detector, allow_inexact_bfloat16=allow_inexact_bfloat16)
     metadata = {
         "engine_version": ENGINE_VERSION,
         "created_at": datetime.now(UTC).isoformat(),
         "method": detector.name,
+        # The runtime computes bfloat16 networks with float32 arithmetic between bfloat16 casts (export.bfloat16).
+        "precision": network_precision(detector),
         "image_shape": [int(side) for side in image_shape],
         "registration": registration or {},
         "operating_point": checked_operating_point(operating_point),

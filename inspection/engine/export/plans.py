@@ -22,11 +22,39 @@ class ExportPlan:
     graphs: dict[str, bytes] = field(default_factory=dict)
 
 
-def plan_for(detector) -> ExportPlan:
+def network_precision(detector) -> str:
+    """The number format the detector's backbone computes in: as fitted; float32 for methods without the setting."""
+    return detector.__dict__.get("precision_", "float32")
+
+
+# bfloat16 models of these methods are refused: the runtime computes each operation in float32 between
+# bfloat16 casts, exactly as far as the rounding goes, but it adds a convolution's products in another
+# order than TensorFlow's oneDNN kernels, so about 1 value in 10,000 rounds the other way; through
+# the backbone and the k-NN distances that moves scores further than an archive may differ from the
+# platform (1e-3 relative). The largest relative score difference measured (scripts/benchmark_runtime.py,
+# docs/benchmarks.md):
+BFLOAT16_EXPORT_REFUSED = {
+    "cpcae-knn": "4.3e-3 with Xception at 256 px",
+    "deep-feature": "6.2e-2 with Xception at 256 px",
+    "patch-knn": "2.2e-1 with EfficientNet-Lite0 at 256 px",
+}
+
+
+def plan_for(detector, *, allow_inexact_bfloat16: bool = False) -> ExportPlan:
+    """``allow_inexact_bfloat16``: write a refused bfloat16 model anyway, to measure how far its
+    archive's scores depart from the engine's (scripts/benchmark_runtime.py); never for a product."""
     try:
         planner = _PLANNERS[detector.name]
     except KeyError:
         raise ValueError(f"the method {detector.name!r} cannot be exported yet") from None
+    refused = detector.name in BFLOAT16_EXPORT_REFUSED and not allow_inexact_bfloat16
+    if network_precision(detector) == "bfloat16" and refused:
+        raise ValueError(
+            f"this {detector.name} model runs its backbone in bfloat16; ONNX Runtime rounds bfloat16 "
+            "convolutions differently often enough that the archive's scores would differ from the platform's "
+            f"by more than 1e-3 relative (up to {BFLOAT16_EXPORT_REFUSED[detector.name]}); "
+            "train a version with precision=float32 to export it"
+        )
     return planner(detector)
 
 
@@ -57,20 +85,17 @@ def _cpcae_knn(detector) -> ExportPlan:
     from ..features.map_embedding import compiled_forward
     from ..methods.cpcae_knn import NORMALISED_MAP_GAIN
 
-    if detector.__dict__.get("precision_", "float32") != "float32":
-        raise ValueError(
-            "this cpcae-knn model runs its backbone in bfloat16, which ONNX Runtime's CPU provider cannot run "
-            "(it has no bfloat16 convolutions), and scores from a float32 copy would differ from the platform's; "
-            "train a version with precision=float32 to export it"
-        )
     plan = ExportPlan(scoring={"map_gain": NORMALISED_MAP_GAIN})
     _cpcae(plan, detector.autoencoder_)
     _knn(plan, detector.knn_)
     if detector.residual_scale_ is not None:
         plan.arrays["residual_scale"] = np.asarray(detector.residual_scale_, dtype=np.float32)
     height, width = detector.autoencoder_.image_shape_[:2]
-    forward = compiled_forward(detector.backbone, detector.weights, "paper-pooling", grid=detector.pooling_grid)
-    plan.graphs["embedding"] = convert(forward, [("maps", [None, height, width, 3])])
+    precision = network_precision(detector)
+    forward = compiled_forward(
+        detector.backbone, detector.weights, "paper-pooling", grid=detector.pooling_grid, precision=precision
+    )
+    plan.graphs["embedding"] = convert(forward, [("maps", [None, height, width, 3])], precision=precision)
     return plan
 
 
@@ -81,8 +106,9 @@ def _deep_feature(detector) -> ExportPlan:
     _knn(plan, detector.knn_)
     plan.arrays["feature_mean"] = detector.feature_mean_
     height, width = detector.image_shape_[:2]
-    forward = compiled_forward(detector.backbone, detector.weights, "max-pooling-and-features")
-    plan.graphs["features"] = convert(forward, [("images", [None, height, width, 3])])
+    precision = network_precision(detector)
+    forward = compiled_forward(detector.backbone, detector.weights, "max-pooling-and-features", precision=precision)
+    plan.graphs["features"] = convert(forward, [("images", [None, height, width, 3])], precision=precision)
     return plan
 
 
@@ -105,7 +131,11 @@ def _patch_knn(detector) -> ExportPlan:
     for index, one_pass in enumerate(passes):
         graph, prefix = f"patch_features_{index}", f"pass{index}."
         height, width = one_pass.input_shape_
-        plan.graphs[graph] = convert(one_pass._extractor()._extract, [("images", [None, height, width, 3])])
+        plan.graphs[graph] = convert(
+            one_pass._extractor()._extract,
+            [("images", [None, height, width, 3])],
+            precision=network_precision(one_pass),
+        )
         plan.arrays[f"{prefix}memory_bank"] = one_pass.memory_bank_
         plan.arrays[f"{prefix}training_descriptors"] = one_pass.training_descriptors_
         plan.scoring["passes"].append(

@@ -60,6 +60,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..networks import backbones
+from ..networks.precision import USED_PRECISIONS, checked_precision
 from ..progress import ProgressCallback, ProgressEvent, report
 
 _compiled: dict[tuple, object] = {}
@@ -132,8 +133,7 @@ def compiled_forward(
     grid = checked_grid(grid)
     if grid != 1 and kind != "paper-pooling":
         raise ValueError(f"a pooling grid applies to paper-pooling only, not {kind!r}")
-    if precision not in ("float32", "bfloat16"):
-        raise ValueError(f"precision must be float32 or bfloat16, not {precision!r}")
+    checked_precision(precision, USED_PRECISIONS)
     key = (backbone, weights, kind, None if weights_dir is None else str(weights_dir), grid, precision)
     with _compiled_lock:
         if key in _compiled:

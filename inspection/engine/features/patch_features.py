@@ -13,20 +13,25 @@ from ..progress import ProgressEvent, report
 class PatchFeatureExtractor:
     """Backbone layers -> 3 x 3 average -> common stride-8 grid -> concatenated features."""
 
-    def __init__(self, backbone: str, weights: str, layers: Sequence[str] | None):
+    def __init__(self, backbone: str, weights: str, layers: Sequence[str] | None, precision: str = "float32"):
+        """``precision``: "float32", or "bfloat16" to run the backbone in it (features come out in float32)."""
         import tensorflow as tf
 
         from ..networks import backbones
+        from ..networks.precision import USED_PRECISIONS, bfloat16_copy, checked_precision
 
         self.backbone = backbone
+        self.precision = checked_precision(precision, USED_PRECISIONS)
+        # The float32 model, whose weights the bfloat16 copy shares (its checksum identifies the backbone).
         self.model = backbones.backbone_layer_model(backbone, tuple(layers) if layers else None, weights)
         scale, offset = backbones.preprocess_scale(backbone), backbones.preprocess_offset(backbone)
-        model = self.model
+        model = bfloat16_copy(self.model) if precision == "bfloat16" else self.model
 
         @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], reduce_retracing=True)
         def extract(images_0_1):
             outputs = model(images_0_1 * scale + offset, training=False)
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            outputs = [tf.cast(output, tf.float32) for output in outputs]
             # "SAME" average pooling in TensorFlow leaves padding out of the mean,
             # so border patches are not darkened by zeros.
             pooled = [tf.nn.avg_pool2d(output, 3, 1, "SAME") for output in outputs]

@@ -199,7 +199,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         seed: int = 0,
     ):
         from ..features.map_embedding import checked_grid
-        from ..networks.precision import PRECISION_CHOICES
+        from ..networks.precision import checked_precision
 
         super().__init__(
             downsize_factor=downsize_factor,
@@ -216,8 +216,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
             seed=seed,
         )
         checked_grid(pooling_grid)
-        if precision not in PRECISION_CHOICES:
-            raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, not {precision!r}")
+        checked_precision(precision)
         self.backbone = backbone
         self.weights = weights
         self.n_neighbors = n_neighbors
@@ -362,6 +361,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
     @classmethod
     def from_state(cls, state: MethodState) -> CPCAEKNNDetector:
         from ..features.knn import KNNScorer
+        from ..networks.precision import stored_precision
 
         # Models stored before these options existed were fitted with plain
         # standardisation, raw residuals and global pooling.
@@ -376,7 +376,7 @@ class CPCAEKNNDetector(_CPCAEBackedDetector):
         detector.autoencoder_ = cls._autoencoder_from_state(state)
         detector.residual_scale_ = state.arrays.get("residual_scale")
         # Kept as fitted, on any CPU; models stored before the setting ran in float32.
-        detector.precision_ = state.config.get("precision_", "float32")
+        detector.precision_ = stored_precision(state.config)
         knn_arrays = {key.split(".", 1)[1]: value for key, value in state.arrays.items() if key.startswith("knn.")}
         detector.knn_ = KNNScorer.from_state(state.config["knn"], knn_arrays)
         detector.training_scores_ = detector.knn_.training_scores_

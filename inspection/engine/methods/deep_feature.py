@@ -17,6 +17,16 @@ bilinearly upsampled from 1/32 of the image size to the image size. It shows
 *where* the features depart from normal, coarsely (one value per 32 x 32
 pixels); it is not calibrated and is not what the score is computed from.
 
+``precision``: the backbone's number format, as for cpcae-knn ("auto":
+bfloat16 where the CPU computes it natively; see
+:mod:`inspection.engine.networks.precision`); the one used is kept in
+``precision_`` and by every later load. The default is float32, not "auto":
+in bfloat16 this method's scores correlated with its float32 scores at only
+0.51 (circuitboard), 0.80 (magnetic tiles) and 0.52 (synthetic cursors;
+docs/benchmarks.md),
+because the distances between good parts' max-pooled features are small
+next to bfloat16's rounding.
+
 Backbone weights are not part of the saved state: they are resolved by name
 (and checksummed) by :mod:`inspection.engine.networks.weights` when the model is loaded.
 """
@@ -40,6 +50,7 @@ from ..errors import TrainingDataError
 from ..features.knn import KNNScorer
 from ..features.map_embedding import as_three_channel_batch, automatic_batch_size, compiled_forward
 from ..networks import backbones
+from ..networks.precision import checked_precision, resolved_precision, stored_precision
 from ..progress import ProgressCallback, ProgressEvent, report
 
 
@@ -55,11 +66,13 @@ class DeepFeatureDetector(AnomalyDetector):
         weights: str = "imagenet",
         n_neighbors: int = 15,
         batch_size: int | None = None,
+        precision: str = "float32",
     ):
         self.backbone = backbone
         self.weights = weights
         self.n_neighbors = n_neighbors
         self.batch_size = batch_size
+        self.precision = checked_precision(precision)
 
     # -- learning --------------------------------------------------------------
     def fit(self, images: Sequence[np.ndarray], *, progress: ProgressCallback | None = None):
@@ -73,6 +86,7 @@ class DeepFeatureDetector(AnomalyDetector):
                 f"{self.backbone} needs images of at least {minimum} x {minimum} pixels, got {shape[:2]}"
             )
         self.image_shape_ = shape
+        self.precision_ = resolved_precision(self.precision)
 
         embeddings, feature_sum = [], None
         for pooled, feature_maps in self._forward_batches(images, progress, stage="embed"):
@@ -122,7 +136,12 @@ class DeepFeatureDetector(AnomalyDetector):
         self._check_fitted()
         knn_config, knn_arrays = self.knn_.get_state()
         return MethodState(
-            config={"params": self.get_params(), "image_shape_": list(self.image_shape_), "knn": knn_config},
+            config={
+                "params": self.get_params(),
+                "image_shape_": list(self.image_shape_),
+                "knn": knn_config,
+                "precision_": self.precision_,
+            },
             arrays={"feature_mean": self.feature_mean_, **{f"knn_{key}": value for key, value in knn_arrays.items()}},
         )
 
@@ -130,6 +149,7 @@ class DeepFeatureDetector(AnomalyDetector):
     def from_state(cls, state: MethodState) -> DeepFeatureDetector:
         detector = cls(**state.config["params"])
         detector.image_shape_ = tuple(int(side) for side in state.config["image_shape_"])
+        detector.precision_ = stored_precision(state.config)  # kept as fitted, on any CPU
         detector.feature_mean_ = np.asarray(state.arrays["feature_mean"], dtype=np.float32)
         knn_arrays = {key[len("knn_") :]: value for key, value in state.arrays.items() if key.startswith("knn_")}
         detector.knn_ = KNNScorer.from_state(state.config["knn"], knn_arrays)
@@ -156,7 +176,10 @@ class DeepFeatureDetector(AnomalyDetector):
         height, width = image_shape(images[0])[:2]
         batch = int(self.batch_size) if self.batch_size else automatic_batch_size(height, width)
         forward = compiled_forward(
-            self.backbone, self.weights, "max-pooling-and-features" if with_maps else "max-pooling"
+            self.backbone,
+            self.weights,
+            "max-pooling-and-features" if with_maps else "max-pooling",
+            precision=self.precision_,
         )
         for start in range(0, count, batch):
             chunk = as_three_channel_batch(

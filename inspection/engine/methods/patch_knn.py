@@ -22,6 +22,13 @@
    large defects. Each pass is standardised by its own training scores and
    the larger score (and pixel-wise map) is kept.
 
+``precision``: the backbone's number format, as for cpcae-knn ("auto":
+bfloat16 where the CPU computes it natively; both passes use the same); the
+one used is kept in ``precision_`` and by every later load. The default is
+float32, not "auto": bfloat16 scores correlated with float32's at 0.998 on
+the synthetic cursors, below the 0.999 that "auto" must keep
+(docs/benchmarks.md).
+
 The nearest normal image is the training image whose mean patch feature is
 closest. Training scores are approximately leave-one-out: each training image
 is scored against the bank without its own entries, but the coreset selection
@@ -49,6 +56,7 @@ from ..detector import (
 from ..errors import EngineError
 from ..features.memory_bank import PatchMemoryBank
 from ..features.patch_features import PatchFeatureExtractor, greedy_coreset, input_shape, weights_checksum
+from ..networks.precision import checked_precision, resolved_precision, stored_precision
 from ..progress import ProgressCallback, ProgressEvent, report
 
 # Full training feature grids are kept between the two passes of fit (bank,
@@ -87,8 +95,10 @@ class PatchKNNDetector(AnomalyDetector):
         smoothing_sigma: float = 4.0,
         score_top_fraction: float = 0.05,
         batch_size: int = 8,
+        precision: str = "float32",
         seed: int = 0,
     ):
+        self.precision = checked_precision(precision)
         self.backbone = backbone
         self.weights = weights
         self.layers = layers
@@ -115,6 +125,7 @@ class PatchKNNDetector(AnomalyDetector):
         count = len(images)
         self.image_shape_ = shape
         self.input_shape_ = input_shape(shape, self.input_side, self.backbone, enlarge=bool(self.enlarge))
+        self.precision_ = resolved_precision(self.precision)
         self.__dict__.pop("_extractor_instance", None)  # parameters may have changed since the last fit
         self.__dict__.pop("_verify_backbone", None)
         self.backbone_checksum_ = weights_checksum(self._extractor().model)
@@ -175,7 +186,13 @@ class PatchKNNDetector(AnomalyDetector):
         fine_side = int(self.fine_input_side)
         if max(input_shape(self.image_shape_, fine_side, self.backbone, enlarge=True)) <= max(self.input_shape_):
             return
-        params = {**self.get_params(), "input_side": fine_side, "enlarge": True, "fine_input_side": None}
+        params = {
+            **self.get_params(),
+            "input_side": fine_side,
+            "enlarge": True,
+            "fine_input_side": None,
+            "precision": self.precision_,
+        }
         fine = PatchKNNDetector(**params).fit(images, progress=_renamed_stages(progress, "fine pass"))
         self.fine_pass_ = fine
         self.score_normalisation_ = (_location_and_spread(own_scores), _location_and_spread(fine.training_scores_))
@@ -232,6 +249,7 @@ class PatchKNNDetector(AnomalyDetector):
         """
         self._check_fitted()
         config = {name: getattr(self, name) for name in LEARNED_SCALARS}
+        config["precision_"] = self.precision_
         for name in ("image_shape_", "input_shape_", "feature_grid_"):
             config[name] = list(config[name])
         arrays = {name.rstrip("_"): getattr(self, name) for name in LEARNED_ARRAYS}
@@ -250,6 +268,7 @@ class PatchKNNDetector(AnomalyDetector):
         for name in LEARNED_SCALARS:
             value = state.config[name]
             setattr(detector, name, tuple(int(side) for side in value) if isinstance(value, list) else value)
+        detector.precision_ = stored_precision(state.config)  # kept as fitted, on any CPU
         for name, dtype in LEARNED_ARRAYS.items():
             setattr(detector, name, np.ascontiguousarray(state.arrays[name.rstrip("_")], dtype=dtype))
         if len(detector.bank_sources_) != len(detector.memory_bank_):
@@ -280,7 +299,7 @@ class PatchKNNDetector(AnomalyDetector):
         # for every call on the inspection path.
         extractor = self.__dict__.get("_extractor_instance")
         if extractor is None:
-            extractor = PatchFeatureExtractor(self.backbone, self.weights, self.layers)
+            extractor = PatchFeatureExtractor(self.backbone, self.weights, self.layers, self.precision_)
             self.__dict__["_extractor_instance"] = extractor
             if self.__dict__.get("_verify_backbone"):
                 found = weights_checksum(extractor.model)

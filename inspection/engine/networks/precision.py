@@ -15,7 +15,23 @@ from __future__ import annotations
 from pathlib import Path
 
 PRECISION_CHOICES = ("auto", "float32", "bfloat16")
+# What a fitted model can have used: "auto" is resolved at fit.
+USED_PRECISIONS = ("float32", "bfloat16")
 BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
+# The precision of models stored before the setting existed.
+STORED_BEFORE_THE_SETTING = "float32"
+
+
+def checked_precision(setting: str, choices: tuple[str, ...] = PRECISION_CHOICES) -> str:
+    """``setting`` if it is one of ``choices``; a ValueError naming them otherwise.
+
+    The one place a precision is validated: method parameters (at construction,
+    so a wrong setting fails before any training), the forward passes and
+    stored models.
+    """
+    if setting not in choices:
+        raise ValueError(f"precision must be one of {', '.join(choices)}, not {setting!r}")
+    return setting
 
 
 def bfloat16_instructions(cpuinfo: str | None = None) -> list[str]:
@@ -34,11 +50,14 @@ def bfloat16_instructions(cpuinfo: str | None = None) -> list[str]:
 
 def resolved_precision(setting: str, cpuinfo: str | None = None) -> str:
     """ "float32" or "bfloat16" for a setting of ``auto``, ``float32`` or ``bfloat16``."""
-    if setting not in PRECISION_CHOICES:
-        raise ValueError(f"precision must be one of {', '.join(PRECISION_CHOICES)}, not {setting!r}")
-    if setting == "auto":
+    if checked_precision(setting) == "auto":
         return "bfloat16" if bfloat16_instructions(cpuinfo) else "float32"
     return setting
+
+
+def stored_precision(config: dict) -> str:
+    """The precision a stored model was fitted with (``precision_`` in its method config), checked."""
+    return checked_precision(config.get("precision_", STORED_BEFORE_THE_SETTING), USED_PRECISIONS)
 
 
 def bfloat16_copy(model):
