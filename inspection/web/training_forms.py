@@ -143,10 +143,13 @@ TRAINING_PARAMETERS = {
         forms.ChoiceField(
             label="Number format of the backbone",
             choices=(
-                ("", "Method default (auto for CPCAE + k-NN, float32 for the others)"),
-                ("auto", "Auto: bfloat16 where the CPU computes it natively, else float32"),
+                ("", "Method default: float32"),
+                (
+                    "auto",
+                    "Auto: bfloat16 where the CPU computes it natively (faster; cannot be exported), else float32",
+                ),
                 ("float32", "float32"),
-                ("bfloat16", "bfloat16"),
+                ("bfloat16", "bfloat16 (cannot be exported)"),
             ),
             required=False,
             help_text="The version records the one used and keeps it for evaluation, inspection and export",
