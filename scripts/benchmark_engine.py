@@ -57,6 +57,29 @@ REAL_DATASETS = {
 }
 
 
+def evenly_spread(items, count: int) -> list:
+    """At most ``count`` of ``items``, evenly spread from the first to the last."""
+    if len(items) <= count:
+        return list(items)
+    step = (len(items) - 1) / (count - 1)
+    return [items[round(index * step)] for index in range(count)]
+
+
+def real_set_reference(root: Path, options: dict, train_paths):
+    """A shared real set's reference picture as its accuracy runs read it (mode, optional resize)."""
+    import cv2
+
+    from inspection.engine.data.imageio import load_image
+
+    path = root / "train" / "good" / options["reference"] if "reference" in options else train_paths[0]
+    reference = load_image(path, mode=options.get("mode"))
+    if "image_size" in options:
+        reference = cv2.resize(reference, options["image_size"], interpolation=cv2.INTER_AREA)
+        if reference.ndim == 2:
+            reference = reference[..., None]
+    return reference
+
+
 def machine_description() -> str:
     cpu = "unknown CPU"
     try:

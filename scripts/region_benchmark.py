@@ -27,17 +27,11 @@ import numpy as np  # noqa: E402
 
 from inspection.engine.data.dataset import load_mvtec_layout  # noqa: E402
 from inspection.engine.data.imageio import load_image  # noqa: E402
+from inspection.engine.data.registration_cases import SIDE, radial_part, square_part, texture_surface  # noqa: E402
 from inspection.engine.registration.auto import fit_registration  # noqa: E402
 from inspection.engine.registration.region import suggest_roi  # noqa: E402
-from tests.synthetic_images import SIDE, radial_part, square_part, texture_surface  # noqa: E402
 
 BOARD = (190, 180, 656, 272)  # circuitboard: the region the accuracy benchmarks use
-
-
-def _spread(items, count):
-    if len(items) <= count:
-        return list(items)
-    return [items[round(index * (len(items) - 1) / (count - 1))] for index in range(count)]
 
 
 def _synthetic_cases(count):
@@ -82,25 +76,15 @@ def _synthetic_cases(count):
 
 
 def _shared_sets(count):
-    from benchmark_engine import REAL_DATASETS, SHARED_DATASETS
+    from benchmark_engine import REAL_DATASETS, SHARED_DATASETS, evenly_spread, real_set_reference
 
     for name, options in REAL_DATASETS.items():
         root = SHARED_DATASETS / name
         if not root.exists():
             continue
         dataset = load_mvtec_layout(root)
-        mode = options.get("mode")
-        reference_path = (
-            root / "train" / "good" / options["reference"] if "reference" in options else dataset.train_paths[0]
-        )
-        reference = load_image(reference_path, mode=mode)
-        if "image_size" in options:
-            import cv2
-
-            reference = cv2.resize(reference, options["image_size"], interpolation=cv2.INTER_AREA)
-            if reference.ndim == 2:
-                reference = reference[..., None]
-        pictures = [load_image(path, mode=mode) for path in _spread(dataset.train_paths, count)]
+        reference = real_set_reference(root, options, dataset.train_paths)
+        pictures = [load_image(path, mode=options.get("mode")) for path in evenly_spread(dataset.train_paths, count)]
         yield name, reference, pictures
 
 

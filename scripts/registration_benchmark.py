@@ -24,7 +24,6 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 
-import cv2  # noqa: E402
 
 from inspection.engine.data.dataset import load_mvtec_layout  # noqa: E402
 from inspection.engine.data.imageio import load_image  # noqa: E402
@@ -33,7 +32,7 @@ from inspection.engine.registration.auto import fit_registration  # noqa: E402
 
 # How each real set is read: the engine benchmark's own table, so both read the sets alike.
 sys.path.insert(0, str(REPOSITORY / "scripts"))
-from benchmark_engine import REAL_DATASETS, SHARED_DATASETS  # noqa: E402
+from benchmark_engine import REAL_DATASETS, SHARED_DATASETS, evenly_spread, real_set_reference  # noqa: E402
 
 CALIBRATION_PICTURES = 120
 MODES = ("none", "ecc", "orb", "orb+ecc", "auto")
@@ -43,25 +42,11 @@ def _pictures(paths, mode):
     return [load_image(path, mode=mode) for path in paths]
 
 
-def _spread(items, count):
-    if len(items) <= count:
-        return list(items)
-    step = (len(items) - 1) / (count - 1)
-    return [items[round(index * step)] for index in range(count)]
-
-
 def measure(name: str, root: Path, options: dict, modes=MODES + ("former limits",)) -> list[dict]:
     dataset = load_mvtec_layout(root)
     mode = options.get("mode")
-    reference_path = (
-        root / "train" / "good" / options["reference"] if "reference" in options else dataset.train_paths[0]
-    )
-    reference = load_image(reference_path, mode=mode)
-    if "image_size" in options:
-        reference = cv2.resize(reference, options["image_size"], interpolation=cv2.INTER_AREA)
-        if reference.ndim == 2:
-            reference = reference[..., None]
-    training = _pictures(_spread(dataset.train_paths, CALIBRATION_PICTURES), mode)
+    reference = real_set_reference(root, options, dataset.train_paths)
+    training = _pictures(evenly_spread(dataset.train_paths, CALIBRATION_PICTURES), mode)
     good = _pictures(dataset.train_paths, mode) + _pictures(
         [item.path for item in dataset.test_items if item.label == 0], mode
     )
