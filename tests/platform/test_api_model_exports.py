@@ -190,14 +190,16 @@ def test_the_export_button_names_the_role_to_others_and_refuses_their_post(clien
     assert refused.status_code == 403 and not Job.objects.filter(kind="export").exists()
 
 
-def test_a_version_trained_on_a_bfloat16_cpu_says_so_and_inspects_in_the_precision_it_was_evaluated_in(
+def test_a_version_trained_with_precision_auto_on_a_bfloat16_cpu_says_so_and_inspects_in_that_precision(
     client, product, monkeypatch
 ):
     from inspection.engine.networks import precision
     from inspection.services.bundles import bundle_forget, bundle_load
 
     monkeypatch.setattr(precision, "bfloat16_instructions", lambda cpuinfo=None: ["amx_bf16"])
-    version = trained_version(product, "cpcae-knn", **TINY_CPCAE, backbone="efficientnet-lite0", weights="random")
+    version = trained_version(
+        product, "cpcae-knn", **TINY_CPCAE, backbone="efficientnet-lite0", weights="random", precision="auto"
+    )
     assert version.metrics["precision"] == "bfloat16"
     client.force_login(UserFactory(role="operator"))
     html = client.get(f"/products/{product.pk}/versions/{version.pk}/").content.decode()
