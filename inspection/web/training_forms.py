@@ -22,76 +22,47 @@ _AUTOENCODER = ("cpcae-knn", "ae-l2")
 _BACKBONES = (("", "Method default"), ("xception", "Xception"), ("efficientnet-lite0", "EfficientNet-Lite0"))
 
 
+def _number(kind, label: str, low, high, default: str, help_text: str = ""):
+    """An optional number field: blank keeps the method's own default, shown as the placeholder."""
+    attrs = {"placeholder": default, **({"step": "any"} if kind is forms.FloatField else {})}
+    return kind(
+        label=label,
+        min_value=low,
+        max_value=high,
+        required=False,
+        widget=forms.NumberInput(attrs=attrs),
+        help_text=help_text,
+    )
+
+
 # name -> (field, methods that take it). Empty fields keep the method's own default.
 TRAINING_PARAMETERS = {
     "epochs": (
-        forms.IntegerField(
-            label="Epochs",
-            min_value=1,
-            max_value=500,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "6"}),
-        ),
+        _number(forms.IntegerField, "Epochs", 1, 500, "6"),
         _AUTOENCODER,
     ),
     "batch_size": (
-        forms.IntegerField(
-            label="Batch size",
-            min_value=1,
-            max_value=4096,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "64"}),
-        ),
+        _number(forms.IntegerField, "Batch size", 1, 4096, "64"),
         _AUTOENCODER,
     ),
     "learning_rate": (
-        forms.FloatField(
-            label="Learning rate",
-            min_value=1e-7,
-            max_value=1.0,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "0.001", "step": "any"}),
-        ),
+        _number(forms.FloatField, "Learning rate", 1e-7, 1.0, "0.001"),
         _AUTOENCODER,
     ),
     "patch_size": (
-        forms.IntegerField(
-            label="Patch size (pixels)",
-            min_value=4,
-            max_value=1024,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "64"}),
-        ),
+        _number(forms.IntegerField, "Patch size (pixels)", 4, 1024, "64"),
         _AUTOENCODER,
     ),
     "stride": (
-        forms.IntegerField(
-            label="Patch stride (pixels)",
-            min_value=1,
-            max_value=1024,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "32"}),
-        ),
+        _number(forms.IntegerField, "Patch stride (pixels)", 1, 1024, "32"),
         _AUTOENCODER,
     ),
     "downsize_factor": (
-        forms.IntegerField(
-            label="Downsize factor",
-            min_value=1,
-            max_value=32,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "4"}),
-        ),
+        _number(forms.IntegerField, "Downsize factor", 1, 32, "4"),
         _AUTOENCODER,
     ),
     "latent_dim": (
-        forms.IntegerField(
-            label="Latent size",
-            min_value=1,
-            max_value=4096,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "128"}),
-        ),
+        _number(forms.IntegerField, "Latent size", 1, 4096, "128"),
         _AUTOENCODER,
     ),
     "backbone": (
@@ -99,23 +70,11 @@ TRAINING_PARAMETERS = {
         ("cpcae-knn", "deep-feature", "patch-knn"),
     ),
     "n_neighbors": (
-        forms.IntegerField(
-            label="Neighbours (k)",
-            min_value=1,
-            max_value=100,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "5 or 15"}),
-        ),
+        _number(forms.IntegerField, "Neighbours (k)", 1, 100, "5 or 15"),
         ("cpcae-knn", "deep-feature"),
     ),
     "variance_shrinkage": (
-        forms.FloatField(
-            label="Variance shrinkage",
-            min_value=0.0,
-            max_value=100.0,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "1", "step": "any"}),
-        ),
+        _number(forms.FloatField, "Variance shrinkage", 0.0, 100.0, "1"),
         ("cpcae-knn",),
     ),
     "residual_normalisation": (
@@ -129,12 +88,12 @@ TRAINING_PARAMETERS = {
         ("cpcae-knn",),
     ),
     "pooling_grid": (
-        forms.IntegerField(
-            label="Pooling regions per side",
-            min_value=1,
-            max_value=8,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "3"}),
+        _number(
+            forms.IntegerField,
+            "Pooling regions per side",
+            1,
+            8,
+            "3",
             help_text="1 pools the whole map, as in the paper; more tell where on the part a residual lies",
         ),
         ("cpcae-knn",),
@@ -157,13 +116,7 @@ TRAINING_PARAMETERS = {
         ("cpcae-knn", "deep-feature", "patch-knn"),
     ),
     "input_side": (
-        forms.IntegerField(
-            label="Input side (pixels)",
-            min_value=32,
-            max_value=2048,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "512"}),
-        ),
+        _number(forms.IntegerField, "Input side (pixels)", 32, 2048, "512"),
         ("patch-knn",),
     ),
     "enlarge": (
@@ -175,44 +128,26 @@ TRAINING_PARAMETERS = {
         ("patch-knn",),
     ),
     "fine_input_side": (
-        forms.IntegerField(
-            label="Finer second pass, input side (pixels)",
-            min_value=0,
-            max_value=4096,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "768"}),
+        _number(
+            forms.IntegerField,
+            "Finer second pass, input side (pixels)",
+            0,
+            4096,
+            "768",
             help_text="Finds defects a few pixels across; 0 turns it off (faster)",
         ),
         ("patch-knn",),
     ),
     "coreset_ratio": (
-        forms.FloatField(
-            label="Coreset ratio",
-            min_value=0.0001,
-            max_value=1.0,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"}),
-        ),
+        _number(forms.FloatField, "Coreset ratio", 0.0001, 1.0, "0.01"),
         ("patch-knn",),
     ),
     "working_side": (
-        forms.IntegerField(
-            label="Working side (pixels)",
-            min_value=8,
-            max_value=4096,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "128"}),
-        ),
+        _number(forms.IntegerField, "Working side (pixels)", 8, 4096, "128"),
         ("nearest-image",),
     ),
     "min_std": (
-        forms.FloatField(
-            label="Smallest spread",
-            min_value=0.0,
-            max_value=1.0,
-            required=False,
-            widget=forms.NumberInput(attrs={"placeholder": "0.01", "step": "any"}),
-        ),
+        _number(forms.FloatField, "Smallest spread", 0.0, 1.0, "0.01"),
         ("variation",),
     ),
 }

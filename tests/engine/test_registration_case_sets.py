@@ -45,7 +45,7 @@ def test_a_defect_on_a_round_part_turns_and_moves_with_the_part():
     assert centroid(turned) == pytest.approx((80.0, 110.0 - 30), abs=0.5)
 
 
-def test_the_same_seed_gives_the_same_pictures_and_every_defective_picture_differs_from_its_good_twin():
+def test_the_same_seed_gives_the_same_pictures_and_every_defective_picture_has_a_defect_mask():
     first = case_pictures("texture", 3, seed=5, defective=True)
     again = case_pictures("texture", 3, seed=5, defective=True)
     for (picture, mask), (repeat, _) in zip(first, again):
