@@ -142,9 +142,13 @@ def model_version_export(*, version: ModelVersion, job: Job | None = None) -> st
                 raise ExportRefused(f"Model version {version.number} cannot be exported: {error}.") from None
         with path.open("rb") as handle:
             stored = default_storage.save(name, File(handle))
-    if stored != name:  # the storage chose another name: this one must be findable by its key
+    if stored != name:
+        # The storage chose another name because the key's file appeared meanwhile: a redelivered
+        # job (run again while its first worker still ran) built the same archive from the same
+        # bundle and operating point, so the one kept under the key serves and this copy goes.
         default_storage.delete(stored)
-        raise RuntimeError(f"the storage kept the archive as {stored!r} instead of {name!r}")
+        if not default_storage.exists(name):
+            raise RuntimeError(f"the storage kept the archive as {stored!r} instead of {name!r}")
     return name
 
 

@@ -107,6 +107,33 @@ def test_export_runs_as_one_job_and_the_kept_archive_is_then_served_at_once(api_
     assert load_model(tmp_path / "model.zip").operating_point == {"threshold": pytest.approx(gap_threshold(version))}
 
 
+def test_an_export_delivered_twice_at_once_keeps_one_archive_under_its_key(api_client, product, version, tmp_path):
+    # A job message redelivered while its first worker still converts runs the export a second
+    # time; both see no archive yet, and the second to store must neither fail nor leave a copy.
+    from django.core.files.storage import default_storage
+
+    from inspection.services import model_exports
+
+    first = model_exports.model_version_export(version=version)
+    real_exists = default_storage.exists
+    checks = []
+
+    def not_yet_stored_at_first_check(name):
+        checks.append(name)
+        return False if len(checks) == 1 else real_exists(name)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(default_storage, "exists", not_yet_stored_at_first_check)
+        second = model_exports.model_version_export(version=version)
+    assert second == first and checks[0] == first
+    # The storage names a second copy after the first (stem, "_", random suffix); none is left.
+    kept = first.split("/")[-1]
+    _, files = default_storage.listdir("model-exports")
+    assert [name for name in files if name.startswith(kept.removesuffix(".zip"))] == [kept]
+    (tmp_path / "model.zip").write_bytes(default_storage.open(first).read())
+    assert load_model(tmp_path / "model.zip").operating_point == {"threshold": pytest.approx(gap_threshold(version))}
+
+
 def test_nothing_is_built_by_a_download_before_an_export_was_asked_for(api_client, product, version):
     response = api_client.get(export_url(product, version))
     assert response.status_code == 409 and "POST first" in response.json()["detail"]
