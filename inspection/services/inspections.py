@@ -35,12 +35,13 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from inspection.engine.data.imageio import decode_image_bytes, to_uint8
+from inspection.engine.data.imageio import decode_image_bytes
 from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.registration.result import without_outside_pixels
 from inspection.errors import Conflict, InvalidInput
 from inspection.lib import score_analysis
 from inspection.lib.mask_png import valid_mask_encode
+from inspection.lib.png_files import anomaly_map_png, image_png
 from inspection.models import Inspection, Job, ModelVersion, ModelVersionImage, Product, ReviewItem, ThresholdSetting
 from inspection.selectors.model_versions import threshold_current
 from inspection.services.bundles import LoadedModel, ModelUnavailable, bundle_in_use, bundle_load
@@ -51,7 +52,6 @@ from inspection.services.scoring import explain_each, registered_as_stored
 STAGE = "inspecting images"
 # An identical picture inspected again with the same version within this time shares the first one's review item.
 REPEAT_WINDOW = timedelta(hours=1)
-_PNG_FAST = None  # OpenCV PNG options, filled on first use
 
 
 @dataclass
@@ -245,7 +245,7 @@ def _score(loaded: LoadedModel, images: list[np.ndarray], *, wait: float | None)
             outcome.quality = round(float(result.quality), 4)
             outcome.valid_mask = result.valid_mask
             # Scored as stored, as evaluation scores (services.scoring).
-            outcome.registered_png = _png(result.image)
+            outcome.registered_png = image_png(result.image)
             outcome.registered = registered_as_stored(outcome.registered_png)
             accepted.append(index)
         if accepted:
@@ -285,10 +285,12 @@ def _record(inspection: Inspection, outcome: _Outcome, setting: ThresholdSetting
             inspection.registered_valid_mask.save(f"{token}-valid.png", ContentFile(valid_png), save=False)
         scale = float(np.max(outcome.anomaly_map)) if outcome.anomaly_map.size else 0.0
         inspection.anomaly_map_scale = scale
-        inspection.anomaly_map.save(f"{token}-map.png", ContentFile(_map_png(outcome.anomaly_map, scale)), save=False)
+        inspection.anomaly_map.save(
+            f"{token}-map.png", ContentFile(anomaly_map_png(outcome.anomaly_map, scale)), save=False
+        )
         if outcome.reconstruction is not None:
             inspection.reconstruction_file.save(
-                f"{token}-reconstruction.png", ContentFile(_png(outcome.reconstruction)), save=False
+                f"{token}-reconstruction.png", ContentFile(image_png(outcome.reconstruction)), save=False
             )
         if outcome.nearest_index is not None and inspection.version_id:
             inspection.nearest_image_id = (
@@ -378,41 +380,3 @@ def _check_header(data: bytes, name: str) -> None:
 def _extension(name: str) -> str:
     suffix = Path(name).suffix.lower()
     return suffix if suffix and len(suffix) <= 6 and suffix[1:].isalnum() else ".img"
-
-
-def _png_options():
-    global _PNG_FAST
-    if _PNG_FAST is None:
-        import cv2
-
-        # Written on the synchronous path: Huffman-only coding is twice as fast as
-        # level-1 deflate for the same size on 16-bit anomaly maps (1024x1024: 36 vs 78 ms).
-        _PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY]
-    return _PNG_FAST
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    import cv2
-
-    array = to_uint8(pixels)
-    if array.ndim == 3 and array.shape[2] == 3:
-        array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
-    elif array.ndim == 3:
-        array = array[:, :, 0]
-    ok, encoded = cv2.imencode(".png", array, _png_options())
-    if not ok:
-        raise EngineError("could not encode a PNG")
-    return encoded.tobytes()
-
-
-def _map_png(anomaly_map: np.ndarray, scale: float) -> bytes:
-    import cv2
-
-    if scale > 0 and math.isfinite(scale):
-        levels = np.round(np.clip(anomaly_map / scale, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    else:
-        levels = np.zeros(anomaly_map.shape, dtype=np.uint16)
-    ok, encoded = cv2.imencode(".png", levels, _png_options())
-    if not ok:
-        raise EngineError("could not encode the anomaly map")
-    return encoded.tobytes()

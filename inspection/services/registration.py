@@ -19,13 +19,14 @@ from django.db import transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from inspection.engine.data.imageio import decode_image_bytes, to_uint8
+from inspection.engine.data.imageio import decode_image_bytes
 from inspection.engine.errors import EngineError, ImageError
 from inspection.engine.registration.alignment import METHODS, MOTIONS, Registrar
 from inspection.engine.registration.auto import AUTO, UNCHOSEN_METHOD, fit_registration
 from inspection.errors import InvalidInput, ServiceError
 from inspection.lib.mask_png import valid_mask_encode
 from inspection.lib.numeric_arguments import numeric_arguments_check
+from inspection.lib.png_files import image_png
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_from_ground_truth
 from inspection.services.job_runner import JobCancelled, JobFailed, job_heartbeat, job_run
@@ -307,7 +308,7 @@ def _register_one(image: Image, registrar: Registrar, revision: int) -> None:
     path = field.generate_filename(image, f"{image.pk}.png")
     if field.storage.exists(path):
         field.storage.delete(path)
-    stored = field.storage.save(path, ContentFile(_png_bytes(result.image)))
+    stored = field.storage.save(path, ContentFile(image_png(result.image)))
     thumbnail_field = Image._meta.get_field("aligned_thumbnail")
     thumbnail_path = thumbnail_field.generate_filename(image, f"{image.pk}-aligned.jpg")
     if thumbnail_field.storage.exists(thumbnail_path):
@@ -356,14 +357,3 @@ def _annotate_from_ground_truth(image: Image, registrar: Registrar, result) -> N
         # The alignment stands; only the ground truth is missing, which a
         # person can still draw. Said in the log, not as a failed image.
         logger.warning("the ground-truth mask of image %s was not turned into an annotation: %s", image.pk, error)
-
-
-def _png_bytes(pixels: np.ndarray) -> bytes:
-    from PIL import Image as PillowImage
-
-    array = to_uint8(pixels)
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    buffer = io.BytesIO()
-    PillowImage.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()

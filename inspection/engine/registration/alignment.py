@@ -39,7 +39,8 @@ import numpy as np
 from ..data.imageio import to_gray
 from ..errors import RegistrationError
 from ..progress import ProgressCallback, ProgressEvent, report
-from .estimators import ecc_warp, normalised_cross_correlation, orb_features, orb_warp, phase_shift
+from .candidates import CandidateSearch
+from .estimators import orb_features
 from .motion import Candidate, MotionBounds, choose_candidate, motion_of, rotation_limit, shown_apart
 from .result import RegistrationResult
 from .shapes import as_image, conform
@@ -173,8 +174,22 @@ class Registrar:
             max_scale_change=float(self.max_scale_change),
             frame_side=float(max(height, width)),
         )
-        if self.method in ("orb", "orb+ecc"):
-            self.reference_features_ = orb_features(grey_small, roi_mask, self.max_features)
+        self.search_ = CandidateSearch(
+            method=self.method,
+            motion=self.motion,
+            max_features=self.max_features,
+            max_iterations=self.max_iterations,
+            epsilon=self.epsilon,
+            reference_small=grey_small,
+            roi_mask_small=roi_mask,
+            working_scale=self.working_scale_,
+            roi_centre=self._roi_centre(),
+            roi_side=min(roi_width * scale_x, roi_height * scale_y),
+            bounds=self.bounds_,
+            reference_features=(
+                orb_features(grey_small, roi_mask, self.max_features) if self.method in ("orb", "orb+ecc") else None
+            ),
+        )
         return self
 
     def _checked_roi(self, height: int, width: int) -> tuple[int, int, int, int]:
@@ -200,7 +215,7 @@ class Registrar:
         moving_small = cv2.resize(to_gray(image), small_size, interpolation=cv2.INTER_AREA)
         validity_small = cv2.resize(validity, small_size, interpolation=cv2.INTER_AREA)
 
-        candidates = self._candidates(moving_small, validity_small)
+        candidates = self.search_.candidates(moving_small, validity_small)
         chosen, failure = choose_candidate(
             candidates,
             radius=self._roi_radius(),
@@ -312,65 +327,6 @@ class Registrar:
             "shift_y": motion.shift_y,
             "scale": motion.scale,
         }
-
-    # ----------------------------------------------------------- estimation
-    def _candidates(self, moving_small: np.ndarray, validity_small: np.ndarray) -> list[Candidate]:
-        """Every warp worth comparing, the identity first."""
-        identity = np.eye(2, 3, dtype=np.float32)
-        candidates = [Candidate(identity, "identity")]
-        if self.method != "none":
-            starts = [("", identity)]
-            shift = phase_shift(self.reference_small_, moving_small)
-            if shift is not None:
-                candidates.append(Candidate(shift, "shift"))
-                starts.append(("shift+", shift))
-            if self.method in ("orb", "orb+ecc"):
-                orb = orb_warp(
-                    self.reference_features_, moving_small, motion=self.motion, max_features=self.max_features
-                )
-                if orb is not None:
-                    candidates.append(Candidate(orb, "orb"))
-                    starts.append(("orb+", orb))
-            if self.method != "orb":
-                for prefix, start in starts:
-                    candidates.append(Candidate(self._ecc(moving_small, start), prefix + "ecc"))
-        for candidate in candidates:
-            self._measure(candidate, moving_small, validity_small)
-        return candidates
-
-    def _ecc(self, moving_small: np.ndarray, start: np.ndarray) -> np.ndarray:
-        roi_side = min(self.roi_[2] * self.working_scale_[0], self.roi_[3] * self.working_scale_[1])
-        return ecc_warp(
-            self.reference_small_,
-            moving_small,
-            self.roi_mask_small_,
-            start,
-            motion=self.motion,
-            roi_side=roi_side,
-            max_iterations=self.max_iterations,
-            epsilon=self.epsilon,
-        )
-
-    def _measure(self, candidate: Candidate, moving_small: np.ndarray, validity_small: np.ndarray) -> None:
-        import cv2
-
-        full_matrix = _to_full_resolution(candidate.matrix, *self.working_scale_)
-        candidate.motion = motion_of(full_matrix, self._roi_centre())
-        candidate.violation = self.bounds_.violation(candidate.motion)
-        if not np.all(np.isfinite(candidate.matrix)):
-            return
-        size = self.reference_small_.shape[::-1]
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        aligned = cv2.warpAffine(moving_small, candidate.matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-        inside = cv2.warpAffine(
-            validity_small, candidate.matrix, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0
-        )
-        region = self.roi_mask_small_.astype(bool)
-        valid = region & (inside > 0.5)
-        candidate.coverage = float(valid.sum() / max(1, region.sum()))
-        candidate.quality = (
-            normalised_cross_correlation(aligned[valid], self.reference_small_[valid]) if valid.any() else float("nan")
-        )
 
     # ------------------------------------------------------------------ warp
     def warp_mask(self, mask: np.ndarray, result: RegistrationResult) -> np.ndarray:
