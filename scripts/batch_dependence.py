@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/batch_dependence.py                       # every method, 256 px
     .venv/bin/python scripts/batch_dependence.py --methods cpcae-knn --side 512
+    .venv/bin/python scripts/batch_dependence.py --methods variation --layers   # where Xception's outputs part
 
 The platform scores every picture alone (``services.scoring.explain_each``),
 in evaluation, batch jobs and live inspection alike, and does not gather
@@ -112,6 +113,26 @@ def registered_images(arguments) -> dict:
         }
 
 
+def first_differing_layer(side: int, batch: int) -> str:
+    """The first layer of the engine's Xception whose output for a picture differs between batch 1 and `batch`."""
+    import keras
+    import numpy as np
+
+    from inspection.engine.networks import backbones
+
+    model = backbones.load_backbone("xception")
+    probe = keras.Model(model.inputs, [layer.output for layer in model.layers[1:]])
+    pictures = backbones.preprocess(
+        np.random.default_rng(0).random((batch, side, side, 3), dtype=np.float32), "xception"
+    )
+    alone, together = probe(pictures[:1], training=False), probe(pictures, training=False)
+    for layer, first, second in zip(model.layers[1:], alone, together):
+        first, second = np.asarray(first), np.asarray(second)[:1]
+        if not np.array_equal(first, second):
+            return f"{layer.name} ({type(layer).__name__}), largest difference {np.max(np.abs(first - second)):.1e}"
+    return "none: every layer gives the same output alone and in a batch"
+
+
 def markdown_table(records: list[dict]) -> str:
     lines = [
         "| method | score alone = score in a batch | largest relative difference | score differs between batches "
@@ -136,6 +157,7 @@ def main() -> int:
     parser.add_argument("--test-pictures", type=int, default=4, help="good and as many defective")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--layers", action="store_true", help="also name the first Xception layer that differs")
     arguments = parser.parse_args()
     if arguments.batch < 2 or arguments.batch > 2 * arguments.test_pictures:
         parser.error("--batch must be between 2 and twice --test-pictures")
@@ -151,6 +173,11 @@ def main() -> int:
     )
     print(f"command: {shlex.join([Path(sys.executable).name, *sys.argv])}\n")
     print(markdown_table(records))
+    if arguments.layers:
+        print(
+            f"\nfirst Xception layer that differs alone and in a batch of {arguments.batch}: "
+            f"{first_differing_layer(arguments.side, arguments.batch)}"
+        )
     return 0
 
 
