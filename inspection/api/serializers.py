@@ -47,6 +47,7 @@ class ProductOutputSerializer(serializers.ModelSerializer):
             "reference_image",
             "reference_checksum",
             "registration_settings",
+            "registration_revision",
             "thresholds",
             "active_version",
             "image_count",

@@ -31,6 +31,8 @@ def registration_overview(*, product: Product) -> dict:
     suggested = None if reference is None else [int(value) for value in suggest_roi(reference)]
     return {
         "settings": product.registration_settings,
+        # Raised whenever every image is aligned again (new reference or settings).
+        "revision": product.registration_revision,
         "report": product.registration_report if current else None,
         "report_is_current": current,
         "counts": counts,

@@ -8,6 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from inspection.engine.errors import EngineError, ImageError
+from inspection.engine.registration.auto import SUGGESTED
 from inspection.errors import Conflict, InvalidInput
 from inspection.models import Image, Job, Product
 from inspection.services.annotations import annotation_mask_names
@@ -42,7 +43,12 @@ def product_create(
 
 
 def product_update(*, product: Product, data: dict, updated_by=None) -> Product:
-    """Change the fields in `data`; new registration settings re-align every image."""
+    """Change the fields in `data`; new registration settings re-align every image.
+
+    Except when they only save the suggested region the images are already
+    aligned with (the panel's Accept): the report then stays current, the
+    region becomes the product's own, and no image is aligned again.
+    """
     unknown = set(data) - set(_EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
@@ -56,6 +62,17 @@ def product_update(*, product: Product, data: dict, updated_by=None) -> Product:
     if "registration_settings" in data:
         config = registration_settings_check(registration_settings=data["registration_settings"])
         realign = config != product.registration_settings
+        if realign and _confirms_region_in_force(product, config):
+            # Accepting the suggested region changes nothing the images were aligned with:
+            # the report stays current (its region now saved) and no image is aligned again.
+            realign = False
+            report = product.registration_report
+            product.registration_report = {
+                **report,
+                "requested_settings": config,
+                "settings": {**report["settings"], "roi": config["roi"]},
+                "region": {**report["region"], "source": "saved", "why": "suggested, then accepted as it was in force"},
+            }
         product.registration_settings = config
         if realign and product.reference_image:
             # A region of interest that does not fit the reference is refused now,
@@ -67,6 +84,23 @@ def product_update(*, product: Product, data: dict, updated_by=None) -> Product:
             registration_start(product=product, started_by=updated_by, reset="all")
     product.refresh_from_db()
     return product
+
+
+def _confirms_region_in_force(product: Product, config: dict) -> bool:
+    """Whether `config` only saves, as the product's own, the suggested region its images are aligned with."""
+    if not product.registration_report_is_current:
+        return False
+    report = product.registration_report
+    if (report.get("region") or {}).get("source") != SUGGESTED or product.registration_settings.get("roi") is not None:
+        return False
+    unchanged = _without_region(config) == _without_region(product.registration_settings)
+    # The region in force is the one the registrar cropped to (the whole frame when its setting was None).
+    roi = config.get("roi")
+    return unchanged and isinstance(roi, list) and roi == report["region"].get("roi")
+
+
+def _without_region(settings: dict) -> dict:
+    return {key: value for key, value in settings.items() if key != "roi"}
 
 
 def product_delete(*, product: Product) -> None:

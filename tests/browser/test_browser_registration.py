@@ -80,14 +80,21 @@ def test_the_registration_panel_shows_the_choice_and_edits_the_region_of_interes
     suggested = [int(value) for value in product_suggested_roi(page)]
     assert 0 < suggested[2] < 192 and 0 < suggested[3] < 192
 
-    # Accepting saves the region in force: from then on it is the product's own.
+    # Accepting saves the region in force: from then on it is the product's own, and since the
+    # images were aligned with it already, none is aligned again.
+    aligned_before = dict(Image.objects.filter(product=product).values_list("pk", "aligned_file"))
     panel.get_by_role("button", name="Accept this region").click()
-    expect(panel.locator("[data-roi-message]")).to_contain_text("Region accepted")
+    expect(panel.locator("[data-roi-message]")).to_contain_text(
+        "Region accepted: the images were already aligned with it and stay as they are"
+    )
     expect(state).to_contain_text("Region in force: saved")
     expect(panel.get_by_role("button", name="Accept this region")).to_be_hidden()
     accepted = Product.objects.get(pk=product.pk)
     assert accepted.registration_settings["roi"] == region["roi"]
-    assert accepted.registration_revision == product.registration_revision + 1
+    assert accepted.registration_revision == product.registration_revision
+    assert accepted.registration_report_is_current and accepted.registration_report["region"]["source"] == "saved"
+    assert dict(Image.objects.filter(product=product).values_list("pk", "aligned_file")) == aligned_before
+    assert Job.objects.filter(product=product, kind=Job.Kind.REGISTRATION).count() == 1
 
     # A region outside the reference is refused with the reason, and nothing stored changes.
     panel.get_by_label("Left (x)").fill("150")
@@ -109,7 +116,7 @@ def test_the_registration_panel_shows_the_choice_and_edits_the_region_of_interes
     drawn = [int(panel.get_by_label(name).input_value()) for name in ("Left (x)", "Top (y)", "Width", "Height")]
     assert abs(drawn[0] - 30) <= 2 and abs(drawn[1] - 40) <= 2 and abs(drawn[2] - 140) <= 3 and abs(drawn[3] - 120) <= 3
     panel.get_by_role("button", name="Save region and align again").click()
-    expect(panel.locator("[data-roi-message]")).to_contain_text("Region saved")
+    expect(panel.locator("[data-roi-message]")).to_contain_text("Region saved: every image is being aligned again")
     stored = Product.objects.get(pk=product.pk)
     assert stored.registration_settings["roi"] == drawn
     assert stored.registration_revision == accepted.registration_revision + 1

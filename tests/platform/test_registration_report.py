@@ -4,9 +4,13 @@ import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PillowImage
 
-from inspection.models import Image, Product
+from inspection.models import Image, Job, Product
 from inspection.services.products import product_set_reference_image
-from inspection.services.registration import registration_effective_settings, registration_job_run
+from inspection.services.registration import (
+    registration_effective_settings,
+    registration_job_run,
+    registration_settings_check,
+)
 from tests.platform.factories import ImageFactory, ProductFactory
 from tests.synthetic_images import noise_pixels, part_png, png_bytes, radial_part
 
@@ -118,8 +122,36 @@ def test_without_a_saved_region_the_report_and_the_api_say_the_region_in_force_i
     assert body["region"]["roi"] == [0, 0, 192, 192]
 
 
-def _caps_product(reference_centre):
-    product = ProductFactory(registration_settings={})
+def test_accepting_the_suggested_region_in_force_saves_it_without_aligning_any_image_again(
+    api_client, db, private_media
+):
+    product = _caps_product((96, 96), settings=registration_settings_check(registration_settings={}))
+    region = product.registration_report["region"]
+    assert region["source"] == "suggested"
+    aligned_before = dict(Image.objects.filter(product=product).values_list("pk", "aligned_file"))
+    jobs_before = Job.objects.filter(product=product).count()
+
+    settings = {**product.registration_settings, "roi": region["roi"]}
+    response = api_client.patch(f"/api/products/{product.pk}/", {"registration_settings": settings}, format="json")
+    assert response.status_code == 200
+    assert response.json()["registration_revision"] == product.registration_revision
+    product.refresh_from_db()
+    assert product.registration_settings["roi"] == region["roi"] and product.registration_report_is_current
+    assert dict(Image.objects.filter(product=product).values_list("pk", "aligned_file")) == aligned_before
+    assert Job.objects.filter(product=product).count() == jobs_before
+    body = api_client.get(f"/api/products/{product.pk}/registration/").json()
+    assert body["region"]["source"] == "saved" and body["region"]["confirmed"]
+    assert body["region"]["roi"] == region["roi"] and body["revision"] == product.registration_revision
+
+    # Any other region, or another setting beside it, aligns every image again.
+    moved = {**settings, "roi": [region["roi"][0] + 1, *region["roi"][1:]]}
+    response = api_client.patch(f"/api/products/{product.pk}/", {"registration_settings": moved}, format="json")
+    assert response.json()["registration_revision"] == product.registration_revision + 1
+    assert Job.objects.filter(product=product).count() == jobs_before + 1
+
+
+def _caps_product(reference_centre, *, settings=None):
+    product = ProductFactory(registration_settings=settings or {})
     rng = np.random.default_rng(0)
     for index in range(8):
         centre = (96 + rng.uniform(-3, 3), 96 + rng.uniform(-3, 3))

@@ -124,7 +124,8 @@
     const accept = panel.querySelector("[data-roi-accept]");
     accept.addEventListener("click", function () {
       set(inForce);
-      save("Region accepted: every image is being aligned again with it.");
+      save("Region accepted: every image is being aligned again with it.",
+        "Region accepted: the images were already aligned with it and stay as they are.");
     });
     panel.querySelector("[data-roi-edit]").addEventListener("click", function () {
       message.textContent = "Drag on the reference or type the region, then save it.";
@@ -159,13 +160,18 @@
     });
     editor.addEventListener("pointerup", function () { start = null; });
 
-    async function save(done) {
+    // The server aligns every image again only when the alignment changes; `kept` says it did not.
+    async function save(realigned, kept) {
       message.textContent = "Saving…";
       const settings = Object.assign({}, overview.settings, { roi: values() });
       try {
-        await App.api(panel.dataset.productUrl, { method: "PATCH", json: { registration_settings: settings } });
+        const product = await App.api(panel.dataset.productUrl, {
+          method: "PATCH", json: { registration_settings: settings },
+        });
+        const unchanged = product.registration_revision === overview.revision;
         overview.settings = settings;
-        message.textContent = done;
+        overview.revision = product.registration_revision;
+        message.textContent = unchanged ? kept : realigned;
         showState({ roi: settings.roi, source: "saved", why: "as set in the settings", confirmed: true });
       } catch (error) {
         message.textContent = "Not saved: " + error.message;
@@ -174,7 +180,8 @@
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      save("Region saved: every image is being aligned again with it.");
+      save("Region saved: every image is being aligned again with it.",
+        "Region saved: the images were already aligned with it and stay as they are.");
     });
 
     function showState(shown) {
