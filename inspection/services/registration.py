@@ -308,7 +308,7 @@ def _register_one(image: Image, registrar: Registrar, revision: int) -> None:
     path = field.generate_filename(image, f"{image.pk}.png")
     if field.storage.exists(path):
         field.storage.delete(path)
-    stored = field.storage.save(path, ContentFile(image_png(result.image)))
+    stored = field.storage.save(path, ContentFile(image_png(result.image, compact=True)))
     thumbnail_field = Image._meta.get_field("aligned_thumbnail")
     thumbnail_path = thumbnail_field.generate_filename(image, f"{image.pk}-aligned.jpg")
     if thumbnail_field.storage.exists(thumbnail_path):
