@@ -35,7 +35,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmark_engine import machine_description, median_ms  # noqa: E402
+from benchmark_engine import machine_description, median_ms, registered_synthetic_set  # noqa: E402
 
 SMALL_NETWORKS = {"cpcae-knn": {"epochs": 2}, "ae-l2": {"epochs": 2}}
 
@@ -85,32 +85,19 @@ def measure(method: str, images: dict, arguments) -> dict:
 
 
 def registered_images(arguments) -> dict:
-    from inspection.engine.data.imageio import load_image
-    from inspection.engine.data.synth import render_set
-    from inspection.engine.registration.alignment import Registrar
-
     with tempfile.TemporaryDirectory() as folder:
-        data = Path(folder) / "set1"
-        count = arguments.test_pictures
-        side = arguments.side
-        render_set(
-            data, set_id=1, seed=0, n_train=arguments.train_images, n_test_good=count, n_test_defective=count,
-            size=(side, side),
-        )  # fmt: skip
-        train_paths = sorted((data / "train" / "good").glob("*.png"))
-        registrar = Registrar().fit(load_image(train_paths[0]))
-
-        def registered(paths):
-            results = [registrar.register(load_image(path)) for path in paths]
-            return [result.image for result in results if result.accepted]
-
-        return {
-            "train": registered(train_paths),
-            "good": registered(sorted((data / "test" / "good").glob("*.png"))),
-            "defective": registered(
-                sorted(path for path in (data / "test").rglob("*.png") if path.parent.name != "good")
-            ),
-        }
+        train, test, labels = registered_synthetic_set(
+            Path(folder) / "set1",
+            side=arguments.side,
+            n_train=arguments.train_images,
+            n_test_good=arguments.test_pictures,
+            n_test_defective=arguments.test_pictures,
+        )
+    return {
+        "train": train,
+        "good": [image for image, label in zip(test, labels) if not label],
+        "defective": [image for image, label in zip(test, labels) if label],
+    }
 
 
 def first_differing_layer(side: int, batch: int) -> str:

@@ -80,6 +80,30 @@ def real_set_reference(root: Path, options: dict, train_paths):
     return reference
 
 
+def registered_synthetic_set(
+    folder: Path, *, side: int, n_train: int, n_test_good: int, n_test_defective: int
+) -> tuple[list, list, list[int]]:
+    """Synthetic cursors (set 1, seed 0) rendered at ``side`` px under ``folder`` and registered to the
+    first training picture: (training images, test images in path order, their labels: 1 defective)."""
+    from inspection.engine.data.imageio import load_image
+    from inspection.engine.data.synth import render_set
+    from inspection.engine.registration.alignment import Registrar
+
+    data = render_set(
+        folder, set_id=1, seed=0, n_train=n_train, n_test_good=n_test_good, n_test_defective=n_test_defective,
+        size=(side, side),
+    )  # fmt: skip
+    train_paths = sorted((data / "train" / "good").glob("*.png"))
+    registrar = Registrar().fit(load_image(train_paths[0]))
+
+    def registered(paths):
+        results = [(registrar.register(load_image(path)), path) for path in paths]
+        return [(result.image, int(path.parent.name != "good")) for result, path in results if result.accepted]
+
+    test = registered(sorted((data / "test").rglob("*.png")))
+    return [image for image, _ in registered(train_paths)], [image for image, _ in test], [label for _, label in test]
+
+
 def machine_description() -> str:
     cpu = "unknown CPU"
     try:

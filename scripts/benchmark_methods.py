@@ -41,7 +41,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmark_engine import machine_description, median_ms  # noqa: E402
+from benchmark_engine import machine_description, median_ms, registered_synthetic_set  # noqa: E402
 
 from inspection.engine.cli import parse_parameter  # noqa: E402
 
@@ -163,31 +163,14 @@ def prepare_data(folder: Path, side: int, arguments) -> Path:
     """Registered training images and test parts at ``side`` px, saved as arrays for the children."""
     import numpy as np
 
-    from inspection.engine.data.imageio import load_image
-    from inspection.engine.data.synth import render_set
-    from inspection.engine.registration.alignment import Registrar
-
-    rendered = render_set(
-        folder / f"set1-{side}",
-        set_id=1,
-        seed=0,
-        n_train=arguments.train_images,
-        n_test_good=1,
-        n_test_defective=1,
-        size=(side, side),
+    train, test, labels = registered_synthetic_set(
+        folder / f"set1-{side}", side=side, n_train=arguments.train_images, n_test_good=1, n_test_defective=1
     )
-    train_paths = sorted((rendered / "train" / "good").glob("*.png"))
-    registrar = Registrar().fit(load_image(train_paths[0]))
-
-    def registered(paths):
-        results = [registrar.register(load_image(path)) for path in paths]
-        return np.stack([result.image for result in results if result.accepted]).astype(np.float32)
-
     data = folder / f"arrays-{side}"
     data.mkdir()
-    np.save(data / "train.npy", registered(train_paths))
+    np.save(data / "train.npy", np.stack(train).astype(np.float32))
     # A good part is explained (explain's time does not depend on what it finds).
-    np.save(data / "test.npy", registered(sorted((rendered / "test" / "good").glob("*.png"))))
+    np.save(data / "test.npy", np.stack([image for image, label in zip(test, labels) if not label]).astype(np.float32))
     return data
 
 

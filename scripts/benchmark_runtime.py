@@ -46,7 +46,13 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from benchmark_engine import REAL_DATASETS, SHARED_DATASETS, machine_description, median_ms  # noqa: E402
+from benchmark_engine import (  # noqa: E402
+    REAL_DATASETS,
+    SHARED_DATASETS,
+    machine_description,
+    median_ms,
+    registered_synthetic_set,
+)
 
 AUTOENCODER_METHODS = ("cpcae-knn", "ae-l2")
 
@@ -271,10 +277,7 @@ def markdown_table(records: list[dict]) -> str:
 
 
 def main() -> int:
-    from inspection.engine.data.imageio import load_image
-    from inspection.engine.data.synth import render_set
     from inspection.engine.methods import METHOD_NAMES
-    from inspection.engine.registration.alignment import Registrar
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--side", type=int, default=256)
@@ -301,27 +304,13 @@ def main() -> int:
 
     records = []
     with tempfile.TemporaryDirectory() as scratch:
-        data = Path(scratch) / "set1"
-        render_set(
-            data,
-            set_id=1,
-            seed=0,
+        images, test_images, labels = registered_synthetic_set(
+            Path(scratch) / "set1",
+            side=arguments.side,
             n_train=arguments.train_images,
             n_test_good=arguments.test_images,
             n_test_defective=arguments.test_images,
-            size=(arguments.side, arguments.side),
         )
-        train_paths = sorted((data / "train" / "good").glob("*.png"))
-        registrar = Registrar().fit(load_image(train_paths[0]))
-
-        def registered(paths):
-            results = [(registrar.register(load_image(path)), path) for path in paths]
-            return [result.image for result, _ in results if result.accepted], [
-                int(path.parent.name != "good") for result, path in results if result.accepted
-            ]
-
-        images, _ = registered(train_paths)
-        test_images, labels = registered(sorted((data / "test").rglob("*.png")))
         for method in methods:
             print(f"== {method} at {arguments.side} px", file=sys.stderr, flush=True)
             try:

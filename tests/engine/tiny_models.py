@@ -12,7 +12,7 @@ TINY_AUTOENCODER = dict(
     seed=5,
 )
 TINY_METHODS = {
-    # float32 whatever the CPU; the bfloat16 variants are asked for where tests need them (BFLOAT16_EXPORTS).
+    # float32 whatever the CPU; the bfloat16 variants are asked for where tests need them (BFLOAT16_METHODS).
     "cpcae-knn": dict(
         backbone="efficientnet-lite0", weights="random", n_neighbors=2, precision="float32", **TINY_AUTOENCODER
     ),

@@ -166,8 +166,6 @@ class Registrar:
         self.roi_ = roi
         self.output_shape_ = (roi_height, roi_width, channels)
         self.working_scale_ = (scale_x, scale_y)
-        self.reference_small_ = grey_small
-        self.roi_mask_small_ = roi_mask
         self.bounds_ = MotionBounds(
             max_rotation=rotation_limit(self.max_rotation),
             max_shift=float(self.max_shift),
@@ -211,7 +209,7 @@ class Registrar:
 
         self._check_fitted()
         image, validity, adjustment = conform(as_image(image, "image"), self.reference_.shape)
-        small_size = self.reference_small_.shape[::-1]
+        small_size = self.search_.reference_small.shape[::-1]
         moving_small = cv2.resize(to_gray(image), small_size, interpolation=cv2.INTER_AREA)
         validity_small = cv2.resize(validity, small_size, interpolation=cv2.INTER_AREA)
 
